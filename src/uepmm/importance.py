@@ -1,0 +1,269 @@
+"""Importance of blocks and sub-products (paper Sec. IV-A, Sec. VII-C) and class tables.
+
+The flow is: per-row/column statistics -> a permutation that sorts rows/columns by
+descending magnitude (c×r: ``A``'s columns and ``B``'s rows jointly, since column ``m``
+of ``A`` only meets row ``m`` of ``B``) -> blocks of the permuted matrices -> a score per
+sub-product ``stat(A_i) * stat(B_j)`` -> a :class:`ClassTable` mapping every sub-product
+to a class ``0..L-1`` (0 = most important).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ._validation import choice, int_sequence
+from .partition import Partition
+
+__all__ = [
+    "STATISTICS",
+    "ClassTable",
+    "ImportanceOrder",
+    "importance_order",
+    "block_scores",
+    "product_scores",
+    "group_levels",
+    "classes_by_rank",
+    "classes_from_levels",
+    "equal_counts",
+    "paper_sec6_classes",
+    "SEC6_COUNTS",
+    "TABLE8_COUNTS",
+    "TABLE3_GAMMA",
+]
+
+STATISTICS = ("fro", "mean_abs")
+
+#: Sec. VI and Table III: three classes of three sub-products each.
+SEC6_COUNTS = (3, 3, 3)
+#: Table VIII: sub-blocks per importance level (high, medium, low) in Sec. VII-C.
+TABLE8_COUNTS = (1, 2, 6)
+#: Table III: window selection probabilities (Gamma_1, Gamma_2, Gamma_3).
+TABLE3_GAMMA = (0.40, 0.35, 0.25)
+
+
+@dataclass(frozen=True)
+class ClassTable:
+    """Class of every sub-product: ``classes[k]`` in ``0..L-1``, 0 the most important."""
+
+    classes: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        values = tuple(int(c) for c in self.classes)
+        if not values:
+            raise ValueError("classes must name a class for at least one sub-product")
+        if min(values) < 0:
+            raise ValueError(f"classes must be >= 0 (0 = most important), got {values}")
+        present = set(values)
+        missing = [c for c in range(max(values) + 1) if c not in present]
+        if missing:
+            raise ValueError(
+                f"classes must use every class 0..{max(values)} at least once; class(es) {missing} are empty in {values}"
+            )
+        object.__setattr__(self, "classes", values)
+
+    @property
+    def num_products(self) -> int:
+        return len(self.classes)
+
+    @property
+    def num_classes(self) -> int:
+        """``L``."""
+        return max(self.classes) + 1
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """``(k_1, ..., k_L)``: sub-products per class."""
+        return tuple(int(x) for x in np.bincount(self.classes, minlength=self.num_classes))
+
+    def members(self, level: int) -> np.ndarray:
+        """Sub-product indices of class ``level``."""
+        return np.flatnonzero(np.asarray(self.classes) == level)
+
+    def as_array(self) -> np.ndarray:
+        return np.asarray(self.classes, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class ImportanceOrder:
+    """Permutations applied before partitioning.
+
+    r×c: ``a_perm`` reorders ``A``'s rows and ``b_perm`` ``B``'s columns; c×r: both reorder
+    the shared dimension (``A``'s columns and ``B``'s rows) and are equal.
+    """
+
+    kind: str
+    a_perm: np.ndarray
+    b_perm: np.ndarray
+
+    @classmethod
+    def identity(cls, kind: str, a_shape: tuple[int, int], b_shape: tuple[int, int]) -> "ImportanceOrder":
+        if kind == "rxc":
+            return cls(kind, np.arange(a_shape[0]), np.arange(b_shape[1]))
+        return cls(kind, np.arange(a_shape[1]), np.arange(a_shape[1]))
+
+    def apply(self, A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The permuted ``(A, B)``; their product is ``C`` with permuted rows/columns (r×c) or ``C`` (c×r)."""
+        if self.kind == "rxc":
+            return A[self.a_perm], B[:, self.b_perm]
+        return A[:, self.a_perm], B[self.b_perm]
+
+    def restore(self, C_permuted: np.ndarray) -> np.ndarray:
+        """Undo the permutation on a product computed from permuted factors."""
+        if self.kind == "cxr":
+            return C_permuted
+        out = np.empty_like(C_permuted)
+        out[np.ix_(self.a_perm, self.b_perm)] = C_permuted
+        return out
+
+
+def _line_stats(M: np.ndarray, axis: int, statistic: str) -> np.ndarray:
+    if statistic == "fro":
+        return np.sqrt(np.einsum("ij,ij->i" if axis == 1 else "ij,ij->j", M, M, dtype=np.float64))
+    return np.mean(np.abs(M), axis=axis, dtype=np.float64)
+
+
+def importance_order(A: np.ndarray, B: np.ndarray, kind: str, statistic: str = "fro") -> ImportanceOrder:
+    """Sort rows/columns by descending magnitude (Sec. VII-C); ties keep their order."""
+    statistic = choice(statistic, "statistic", STATISTICS)
+    if kind == "rxc":
+        a_perm = np.argsort(-_line_stats(A, 1, statistic), kind="stable")
+        b_perm = np.argsort(-_line_stats(B, 0, statistic), kind="stable")
+        return ImportanceOrder(kind, a_perm, b_perm)
+    # c×r: column m of A pairs with row m of B; the outer product's size is the product.
+    score = _line_stats(A, 0, statistic) * _line_stats(B, 1, statistic)
+    perm = np.argsort(-score, kind="stable")
+    return ImportanceOrder(kind, perm, perm.copy())
+
+
+def block_scores(A: np.ndarray, B: np.ndarray, partition: Partition, statistic: str = "fro") -> tuple[np.ndarray, np.ndarray]:
+    """Statistic of every block of ``A`` and of ``B`` (unpadded blocks)."""
+    statistic = choice(statistic, "statistic", STATISTICS)
+
+    def stat(block: np.ndarray) -> float:
+        if statistic == "fro":
+            return float(np.linalg.norm(block))
+        return float(np.mean(np.abs(block)))
+
+    if partition.kind == "rxc":
+        a = [stat(A[lo:hi]) for lo, hi in zip(partition.row_edges, partition.row_edges[1:])]
+        b = [stat(B[:, lo:hi]) for lo, hi in zip(partition.col_edges, partition.col_edges[1:])]
+    else:
+        edges = partition.inner_edges
+        a = [stat(A[:, lo:hi]) for lo, hi in zip(edges, edges[1:])]
+        b = [stat(B[lo:hi]) for lo, hi in zip(edges, edges[1:])]
+    return np.asarray(a), np.asarray(b)
+
+
+def product_scores(A: np.ndarray, B: np.ndarray, partition: Partition, statistic: str = "fro") -> np.ndarray:
+    """Estimated importance of every sub-product: ``stat(A_i) * stat(B_j)``.
+
+    With ``"fro"`` this is the bound ``||A_i B_j||_F <= ||A_i||_F ||B_j||_F``; under the
+    paper's Assumption 1 its square is proportional to ``E||P_k||_F^2`` (eq. 12).
+    """
+    a, b = block_scores(A, B, partition, statistic)
+    return np.asarray([a[i] * b[j] for i, j in map(partition.factors, range(partition.num_products))])
+
+
+def equal_counts(total: int, parts: int) -> tuple[int, ...]:
+    """Split ``total`` items into ``parts`` near-equal groups, larger groups first."""
+    parts = min(parts, total)
+    base, extra = divmod(total, parts)
+    return tuple(base + (1 if i < extra else 0) for i in range(parts))
+
+
+def group_levels(scores: Sequence[float], levels: int, method: str = "count") -> np.ndarray:
+    """Importance level (0 = highest) of each item, grouping by descending score.
+
+    ``method="count"``: ``levels`` groups of (near) equal size.  ``method="weight"``: groups
+    of (near) equal cumulative score, so a few heavy items can fill the top level alone.
+    """
+    method = choice(method, "method", ("count", "weight"))
+    scores = np.asarray(scores, dtype=np.float64)
+    if levels < 1:
+        raise ValueError(f"levels must be >= 1, got {levels}")
+    if levels > scores.size:
+        raise ValueError(f"levels={levels} exceeds the number of items ({scores.size}); use levels <= {scores.size}")
+    ranked = np.argsort(-scores, kind="stable")
+    out = np.empty(scores.size, dtype=np.int64)
+    if method == "count":
+        sizes = equal_counts(scores.size, levels)
+    else:
+        cumulative = np.cumsum(scores[ranked])
+        total = cumulative[-1]
+        if total <= 0:
+            sizes = equal_counts(scores.size, levels)
+        else:
+            # item r goes to the level of the share its cumulative weight falls in
+            raw = np.minimum((cumulative - scores[ranked] / 2) / total * levels, levels - 1).astype(int)
+            raw = np.maximum.accumulate(raw)
+            sizes = tuple(int(np.sum(raw == s)) for s in range(levels))
+            if min(sizes) == 0:  # keep every level non-empty
+                sizes = _fill_empty(sizes)
+    start = 0
+    for level, size in enumerate(sizes):
+        out[ranked[start : start + size]] = level
+        start += size
+    return out
+
+
+def _fill_empty(sizes: tuple[int, ...]) -> tuple[int, ...]:
+    sizes_list = list(sizes)
+    for i in range(len(sizes_list)):
+        if sizes_list[i] == 0:
+            donor = int(np.argmax(sizes_list))
+            sizes_list[donor] -= 1
+            sizes_list[i] += 1
+    return tuple(sizes_list)
+
+
+def classes_by_rank(scores: Sequence[float], counts: Sequence[int]) -> ClassTable:
+    """Rank sub-products by descending score; the first ``k_1`` form class 0, and so on."""
+    counts = int_sequence(counts, "class_counts")
+    scores = np.asarray(scores, dtype=np.float64)
+    if sum(counts) != scores.size:
+        raise ValueError(
+            f"class_counts {counts} sum to {sum(counts)} but there are K = {scores.size} sub-products; "
+            f"the counts must add up to K"
+        )
+    ranked = np.argsort(-scores, kind="stable")
+    classes = np.empty(scores.size, dtype=np.int64)
+    start = 0
+    for level, size in enumerate(counts):
+        classes[ranked[start : start + size]] = level
+        start += size
+    return ClassTable(tuple(classes.tolist()))
+
+
+def classes_from_levels(level_a: Sequence[int], level_b: Sequence[int], partition: Partition) -> ClassTable:
+    """Class of each sub-product from the levels of its two factors (Sec. IV-A).
+
+    The pair ``(s_a, s_b)`` is unordered (HM and MH are one class); pairs are ranked by
+    ``s_a + s_b`` and then by the larger level, giving ``L <= S(S+1)/2`` classes (only pairs
+    that occur are numbered).
+    """
+    level_a, level_b = np.asarray(level_a), np.asarray(level_b)
+    pairs = []
+    for k in range(partition.num_products):
+        i, j = partition.factors(k)
+        lo, hi = sorted((int(level_a[i]), int(level_b[j])))
+        pairs.append((lo + hi, hi, lo))
+    ranking = {pair: rank for rank, pair in enumerate(sorted(set(pairs)))}
+    return ClassTable(tuple(ranking[p] for p in pairs))
+
+
+def paper_sec6_classes(kind: str) -> ClassTable:
+    """The explicit class tables of Sec. VI (K = 9, k = (3, 3, 3)).
+
+    r×c (3×3 blocks, ``k = 3n + p``): {HH, HM, MH}, {MM, HL, LH}, {ML, LM, LL}.
+    c×r (M = 9): sub-products 1-3, 4-6, 7-9.
+    """
+    kind = choice(kind, "partition", ("rxc", "cxr"))
+    if kind == "rxc":
+        #        p: H  M  L
+        return ClassTable((0, 0, 1,   # n = H
+                           0, 1, 2,   # n = M
+                           1, 2, 2))  # n = L
+    return ClassTable((0, 0, 0, 1, 1, 1, 2, 2, 2))

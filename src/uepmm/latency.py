@@ -1,0 +1,202 @@
+"""Worker response-time models (paper eq. 8) with the Ω scaling of Remark 1.
+
+A model describes the base response time ``X`` of one worker through ``cdf`` and
+``sample``.  Comparing schemes with different numbers of workers, the paper scales the
+CDF as ``F(Ω t)`` with ``Ω = K / W`` (sub-products per worker): the response time is
+then ``T = X / Ω``.  ``response_cdf`` and ``sample_response`` apply that scaling, and
+``uepmm.theory`` and every backend use exactly these two methods.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import positive_float
+
+__all__ = [
+    "LatencyModel",
+    "Exponential",
+    "ShiftedExponential",
+    "Pareto",
+    "Weibull",
+    "Trace",
+    "Deterministic",
+]
+
+
+class LatencyModel:
+    """Base class: i.i.d. response times with CDF ``F`` (paper eq. 8)."""
+
+    def cdf(self, t: np.ndarray | float) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _draw(self, rng: np.random.Generator, size: int) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` unscaled response times from ``rng``."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        return np.asarray(self._draw(rng, int(size)), dtype=np.float64)
+
+    def response_cdf(self, t: np.ndarray | float, omega: float = 1.0) -> np.ndarray:
+        """``F(Ω t)``: probability that one worker has answered by time ``t`` (Remark 1)."""
+        omega = positive_float(omega, "omega")
+        return self.cdf(np.asarray(t, dtype=np.float64) * omega)
+
+    def sample_response(self, rng: np.random.Generator, size: int, omega: float = 1.0) -> np.ndarray:
+        """Response times ``X / Ω`` whose CDF is ``F(Ω t)``."""
+        omega = positive_float(omega, "omega")
+        return self.sample(rng, size) / omega
+
+
+@dataclass(frozen=True)
+class Exponential(LatencyModel):
+    """Exponential response time, ``F(t) = 1 - exp(-rate t)`` (the paper's model)."""
+
+    rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rate", positive_float(self.rate, "rate"))
+
+    def cdf(self, t):
+        t = np.asarray(t, dtype=np.float64)
+        return np.where(t > 0, -np.expm1(-self.rate * np.maximum(t, 0.0)), 0.0)
+
+    def _draw(self, rng, size):
+        return rng.exponential(1.0 / self.rate, size)
+
+
+@dataclass(frozen=True)
+class ShiftedExponential(LatencyModel):
+    """``shift`` plus an exponential of rate ``rate``: a fixed compute time plus a random delay."""
+
+    rate: float = 1.0
+    shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rate", positive_float(self.rate, "rate"))
+        object.__setattr__(self, "shift", positive_float(self.shift, "shift", allow_zero=True))
+
+    def cdf(self, t):
+        t = np.asarray(t, dtype=np.float64) - self.shift
+        return np.where(t > 0, -np.expm1(-self.rate * np.maximum(t, 0.0)), 0.0)
+
+    def _draw(self, rng, size):
+        return self.shift + rng.exponential(1.0 / self.rate, size)
+
+
+@dataclass(frozen=True)
+class Pareto(LatencyModel):
+    """Pareto (type I) response time: ``F(t) = 1 - (scale / t)^shape`` for ``t >= scale``."""
+
+    shape: float = 2.0
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", positive_float(self.shape, "shape"))
+        object.__setattr__(self, "scale", positive_float(self.scale, "scale"))
+
+    def cdf(self, t):
+        t = np.asarray(t, dtype=np.float64)
+        safe = np.maximum(t, self.scale)
+        return np.where(t >= self.scale, 1.0 - (self.scale / safe) ** self.shape, 0.0)
+
+    def _draw(self, rng, size):
+        return self.scale * (1.0 + rng.pareto(self.shape, size))
+
+
+@dataclass(frozen=True)
+class Weibull(LatencyModel):
+    """Weibull response time: ``F(t) = 1 - exp(-(t / scale)^shape)``."""
+
+    shape: float = 1.0
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", positive_float(self.shape, "shape"))
+        object.__setattr__(self, "scale", positive_float(self.scale, "scale"))
+
+    def cdf(self, t):
+        t = np.asarray(t, dtype=np.float64)
+        return np.where(t > 0, -np.expm1(-((np.maximum(t, 0.0) / self.scale) ** self.shape)), 0.0)
+
+    def _draw(self, rng, size):
+        return self.scale * rng.weibull(self.shape, size)
+
+
+@dataclass(frozen=True)
+class Deterministic(LatencyModel):
+    """Every worker answers after exactly ``delay`` (no stragglers)."""
+
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "delay", positive_float(self.delay, "delay", allow_zero=True))
+
+    def cdf(self, t):
+        return np.where(np.asarray(t, dtype=np.float64) >= self.delay, 1.0, 0.0)
+
+    def _draw(self, rng, size):
+        return np.full(size, self.delay)
+
+
+@dataclass(frozen=True)
+class Trace(LatencyModel):
+    """Empirical model from recorded response times: resamples them, CDF is their ECDF."""
+
+    times: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        try:
+            arr = np.asarray(self.times, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise TypeError("times must be a sequence of recorded response times (numbers)") from None
+        if arr.size == 0:
+            raise ValueError("times is empty; give at least one recorded response time")
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError("times must be finite and >= 0 (recorded response times)")
+        object.__setattr__(self, "times", tuple(np.sort(arr).tolist()))
+
+    @classmethod
+    def from_file(cls, path: str) -> "Trace":
+        """Read response times from a text/CSV file: one number per line (a header is skipped)."""
+        values: list[float] = []
+        with open(path, encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, 1):
+                text = line.strip().split(",")[0].strip()
+                if not text or text.startswith("#"):
+                    continue
+                try:
+                    values.append(float(text))
+                except ValueError:
+                    if line_no == 1:
+                        continue  # header
+                    raise ValueError(f"{path}:{line_no}: expected a response time, got {text!r}") from None
+        return cls(tuple(values))
+
+    def cdf(self, t):
+        t = np.asarray(t, dtype=np.float64)
+        sorted_times = np.asarray(self.times)
+        return np.searchsorted(sorted_times, t, side="right") / sorted_times.size
+
+    def _draw(self, rng, size):
+        return rng.choice(np.asarray(self.times), size=size, replace=True)
+
+
+def paper_omega(num_products: int, workers: int) -> float:
+    """Ω of Remark 1: number of sub-products divided by the number of workers."""
+    if workers <= 0:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    return num_products / workers
+
+
+def mean_response(model: LatencyModel, omega: float = 1.0) -> float:
+    """Mean of the scaled response time (numerical integral of ``1 - F``); for docs and checks."""
+    from scipy import integrate
+
+    value, _ = integrate.quad(lambda t: 1.0 - float(model.response_cdf(t, omega)), 0, math.inf, limit=200)
+    return float(value)

@@ -1,0 +1,191 @@
+"""Splitting ``A`` and ``B`` into blocks (paper eqs. 3 and 4) and reassembling ``C``.
+
+Sub-products are numbered ``k = 0..K-1``:
+
+* r×c (eq. 3): ``A = [A_1; ...; A_N]`` (row blocks), ``B = [B_1, ..., B_P]`` (column
+  blocks), ``P_(n,p) = A_n @ B_p`` with ``k = n * P + p``, and ``C`` is the block matrix of them.
+* c×r (eq. 4): ``A = [A_1, ..., A_M]`` (column blocks), ``B = [B_1; ...; B_M]`` (row
+  blocks), ``P_m = A_m @ B_m`` with ``k = m``, and ``C = sum_m P_m``.
+
+Dimensions need not divide evenly: block sizes then differ by at most one.  So that
+coded combinations of r×c sub-products have one shape, r×c blocks are zero-padded to
+the largest block (``A_n`` to ``U_max`` rows, ``B_p`` to ``Q_max`` columns); the padding
+rows/columns of a sub-product are zero and are cropped on reassembly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ._validation import choice, positive_int
+
+__all__ = ["Partition", "make_partition", "split_edges", "PARTITIONS"]
+
+PARTITIONS = ("rxc", "cxr")
+
+
+def split_edges(length: int, parts: int) -> tuple[int, ...]:
+    """Edges ``0 = e_0 < e_1 < ... < e_parts = length`` of near-equal consecutive blocks."""
+    base, extra = divmod(length, parts)
+    sizes = [base + (1 if i < extra else 0) for i in range(parts)]
+    return tuple(int(x) for x in np.concatenate([[0], np.cumsum(sizes)]))
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A block layout of ``C = A @ B``; ``kind`` is ``"rxc"`` or ``"cxr"``.
+
+    r×c uses ``row_edges`` (rows of ``A``, ``N + 1`` edges) and ``col_edges`` (columns of
+    ``B``, ``P + 1`` edges); c×r uses ``inner_edges`` (``M + 1`` edges of the shared
+    dimension).  Unused edges are ``(0, full length)``.
+    """
+
+    kind: str
+    a_shape: tuple[int, int]
+    b_shape: tuple[int, int]
+    row_edges: tuple[int, ...]
+    col_edges: tuple[int, ...]
+    inner_edges: tuple[int, ...]
+
+    # ----------------------------------------------------------------- sizes
+    @property
+    def grid(self) -> tuple[int, int]:
+        """``(N, P)`` for r×c; ``(M, 1)`` for c×r."""
+        if self.kind == "rxc":
+            return len(self.row_edges) - 1, len(self.col_edges) - 1
+        return len(self.inner_edges) - 1, 1
+
+    @property
+    def num_products(self) -> int:
+        """``K``: number of sub-products (``N*P`` or ``M``)."""
+        rows, cols = self.grid
+        return rows * cols
+
+    @property
+    def c_shape(self) -> tuple[int, int]:
+        return self.a_shape[0], self.b_shape[1]
+
+    @property
+    def product_shape(self) -> tuple[int, int]:
+        """Shape of one (padded) sub-product, i.e. of one worker packet."""
+        if self.kind == "rxc":
+            return int(np.max(np.diff(self.row_edges))), int(np.max(np.diff(self.col_edges)))
+        return self.c_shape
+
+    def factors(self, k: int) -> tuple[int, int]:
+        """Indices ``(a_block, b_block)`` whose product is sub-product ``k``."""
+        if self.kind == "rxc":
+            return divmod(k, self.grid[1])
+        return k, k
+
+    # ---------------------------------------------------------------- blocks
+    def a_blocks(self, A: np.ndarray) -> list[np.ndarray]:
+        """The blocks of ``A`` (r×c: padded row blocks; c×r: column blocks)."""
+        if self.kind == "rxc":
+            u_max = self.product_shape[0]
+            return [_pad_rows(A[lo:hi], u_max) for lo, hi in zip(self.row_edges, self.row_edges[1:])]
+        return [A[:, lo:hi] for lo, hi in zip(self.inner_edges, self.inner_edges[1:])]
+
+    def b_blocks(self, B: np.ndarray) -> list[np.ndarray]:
+        """The blocks of ``B`` (r×c: padded column blocks; c×r: row blocks)."""
+        if self.kind == "rxc":
+            q_max = self.product_shape[1]
+            return [_pad_rows(B[:, lo:hi].T, q_max).T for lo, hi in zip(self.col_edges, self.col_edges[1:])]
+        return [B[lo:hi] for lo, hi in zip(self.inner_edges, self.inner_edges[1:])]
+
+    def products(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        """All exact sub-products, stacked: shape ``(K, *product_shape)``."""
+        a_blocks, b_blocks = self.a_blocks(A), self.b_blocks(B)
+        out = np.empty((self.num_products, *self.product_shape), dtype=np.result_type(A, B))
+        for k in range(self.num_products):
+            i, j = self.factors(k)
+            np.matmul(a_blocks[i], b_blocks[j], out=out[k])
+        return out
+
+    # ------------------------------------------------------------ reassembly
+    def block_slices(self, k: int) -> tuple[slice, slice]:
+        """Where sub-product ``k`` sits in ``C`` (r×c); all of ``C`` for c×r."""
+        if self.kind == "cxr":
+            return slice(None), slice(None)
+        n, p = self.factors(k)
+        return slice(self.row_edges[n], self.row_edges[n + 1]), slice(self.col_edges[p], self.col_edges[p + 1])
+
+    def crop(self, k: int, product: np.ndarray) -> np.ndarray:
+        """Drop the zero padding of (padded) sub-product ``k``."""
+        rows, cols = self.block_slices(k)
+        if self.kind == "cxr":
+            return product
+        return product[: rows.stop - rows.start, : cols.stop - cols.start]
+
+    def assemble(self, products: Sequence[np.ndarray | None], dtype=np.float64) -> np.ndarray:
+        """``C_hat`` from sub-products; ``None`` (not recovered) counts as a zero block."""
+        if len(products) != self.num_products:
+            raise ValueError(f"products has {len(products)} entries, expected K = {self.num_products}")
+        out = np.zeros(self.c_shape, dtype=dtype)
+        for k, product in enumerate(products):
+            if product is None:
+                continue
+            rows, cols = self.block_slices(k)
+            out[rows, cols] += self.crop(k, product)
+        return out
+
+
+def _pad_rows(block: np.ndarray, rows: int) -> np.ndarray:
+    if block.shape[0] == rows:
+        return block
+    out = np.zeros((rows, block.shape[1]), dtype=block.dtype)
+    out[: block.shape[0]] = block
+    return out
+
+
+def make_partition(
+    a_shape: tuple[int, int],
+    b_shape: tuple[int, int],
+    kind: str,
+    blocks: int | tuple[int, int],
+) -> Partition:
+    """Validate and build a :class:`Partition`.
+
+    ``blocks`` is, for r×c, ``(N, P)`` or an int ``K = N*P`` with ``N = P`` (a perfect
+    square); for c×r, the number ``M`` of column/row blocks.
+    """
+    kind = choice(kind, "partition", PARTITIONS)
+    if a_shape[1] != b_shape[0]:
+        raise ValueError(
+            f"shape mismatch: A is {a_shape[0]}x{a_shape[1]} and B is {b_shape[0]}x{b_shape[1]}; "
+            f"A's columns ({a_shape[1]}) must equal B's rows ({b_shape[0]})"
+        )
+    full_rows, full_cols, full_inner = (0, a_shape[0]), (0, b_shape[1]), (0, a_shape[1])
+    if kind == "rxc":
+        if isinstance(blocks, (tuple, list)):
+            if len(blocks) != 2:
+                raise ValueError(f"blocks for partition 'rxc' must be (N, P) or an int N*N, got {blocks!r}")
+            n = positive_int(blocks[0], "blocks[0] (N, row blocks of A)")
+            p = positive_int(blocks[1], "blocks[1] (P, column blocks of B)")
+        else:
+            k = positive_int(blocks, "blocks")
+            n = int(round(k**0.5))
+            if n * n != k:
+                raise ValueError(
+                    f"blocks={k} for partition 'rxc' must be a perfect square (N = P); "
+                    f"pass blocks=(N, P) for other layouts"
+                )
+            p = n
+        if n > a_shape[0]:
+            raise ValueError(f"blocks asks for N={n} row blocks but A has only {a_shape[0]} rows; use N <= {a_shape[0]}")
+        if p > b_shape[1]:
+            raise ValueError(
+                f"blocks asks for P={p} column blocks but B has only {b_shape[1]} columns; use P <= {b_shape[1]}"
+            )
+        return Partition(kind, tuple(a_shape), tuple(b_shape), split_edges(a_shape[0], n), split_edges(b_shape[1], p), full_inner)
+    if isinstance(blocks, (tuple, list)):
+        raise TypeError(f"blocks for partition 'cxr' must be an int M, got {blocks!r}")
+    m = positive_int(blocks, "blocks")
+    if m > a_shape[1]:
+        raise ValueError(
+            f"blocks={m} for partition 'cxr' exceeds the inner dimension {a_shape[1]} (A's columns); use M <= {a_shape[1]}"
+        )
+    return Partition(kind, tuple(a_shape), tuple(b_shape), full_rows, full_cols, split_edges(a_shape[1], m))
