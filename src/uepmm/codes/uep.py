@@ -1,0 +1,71 @@
+"""UEP random linear codes (paper Sec. III-B, Figs. 6-7; Vukobratovic & Stankovic).
+
+Each worker draws a window ``l`` with probability ``Gamma_l`` and combines the
+sub-products of that window with i.i.d. Gaussian coefficients (the real-field analogue
+of a large finite field):
+
+* NOW-UEP: the window is class ``l`` alone (non-overlapping windows);
+* EW-UEP:  the window is classes ``1..l`` (expanding windows), so class 1 is in every packet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .._validation import probability_vector
+from ..importance import TABLE3_GAMMA, ClassTable
+from .base import Code, Encoding
+
+__all__ = ["NOW", "EW"]
+
+
+def _resolve_gamma(gamma: Sequence[float] | None, classes: ClassTable) -> np.ndarray:
+    L = classes.num_classes
+    if gamma is None:
+        if L != len(TABLE3_GAMMA):
+            raise ValueError(
+                f"gamma (window selection probabilities) is required for {L} classes; the default "
+                f"{TABLE3_GAMMA} (Table III) is for 3 classes"
+            )
+        gamma = TABLE3_GAMMA
+    return probability_vector(gamma, "gamma", L)
+
+
+@dataclass(frozen=True)
+class _WindowCode(Code):
+    gamma: tuple[float, ...] | None = None
+    expanding = False
+
+    def check(self, classes, workers):
+        _resolve_gamma(self.gamma, classes)
+
+    def _encode(self, classes, workers, rng):
+        gamma = _resolve_gamma(self.gamma, classes)
+        L, K = classes.num_classes, classes.num_products
+        windows = rng.choice(L, size=workers, p=gamma)
+        cls = classes.as_array()
+        generator = rng.standard_normal((workers, K))
+        if self.expanding:
+            mask = cls[None, :] <= windows[:, None]
+        else:
+            mask = cls[None, :] == windows[:, None]
+        return Encoding(generator * mask, windows.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class NOW(_WindowCode):
+    """Non-overlapping-window UEP code."""
+
+    name = "now"
+    expanding = False
+
+
+@dataclass(frozen=True)
+class EW(_WindowCode):
+    """Expanding-window UEP code."""
+
+    name = "ew"
+    expanding = True

@@ -1,0 +1,57 @@
+"""What one worker computes: its coded packet ``Y_w = sum_k g_w[k] P_k`` (DESIGN.md §2).
+
+These are pure functions of the blocks a worker holds and its coefficients, so the same
+code runs in the simulated backend and on remote (Dask) workers.
+
+* c×r: one product of concatenated blocks, ``[g_1 A_m1, g_2 A_m2, ...] @ [B_m1; B_m2; ...]``.
+* r×c: grouped by row block, ``sum_n A_n @ (sum_p g_np B_p)``: one product per distinct ``n``.
+* factor form (eq. 11, valid windows only): ``(sum_n alpha_n A_n) @ (sum_p beta_p B_p)``.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["coded_product", "factor_product"]
+
+
+def coded_product(
+    kind: str,
+    a_blocks: Sequence[np.ndarray] | Mapping[int, np.ndarray],
+    b_blocks: Sequence[np.ndarray] | Mapping[int, np.ndarray],
+    grid: tuple[int, int],
+    row: np.ndarray,
+) -> np.ndarray:
+    """The packet for coefficient row ``row``; only the blocks in its support are read."""
+    support = np.flatnonzero(row)
+    if support.size == 0:
+        raise ValueError("coefficient row is all zero: the worker has nothing to compute")
+    if kind == "cxr":
+        if support.size == 1:
+            m = int(support[0])
+            return (row[m] * a_blocks[m]) @ b_blocks[m]
+        left = np.hstack([row[m] * a_blocks[m] for m in support])
+        right = np.vstack([b_blocks[m] for m in support])
+        return left @ right
+    cols = grid[1]
+    out = None
+    for n in np.unique(support // cols):
+        ps = support[support // cols == n] % cols
+        right = sum(row[n * cols + p] * b_blocks[p] for p in ps)
+        term = a_blocks[n] @ right
+        out = term if out is None else out + term
+    return out
+
+
+def factor_product(
+    a_blocks: Sequence[np.ndarray] | Mapping[int, np.ndarray],
+    b_blocks: Sequence[np.ndarray] | Mapping[int, np.ndarray],
+    alpha: np.ndarray,
+    beta: np.ndarray,
+) -> np.ndarray:
+    """The eq. (11) packet ``W_A W_B`` with ``W_A = sum alpha_i A_i`` and ``W_B = sum beta_j B_j``."""
+    left = sum(alpha[i] * a_blocks[i] for i in np.flatnonzero(alpha))
+    right = sum(beta[j] * b_blocks[j] for j in np.flatnonzero(beta))
+    return left @ right
