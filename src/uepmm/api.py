@@ -304,6 +304,8 @@ def _execute(plan: _Plan, runner: Any, fidelity: str, track_loss: bool, on_packe
         timeline.append(entry)
         if on_packet is not None:
             on_packet(Progress(entry, tracker.recovered.copy(), estimate))
+        if tracker.recovered.all():
+            break  # C is complete: the parameter server stops waiting (the backend cancels the rest)
     t2 = _time.perf_counter()
     result_estimate = estimate()
     report = {

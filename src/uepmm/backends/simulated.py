@@ -27,9 +27,11 @@ class SimulatedBackend:
 
     def __init__(self, fidelity: str = "full"):
         self.fidelity = choice(fidelity, "fidelity", FIDELITIES)
+        self.last_report: dict = {}
 
     def packets(self, job: Job) -> Iterator[Packet]:
         times = job.response_times()
+        self.last_report = {"response_times": times.tolist()}
         for worker in np.argsort(times, kind="stable"):
             time = float(times[worker])
             if time > job.deadline:
