@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from uepmm.importance import (
+    ClassTable,
+    classes_by_rank,
+    classes_from_levels,
+    group_levels,
+    importance_order,
+    paper_sec6_classes,
+    product_scores,
+)
+from uepmm.experiments.synthetic import sec6_matrices
+from uepmm.partition import make_partition
+
+
+def test_rxc_order_sorts_rows_and_columns_by_norm(rng):
+    scales_rows = np.array([1.0, 5.0, 0.1, 2.0])
+    A = rng.standard_normal((4, 50)) * scales_rows[:, None]
+    B = rng.standard_normal((50, 3)) * np.array([0.1, 3.0, 1.0])
+    order = importance_order(A, B, "rxc")
+    assert order.a_perm.tolist() == [1, 3, 0, 2]
+    assert order.b_perm.tolist() == [1, 2, 0]
+    Ap, Bp = order.apply(A, B)
+    np.testing.assert_allclose(order.restore(Ap @ Bp), A @ B)
+
+
+def test_cxr_order_is_joint_by_outer_product_norm(rng):
+    A = rng.standard_normal((8, 3)) * np.array([1.0, 10.0, 1.0])
+    B = rng.standard_normal((3, 8)) * np.array([[1.0], [1.0], [20.0]])
+    order = importance_order(A, B, "cxr")
+    assert order.a_perm.tolist() == order.b_perm.tolist()
+    assert order.a_perm[0] == 2 and order.a_perm[1] == 1
+    Ap, Bp = order.apply(A, B)
+    np.testing.assert_allclose(Ap @ Bp, A @ B)
+
+
+def test_mean_abs_statistic_and_ties_keep_order():
+    A = np.zeros((3, 4))
+    B = np.zeros((4, 2))
+    order = importance_order(A, B, "rxc", "mean_abs")
+    assert order.a_perm.tolist() == [0, 1, 2]
+
+
+def test_sec6_rank_classes_equal_paper_tables(rng):
+    for kind in ("rxc", "cxr"):
+        A, B = sec6_matrices(kind, rng, scale=0.2)
+        part = make_partition(A.shape, B.shape, kind, 9)
+        table = classes_by_rank(product_scores(A, B, part), (3, 3, 3))
+        assert table == paper_sec6_classes(kind)
+
+
+def test_paper_rxc_table_members():
+    table = paper_sec6_classes("rxc")
+    assert table.counts == (3, 3, 3)
+    # k = 3n + p with H=0, M=1, L=2: class 1 is {HH, HM, MH}
+    assert table.members(0).tolist() == [0, 1, 3]
+    assert table.members(1).tolist() == [2, 4, 6]
+    assert table.members(2).tolist() == [5, 7, 8]
+
+
+def test_group_levels_count_and_weight():
+    scores = [100.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    assert group_levels(scores, 3).tolist() == [0, 0, 1, 1, 2, 2]
+    weight = group_levels(scores, 2, "weight")
+    assert weight.tolist() == [0, 1, 1, 1, 1, 1]
+
+
+def test_classes_from_levels_unordered_pairs():
+    part = make_partition((9, 4), (4, 9), "rxc", 9)
+    table = classes_from_levels([0, 1, 2], [0, 1, 2], part)
+    # pairs: HH=0, HM=MH=1, MM=2 (sum 2, max 1), HL=LH=3 (sum 2, max 2), ML=LM=4, LL=5
+    assert table.classes == (0, 1, 3, 1, 2, 4, 3, 4, 5)
+    assert table.num_classes == 6  # S(S+1)/2
+
+
+def test_class_table_validation():
+    with pytest.raises(ValueError, match="class"):
+        ClassTable((0, 2, 2))
+    with pytest.raises(ValueError, match="class_counts"):
+        classes_by_rank([1.0, 2.0, 3.0], (1, 1))
