@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from uepmm import cli
 from uepmm import theory
 from uepmm.importance import SEC6_COUNTS, TABLE3_GAMMA, paper_sec6_classes
 from uepmm.latency import Exponential, Weibull
@@ -427,3 +428,39 @@ def test_bad_loss_input():
         expected_loss("uncoded", (3, 3), None, Exponential(), [1.0], 7, (1.0, 1.0))
     with pytest.raises(ValueError, match="omega"):
         arrival_distribution(Exponential(), [1.0], 10, omega=0.0)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def theory_cli(monkeypatch):
+    # Only the sub-command under test: the CLI imports every listed module.
+    monkeypatch.setattr(cli, "_COMMAND_MODULES", ("theory",))
+    return cli.main
+
+
+def test_cli_decoding_csv(theory_cli, capsys):
+    rc = theory_cli(["theory", "decoding", "--code", "ew", "--k", "3,3,3", "--gamma", "0.4,0.35,0.25", "--max-packets", "30"])
+    assert rc == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "packets,class_1,class_2,class_3"
+    assert len(lines) == 32
+    row = lines[10].split(",")
+    assert row[0] == "9"
+    np.testing.assert_allclose([float(x) for x in row[1:]], [1.000, 0.736, 0.274], atol=5e-4)
+
+
+def test_cli_other_formats_and_errors(theory_cli, capsys):
+    assert theory_cli(["theory", "decoding", "--code", "repetition", "--copies", "2", "--format", "json"]) == 0
+    import json
+
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["columns"][0] == "packets" and len(payload["rows"]) == 19
+    assert payload["rows"][1][1] == pytest.approx(1 / 9)
+    assert theory_cli(["theory", "decoding", "--code", "now", "--max-packets", "3", "--format", "table"]) == 0
+    assert "class_3" in capsys.readouterr().out
+    assert theory_cli(["theory", "decoding", "--code", "now", "--max-packets", "3", "--k", "2,2"]) == 2
+    assert "gamma" in capsys.readouterr().err
+    assert theory_cli(["theory", "decoding", "--code", "now"]) == 2
+    assert "--max-packets" in capsys.readouterr().err
