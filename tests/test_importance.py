@@ -79,3 +79,15 @@ def test_class_table_validation():
         ClassTable((0, 2, 2))
     with pytest.raises(ValueError, match="class_counts"):
         classes_by_rank([1.0, 2.0, 3.0], (1, 1))
+
+
+@pytest.mark.parametrize("kind", ["rxc", "cxr"])
+@pytest.mark.parametrize("statistic", ["fro", "mean_abs"])
+def test_scores_from_line_stats_equal_direct_block_scores(rng, kind, statistic):
+    from uepmm.importance import product_scores_from_order
+
+    A, B = rng.standard_normal((13, 11)) * rng.uniform(0.1, 3, 11), rng.standard_normal((11, 10))
+    order = importance_order(A, B, kind, statistic)
+    Ap, Bp = order.apply(A, B)
+    part = make_partition(Ap.shape, Bp.shape, kind, 9 if kind == "rxc" else 4)
+    np.testing.assert_allclose(product_scores_from_order(order, part), product_scores(Ap, Bp, part, statistic), rtol=1e-12)

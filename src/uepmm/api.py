@@ -25,7 +25,7 @@ from .importance import (
     classes_by_rank,
     equal_counts,
     importance_order,
-    product_scores,
+    product_scores_from_order,
 )
 from .job import Job
 from .latency import Exponential, LatencyModel, paper_omega
@@ -151,9 +151,9 @@ def plan_job(
         omega_value = positive_float(omega, "omega")
     code_obj = make_code(code, gamma=gamma, copies=copies)
 
-    order = importance_order(A, B, kind, statistic) if reorder else ImportanceOrder.identity(kind, A.shape, B.shape)
-    Ap, Bp = order.apply(A, B)
-    class_table = _class_table(classes, class_counts, Ap, Bp, layout, statistic)
+    order = importance_order(A, B, kind, statistic) if reorder else ImportanceOrder.identity(kind, A, B, statistic)
+    Ap, Bp = order.apply(A, B) if reorder else (A, B)
+    class_table = _class_table(classes, class_counts, order, layout)
 
     seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     code_seed, latency_seed = seeds.spawn(2)
@@ -168,10 +168,8 @@ def plan_job(
 def _class_table(
     classes: ClassTable | Sequence[int] | None,
     class_counts: Sequence[int] | None,
-    A: np.ndarray,
-    B: np.ndarray,
+    order: ImportanceOrder,
     layout: Partition,
-    statistic: str,
 ) -> ClassTable:
     K = layout.num_products
     if classes is not None and class_counts is not None:
@@ -185,7 +183,7 @@ def _class_table(
             )
         return table
     counts = equal_counts(K, DEFAULT_CLASSES) if class_counts is None else class_counts
-    return classes_by_rank(product_scores(A, B, layout, statistic), counts)
+    return classes_by_rank(product_scores_from_order(order, layout), counts)
 
 
 def _int_list(values: Sequence[int], name: str) -> list[int]:
@@ -270,7 +268,7 @@ def _execute(plan: _Plan, runner: Any, fidelity: str, track_loss: bool, on_packe
     exact = layout.products(plan.A, plan.B) if (fidelity == "fast" or track_loss) else None
     pricing = BlockLoss(layout, exact) if track_loss else None
     if fidelity == "full":
-        decoder = ProgressiveDecoder(K, layout.product_shape, job.workers, dtype)
+        decoder = ProgressiveDecoder(K, layout.product_shape, job.workers, dtype, aggregate=layout.kind == "cxr")
         tracker = decoder.tracker
     else:
         decoder, tracker = None, RecoveryTracker(K)
@@ -281,6 +279,8 @@ def _execute(plan: _Plan, runner: Any, fidelity: str, track_loss: bool, on_packe
         return [exact[k] if tracker.recovered[k] else None for k in range(K)]
 
     def estimate() -> np.ndarray:
+        if decoder is not None and decoder.aggregate:  # c×r: C_hat is the decoded sum itself
+            return decoder.total.copy() if decoder.total is not None else np.zeros(layout.c_shape, dtype)
         return plan.order.restore(layout.assemble(products(), dtype=dtype))
 
     timeline: list[TimelineEntry] = []

@@ -73,7 +73,10 @@ def recovery_curve(rows: np.ndarray, **tolerances: float) -> np.ndarray:
 class ProgressiveDecoder:
     """Full decoder: keeps the received rows and packets and solves for recoverable blocks.
 
-    ``capacity`` is the most packets it will be given (the number of workers).
+    ``capacity`` is the most packets it will be given (the number of workers).  Packets
+    are kept by reference (no copy).  With ``aggregate=True`` (c×r, where ``C_hat`` is the
+    *sum* of the recovered sub-products) it keeps only that running sum: each decoding
+    event then costs one pass over the packets involved instead of one per sub-product.
     """
 
     def __init__(
@@ -82,26 +85,36 @@ class ProgressiveDecoder:
         product_shape: tuple[int, ...],
         capacity: int,
         dtype: np.dtype | type = np.float64,
+        *,
+        aggregate: bool = False,
         **tolerances: float,
     ):
         self.tracker = RecoveryTracker(num_products, **tolerances)
+        self.product_shape = tuple(product_shape)
+        self.dtype = np.dtype(dtype)
+        self.aggregate = aggregate
         self._rows = np.zeros((capacity, num_products))
-        self._packets = np.empty((capacity, *product_shape), dtype=dtype)
-        self.count = 0
+        self._packets: list[np.ndarray] = []
         self.products: list[np.ndarray | None] = [None] * num_products
+        self.total: np.ndarray | None = None  # sum of recovered sub-products (aggregate mode)
 
     @property
     def recovered(self) -> np.ndarray:
         return self.tracker.recovered
 
+    @property
+    def count(self) -> int:
+        return len(self._packets)
+
     def add(self, row: np.ndarray, packet: np.ndarray) -> np.ndarray:
         """Take one packet ``Y = sum_k row[k] P_k``; return the newly recovered sub-products."""
-        if self.count == self._rows.shape[0]:
-            raise ValueError(f"decoder capacity {self._rows.shape[0]} exceeded; one packet per worker")
         i = self.count
+        if i == self._rows.shape[0]:
+            raise ValueError(f"decoder capacity {self._rows.shape[0]} exceeded; one packet per worker")
+        if packet.shape != self.product_shape:
+            raise ValueError(f"packet has shape {packet.shape}, expected {self.product_shape}")
         self._rows[i] = row
-        self._packets[i] = packet
-        self.count += 1
+        self._packets.append(packet)
         new = self.tracker.add(row)
         if new.size == 0:
             return new
@@ -110,13 +123,34 @@ class ProgressiveDecoder:
         targets[new, np.arange(new.size)] = 1.0
         coeffs = np.linalg.lstsq(G.T, targets, rcond=None)[0]  # minimum-norm solutions of G^T c = e_k
         residual = np.linalg.norm(G.T @ coeffs - targets, axis=0)
-        confirmed = []
+        ok = residual < self.tracker.recover_tol
+        self.tracker.recovered[new[~ok]] = False  # numerically not determined: leave them absent
+        new, coeffs = new[ok], coeffs[:, ok]
+        if new.size:
+            self._combine(new, coeffs)
+        return new
+
+    def _combine(self, new: np.ndarray, coeffs: np.ndarray) -> None:
+        scale = np.max(np.abs(coeffs), axis=0)
+        used = np.flatnonzero(np.any(np.abs(coeffs) > 1e-14 * scale, axis=1))
+        if self.aggregate:
+            weights = coeffs[used].sum(axis=1)
+            total = self.total if self.total is not None else np.zeros(self.product_shape, self.dtype)
+            self.total = _accumulate(total, weights, [self._packets[i] for i in used])
+            return
+        stacked = np.stack([self._packets[i] for i in used]).reshape(used.size, -1)
+        solved = (coeffs[used].T.astype(self.dtype, copy=False) @ stacked).reshape(new.size, *self.product_shape)
         for j, k in enumerate(new):
-            if residual[j] >= self.tracker.recover_tol:  # numerically not determined: leave it absent
-                self.tracker.recovered[k] = False
-                continue
-            c = coeffs[:, j]
-            used = np.flatnonzero(np.abs(c) > 1e-14 * np.max(np.abs(c)))
-            self.products[k] = np.tensordot(c[used], self._packets[used], axes=1)
-            confirmed.append(k)
-        return np.asarray(confirmed, dtype=np.int64)
+            self.products[k] = solved[j]
+
+
+def _accumulate(total: np.ndarray, weights: np.ndarray, packets: list[np.ndarray]) -> np.ndarray:
+    """``total += sum_i weights[i] * packets[i]`` in place, one pass per packet (BLAS axpy)."""
+    from scipy.linalg import blas
+
+    flat = total.reshape(-1)
+    axpy = blas.get_blas_funcs("axpy", (flat,))
+    for w, packet in zip(weights, packets):
+        x = np.ascontiguousarray(packet, dtype=total.dtype).reshape(-1)
+        flat = axpy(x, flat, a=float(w))
+    return flat.reshape(total.shape)

@@ -24,6 +24,7 @@ __all__ = [
     "importance_order",
     "block_scores",
     "product_scores",
+    "product_scores_from_order",
     "group_levels",
     "classes_by_rank",
     "classes_from_levels",
@@ -97,26 +98,27 @@ class ImportanceOrder:
     kind: str
     a_perm: np.ndarray
     b_perm: np.ndarray
+    statistic: str = "fro"
+    a_line_stats: np.ndarray | None = None  # per line of A (r×c rows, c×r columns), permuted order
+    b_line_stats: np.ndarray | None = None  # per line of B (r×c columns, c×r rows), permuted order
 
     @classmethod
-    def identity(cls, kind: str, a_shape: tuple[int, int], b_shape: tuple[int, int]) -> "ImportanceOrder":
-        if kind == "rxc":
-            return cls(kind, np.arange(a_shape[0]), np.arange(b_shape[1]))
-        return cls(kind, np.arange(a_shape[1]), np.arange(a_shape[1]))
+    def identity(cls, kind: str, A: np.ndarray, B: np.ndarray, statistic: str = "fro") -> "ImportanceOrder":
+        """No reordering (the statistics are still recorded for the block scores)."""
+        a_stats, b_stats = _factor_line_stats(A, B, kind, choice(statistic, "statistic", STATISTICS))
+        return cls(kind, np.arange(a_stats.size), np.arange(b_stats.size), statistic, a_stats, b_stats)
 
     def apply(self, A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The permuted ``(A, B)``; their product is ``C`` with permuted rows/columns (r×c) or ``C`` (c×r)."""
         if self.kind == "rxc":
-            return A[self.a_perm], B[:, self.b_perm]
-        return A[:, self.a_perm], B[self.b_perm]
+            return A.take(self.a_perm, axis=0), B.take(self.b_perm, axis=1)
+        return A.take(self.a_perm, axis=1), B.take(self.b_perm, axis=0)
 
     def restore(self, C_permuted: np.ndarray) -> np.ndarray:
         """Undo the permutation on a product computed from permuted factors."""
         if self.kind == "cxr":
             return C_permuted
-        out = np.empty_like(C_permuted)
-        out[np.ix_(self.a_perm, self.b_perm)] = C_permuted
-        return out
+        return C_permuted.take(np.argsort(self.a_perm), axis=0).take(np.argsort(self.b_perm), axis=1)
 
 
 def _line_stats(M: np.ndarray, axis: int, statistic: str) -> np.ndarray:
@@ -125,17 +127,44 @@ def _line_stats(M: np.ndarray, axis: int, statistic: str) -> np.ndarray:
     return np.mean(np.abs(M), axis=axis, dtype=np.float64)
 
 
+def _factor_line_stats(A: np.ndarray, B: np.ndarray, kind: str, statistic: str) -> tuple[np.ndarray, np.ndarray]:
+    if kind == "rxc":
+        return _line_stats(A, 1, statistic), _line_stats(B, 0, statistic)
+    return _line_stats(A, 0, statistic), _line_stats(B, 1, statistic)
+
+
 def importance_order(A: np.ndarray, B: np.ndarray, kind: str, statistic: str = "fro") -> ImportanceOrder:
     """Sort rows/columns by descending magnitude (Sec. VII-C); ties keep their order."""
     statistic = choice(statistic, "statistic", STATISTICS)
+    a_stats, b_stats = _factor_line_stats(A, B, kind, statistic)
     if kind == "rxc":
-        a_perm = np.argsort(-_line_stats(A, 1, statistic), kind="stable")
-        b_perm = np.argsort(-_line_stats(B, 0, statistic), kind="stable")
-        return ImportanceOrder(kind, a_perm, b_perm)
-    # c×r: column m of A pairs with row m of B; the outer product's size is the product.
-    score = _line_stats(A, 0, statistic) * _line_stats(B, 1, statistic)
-    perm = np.argsort(-score, kind="stable")
-    return ImportanceOrder(kind, perm, perm.copy())
+        a_perm = np.argsort(-a_stats, kind="stable")
+        b_perm = np.argsort(-b_stats, kind="stable")
+    else:
+        # c×r: column m of A pairs with row m of B; the outer product's size is the product.
+        a_perm = np.argsort(-(a_stats * b_stats), kind="stable")
+        b_perm = a_perm.copy()
+    return ImportanceOrder(kind, a_perm, b_perm, statistic, a_stats[a_perm], b_stats[b_perm])
+
+
+def product_scores_from_order(order: ImportanceOrder, partition: Partition) -> np.ndarray:
+    """:func:`product_scores` from the line statistics already computed for the order.
+
+    A block's Frobenius norm is the root-sum-square of its lines' norms, and its mean
+    absolute value the mean of its lines' (equal-length) means: no second pass over the data.
+    """
+    if partition.kind == "rxc":
+        a_edges, b_edges = partition.row_edges, partition.col_edges
+    else:
+        a_edges = b_edges = partition.inner_edges
+
+    def blocks(stats: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
+        if order.statistic == "fro":
+            return np.sqrt(np.add.reduceat(stats**2, edges[:-1]))
+        return np.add.reduceat(stats, edges[:-1]) / np.diff(edges)
+
+    a, b = blocks(order.a_line_stats, a_edges), blocks(order.b_line_stats, b_edges)
+    return np.asarray([a[i] * b[j] for i, j in map(partition.factors, range(partition.num_products))])
 
 
 def block_scores(A: np.ndarray, B: np.ndarray, partition: Partition, statistic: str = "fro") -> tuple[np.ndarray, np.ndarray]:

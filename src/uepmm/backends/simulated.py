@@ -10,6 +10,7 @@ coefficients for the same seed, so they recover the same sub-products.
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import Iterator
 
 import numpy as np
@@ -31,10 +32,14 @@ class SimulatedBackend:
 
     def packets(self, job: Job) -> Iterator[Packet]:
         times = job.response_times()
-        self.last_report = {"response_times": times.tolist()}
+        self.last_report = {"response_times": times.tolist(), "worker_seconds": 0.0}
         for worker in np.argsort(times, kind="stable"):
             time = float(times[worker])
             if time > job.deadline:
                 break
-            payload = job.compute_packet(int(worker)) if self.fidelity == "full" else None
+            payload = None
+            if self.fidelity == "full":
+                start = perf_counter()
+                payload = job.compute_packet(int(worker))
+                self.last_report["worker_seconds"] += perf_counter() - start
             yield Packet(int(worker), time, payload)
