@@ -60,7 +60,7 @@ def test_demo_writes_csv_and_png(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "uncoded_rxc" in printed and "ew_cxr" in printed
     rows = list(csv.DictReader(open(out / "demo.csv")))
-    assert len(rows) == 2 * 4 * 2  # partitions x codes x deadlines
+    assert len(rows) == 2 * 4 * 61  # partitions x codes x (0.1-step grid to 6, plus 100)
     for row in rows:
         if float(row["deadline"]) == 100.0:
             assert float(row["mean_loss"]) < 1e-12  # everyone has answered by t = 100
