@@ -9,8 +9,9 @@ recoverable does it solve ``G^T c = e_k`` (minimum norm) and form ``P_k = sum_i 
 
 Tolerances: a row whose component outside the current row space is below
 ``rank_tol * ||g||`` adds no rank; ``e_k`` counts as recovered when its distance to the
-row space, computed directly as a column norm of ``I - Q^T Q``, is below
-``recover_tol``, and the solve's residual ``||G^T c - e_k||`` passes the same test.  With
+row space, a column norm of ``I - Q^T Q`` (computed directly, not as ``1 - ||Q e_k||^2``), is below
+``recover_tol`` (the complement ``I - Q^T Q`` is kept by rank-one downdates, ``O(K^2)``
+per packet), and the solve's residual ``||G^T c - e_k||`` passes the same test.  With
 continuous random coefficients a non-member sits at a distance of order one (below
 ``1e-9`` only with probability of that order), so a decoded block is exact or absent.
 """
@@ -33,6 +34,7 @@ class RecoveryTracker:
         self.rank_tol = rank_tol
         self.recover_tol = recover_tol
         self._basis = np.zeros((self.num_products, self.num_products))
+        self._residual = np.eye(self.num_products)  # I - Q^T Q: column k is e_k minus its projection
         self.rank = 0
         self.recovered = np.zeros(self.num_products, dtype=bool)
 
@@ -49,11 +51,11 @@ class RecoveryTracker:
         v_norm = float(np.linalg.norm(v))
         if v_norm <= self.rank_tol * norm:
             return np.empty(0, dtype=np.int64)
-        self._basis[self.rank] = v / v_norm
+        v /= v_norm
+        self._basis[self.rank] = v
         self.rank += 1
-        basis = self._basis[: self.rank]
-        residual = np.eye(self.num_products) - basis.T @ basis
-        distance = np.sqrt(np.einsum("ij,ij->j", residual, residual))
+        self._residual -= np.outer(v, v)  # rank-one downdate of the projector complement
+        distance = np.sqrt(np.einsum("ij,ij->j", self._residual, self._residual))
         new = np.flatnonzero(~self.recovered & (distance < self.recover_tol))
         self.recovered[new] = True
         return new
