@@ -135,24 +135,36 @@ class ProgressiveDecoder:
     def _combine(self, new: np.ndarray, coeffs: np.ndarray) -> None:
         scale = np.max(np.abs(coeffs), axis=0)
         used = np.flatnonzero(np.any(np.abs(coeffs) > 1e-14 * scale, axis=1))
+        packets = [self._packets[i] for i in used]
         if self.aggregate:
-            weights = coeffs[used].sum(axis=1)
-            total = self.total if self.total is not None else np.zeros(self.product_shape, self.dtype)
-            self.total = _accumulate(total, weights, [self._packets[i] for i in used])
+            weights = coeffs[used].sum(axis=1, keepdims=True)  # C_hat gains the sum of the new blocks
+            if self.total is None:
+                self.total = np.zeros(self.product_shape, self.dtype)
+            _combine_chunked(weights, packets, self.total[None])
             return
-        stacked = np.stack([self._packets[i] for i in used]).reshape(used.size, -1)
-        solved = (coeffs[used].T.astype(self.dtype, copy=False) @ stacked).reshape(new.size, *self.product_shape)
+        solved = np.empty((new.size, *self.product_shape), self.dtype)
+        _combine_chunked(coeffs[used], packets, solved, accumulate=False)
         for j, k in enumerate(new):
             self.products[k] = solved[j]
 
 
-def _accumulate(total: np.ndarray, weights: np.ndarray, packets: list[np.ndarray]) -> np.ndarray:
-    """``total += sum_i weights[i] * packets[i]`` in place, one pass per packet (BLAS axpy)."""
-    from scipy.linalg import blas
+_CHUNK = 1 << 15  # elements per packet slice: a few slices of this size stay in cache
 
-    flat = total.reshape(-1)
-    axpy = blas.get_blas_funcs("axpy", (flat,))
-    for w, packet in zip(weights, packets):
-        x = np.ascontiguousarray(packet, dtype=total.dtype).reshape(-1)
-        flat = axpy(x, flat, a=float(w))
-    return flat.reshape(total.shape)
+
+def _combine_chunked(weights: np.ndarray, packets: list[np.ndarray], out: np.ndarray, accumulate: bool = True) -> None:
+    """``out[j] (+)= sum_i weights[i, j] * packets[i]``, slice by slice.
+
+    Working on cache-sized slices reads every packet once and writes every output once
+    (a plain loop of ``axpy`` or a stack-then-GEMM would pass over the data several times).
+    """
+    flat_out = out.reshape(out.shape[0], -1)
+    flats = [np.ascontiguousarray(p, dtype=out.dtype).reshape(-1) for p in packets]
+    w = weights.T.astype(out.dtype, copy=False)  # (outputs, packets)
+    size = flat_out.shape[1]
+    for lo in range(0, size, _CHUNK):
+        hi = min(lo + _CHUNK, size)
+        part = w @ np.stack([f[lo:hi] for f in flats])
+        if accumulate:
+            flat_out[:, lo:hi] += part
+        else:
+            flat_out[:, lo:hi] = part
