@@ -89,14 +89,47 @@ def measure(scheme, partition, deadline, steps, repeats, seed=0):
     return best_plain, best_coded
 
 
+def per_product(repeats):
+    """CPU time of one lean coded product (MNIST layer 1, eq. 27: (784 x 64) @ (64 x 100)) vs the bare matmul."""
+    from uepmm.nn import LeanPlanner
+    from uepmm.nn.setups import scheme_coding
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 784, generator=gen)
+    g = torch.randn(64, 100, generator=gen) * 1e-3
+    A = x.t()
+    print(f"per product, eq. (27) of layer 1, {tuple(A.shape)} @ {tuple(g.shape)}, best of {repeats} blocks of 200:")
+
+    def best(fn):
+        out = float("inf")
+        for _ in range(repeats):
+            start = time.process_time()
+            for i in range(200):
+                fn(i)
+            out = min(out, (time.process_time() - start) / 200)
+        return out
+
+    bare = best(lambda i: g.t() @ x)
+    print(f"  bare matmul {bare * 1e6:.0f} us")
+    for scheme in SCHEMES[1:]:
+        for partition in ("rxc", "cxr"):
+            planner = LeanPlanner(scheme_coding(scheme, partition, 1.0))
+            t = best(lambda i: planner.product(A, g, i))
+            print(f"  {scheme:<11}{partition}  T_max=1: {t * 1e6:6.0f} us  (engine work {(t - bare) * 1e6:5.0f} us)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--schemes", nargs="+", default=list(SCHEMES))
     parser.add_argument("--deadlines", nargs="+", type=float, default=list(PAPER_DEADLINES))
+    parser.add_argument("--per-product", action="store_true", help="only time single lean products")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.per_product:
+        per_product(args.repeats)
+        return
     print(f"torch {torch.__version__}, 1 thread, batch 64, {args.steps} steps x {args.repeats} alternating blocks")
     print(f"{'scheme':<12}{'part':<6}{'T_max':>6}{'plain ms':>10}{'coded ms':>10}{'ratio':>8}")
     rows = []

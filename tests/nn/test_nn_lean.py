@@ -41,7 +41,7 @@ def test_lean_equals_coded_matmul(code, workers, partition, blocks, statistic):
     config = CodingConfig(code=code, workers=workers, partition=partition, blocks=blocks, deadline=1.5,
                           statistic=statistic, class_counts=None if blocks != (3, 4) else (2, 4, 6))
     partial = 0
-    for trial in range(12):
+    for trial in range(8):
         A, B, At, Bt = _operands(rng, transposed=trial % 2 == 1)
         estimate, info = lean_product(At, Bt, config, 1000 + trial, track_loss=True)
         result = coded_matmul(A, B, seed=1000 + trial, **config.engine_kwargs())

@@ -8,7 +8,7 @@ the sparsification of paper eq. (28) with its per-layer, per-epoch thresholds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 from .._validation import choice, int_sequence, positive_float, positive_int
 from ..backends import BACKENDS
