@@ -90,3 +90,24 @@ def test_float32_operands_stay_float32():
     result = coded_matmul(A.numpy(), B.numpy(), seed=7, **config.engine_kwargs())
     assert np.array_equal(info["recovered"], result.recovered)
     np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-5, atol=1e-5)
+
+
+def test_device_branches_agree_on_cpu():
+    """The helpers' device-side branches (used for CUDA tensors) give the host branches' results."""
+    from uepmm.nn import lean
+
+    rng = np.random.default_rng(3)
+    grid = rng.random((3, 3)) > 0.5
+    row_of, col_of = rng.integers(0, 3, 50), rng.integers(0, 3, 31)
+    like = torch.zeros(1, dtype=torch.float64)
+    host = lean._block_mask(grid, row_of, col_of, like, on_host=True)
+    device = lean._block_mask(grid, row_of, col_of, like, on_host=False)
+    torch.testing.assert_close(host, device)
+    assert torch.equal(host, torch.from_numpy(grid[row_of][:, col_of].astype(np.float64)))
+    A, B = torch.from_numpy(rng.standard_normal((50, 40))), torch.from_numpy(rng.standard_normal((40, 31)))
+    for kind in ("rxc", "cxr"):
+        for statistic in ("mean_abs", "fro"):
+            a1, b1 = lean._line_stats(A, B, kind, statistic, on_host=True)
+            a2, b2 = lean._line_stats(A, B, kind, statistic, on_host=False)
+            np.testing.assert_array_equal(a1, a2)
+            np.testing.assert_array_equal(b1, b2)

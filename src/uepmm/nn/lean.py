@@ -168,7 +168,9 @@ def _edges_ids(edges: tuple[int, ...]) -> np.ndarray:
     return np.repeat(np.arange(len(edges) - 1), np.diff(edges))
 
 
-def _line_stats(A: torch.Tensor, B: torch.Tensor, kind: str, statistic: str) -> tuple[np.ndarray, np.ndarray]:
+def _line_stats(
+    A: torch.Tensor, B: torch.Tensor, kind: str, statistic: str, on_host: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Row/column statistics of A and B, one device->host copy.
 
     Accumulated in the operands' precision (the engine accumulates in float64): for
@@ -182,7 +184,7 @@ def _line_stats(A: torch.Tensor, B: torch.Tensor, kind: str, statistic: str) -> 
     else:
         sa = torch.linalg.vector_norm(A, dim=a_dim)
         sb = torch.linalg.vector_norm(B, dim=b_dim)
-    if sa.device.type == "cpu":
+    if sa.device.type == "cpu" if on_host is None else on_host:
         sa_np, sb_np = sa.numpy().astype(np.float64), sb.numpy().astype(np.float64)
     else:
         both = torch.cat((sa, sb)).cpu().numpy().astype(np.float64)
@@ -357,12 +359,14 @@ def _assemble(
     return estimate, _ratio(exact - estimate, exact)
 
 
-def _block_mask(grid: np.ndarray, row_of: np.ndarray, col_of: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+def _block_mask(
+    grid: np.ndarray, row_of: np.ndarray, col_of: np.ndarray, like: torch.Tensor, on_host: bool | None = None
+) -> torch.Tensor:
     """``mask[i, j] = grid[row_of[i], col_of[j]]`` as a tensor like ``like``: a row gather of
     the thin table ``grid[:, col_of]`` (numpy on the host for CPU tensors, on the device
     otherwise, so that only the table and the row indices travel)."""
     table = np.ascontiguousarray(grid[:, col_of], dtype=_NUMPY_DTYPE.get(like.dtype, np.float64))
-    if like.device.type == "cpu":
+    if like.device.type == "cpu" if on_host is None else on_host:
         return _to(torch.from_numpy(np.take(table, row_of, axis=0)), like)
     return torch.index_select(_to(torch.from_numpy(table), like), 0, _to_index(row_of, like))
 
