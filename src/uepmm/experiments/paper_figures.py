@@ -669,11 +669,26 @@ def fig11(out_dir: str, options: FigureOptions = FigureOptions()) -> FigureOutpu
 #: Every figure the ``uepmm figure`` command knows: name -> ``f(out_dir, options) -> FigureOutput``.
 #: A figure built from training runs sets the attribute ``needs_runs = True`` on its function
 #: and reads ``options.runs``; ``uepmm figure all`` skips it when no ``--runs`` is given.
+def _training_figure(name: str) -> Callable[[str, FigureOptions], FigureOutput]:
+    """Adapter for a Sec. VII training figure (``uepmm.experiments.training_figures``)."""
+
+    def make(out_dir: str, options: FigureOptions) -> FigureOutput:
+        from .training_figures import TRAINING_FIGURES
+
+        png = TRAINING_FIGURES[name](options.runs, out_dir)
+        return FigureOutput(name, (), [], os.path.join(str(out_dir), f"{name}.csv"), str(png))
+
+    make.needs_runs = True  # type: ignore[attr-defined]
+    make.__doc__ = f"{name} from the training-run CSVs in options.runs."
+    return make
+
+
 FIGURES: dict[str, Callable[[str, FigureOptions], FigureOutput]] = {
     "fig8": fig8,
     "fig9": fig9,
     "fig10": fig10,
     "fig11": fig11,
+    **{name: _training_figure(name) for name in ("fig13", "fig14", "fig15", "fig1")},
 }
 
 

@@ -1,0 +1,391 @@
+"""The lean per-product path behind ``CodedLinear`` with ``fidelity="fast"``.
+
+A training step has five or six coded products, so calling :func:`uepmm.coded_matmul`
+for each (about 1.5-2.5 ms of planning and bookkeeping, and the operands copied to numpy)
+would dominate the step.  This module does, per product, exactly the decisions that
+``coded_matmul(..., fidelity="fast", backend="simulated", seed=s)`` makes, with the
+engine's own pieces, and computes the estimate in torch on the operands' device:
+
+1. importance order (Sec. VII-C): per-row/column statistics (``mean_abs`` or ``fro``)
+   computed in torch, then the same stable descending sort as
+   :func:`uepmm.importance.importance_order`;
+2. class table: block statistics from the sorted line statistics (for equal-length
+   lines the mean magnitude of a block is the mean of its lines' mean magnitudes, and
+   its Frobenius norm the root of their squared norms), product scores
+   ``stat(A_i) stat(B_j)``, then :func:`uepmm.importance.classes_by_rank`;
+3. the code draw (:meth:`uepmm.codes.Code.encode`) and the response times
+   (``latency.sample_response``) from the same seed split as :func:`uepmm.plan_job`
+   (``SeedSequence(seed)`` children 0 and 1);
+4. packets in arrival order up to the deadline, as the simulated backend delivers them,
+   fed to the engine's :class:`uepmm.RecoveryTracker` (the rank-only decoder);
+5. the estimate.  With fast fidelity the recovered sub-products are exact, so
+   ``C_hat`` is the exact product with the unrecovered sub-products removed: r×c, the
+   exact ``A @ B`` with the unrecovered blocks zeroed (mask gathered through the row and
+   column permutations); c×r, ``(A * d) @ B`` with ``d`` the indicator of the inner
+   indices whose block was recovered.  This is the same matrix the engine assembles
+   (the tests check it against ``coded_matmul`` to rounding).
+
+Device traffic: only the line statistics go to the host (one copy of ``rows + cols``
+float64 values) and the block indicator comes back (a few hundred small integers); the
+operands and the product stay on their device.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..codes import Code
+from ..decoding import RecoveryTracker
+from ..importance import ClassTable, classes_by_rank
+from ..partition import Partition, make_partition
+from .config import CodingConfig
+
+__all__ = ["ProductRecord", "LeanPlanner", "lean_product"]
+
+_NUMPY_DTYPE = {torch.float32: np.float32, torch.float64: np.float64}
+
+#: Codes whose coefficient rows ignore the class table (it is then only computed on demand).
+_CLASS_BLIND = ("uncoded", "repetition", "mds")
+#: Codes whose coefficient rows involve no random draw.
+_DETERMINISTIC = ("uncoded", "repetition")
+
+
+@dataclass
+class ProductRecord:
+    """What one coded product did: the engine's decisions and, if tracked, its loss.
+
+    ``recovered[k]`` refers to sub-product ``k`` of the importance-ordered partition, as in
+    :class:`uepmm.Result`.  ``normalized_loss`` is ``||C - C_hat||_F^2 / ||C||_F^2`` for the
+    product's (thresholded) operands, or NaN when the layer does not track losses.
+    ``result`` is the engine's :class:`uepmm.Result` for products run through
+    ``coded_matmul`` (full fidelity or the Dask backend), else ``None``.
+    """
+
+    product: str  # "grad_input" (eq. 26) or "grad_weight" (eq. 27)
+    layer_index: int
+    step: int
+    seed: int
+    config: CodingConfig
+    received: int
+    recovered: np.ndarray
+    scores: np.ndarray | None = None
+    normalized_loss: float = math.nan
+    result: Any = None
+    response_times: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def equation(self) -> int:
+        """The paper's equation number of this product (26 or 27)."""
+        return 26 if self.product == "grad_input" else 27
+
+    @property
+    def classes(self) -> ClassTable:
+        """Class of every sub-product (as the engine ranks them)."""
+        if self.result is not None:
+            return self.result.classes
+        return classes_by_rank(self.scores, self.config.class_counts)
+
+    def engine_result(self, A: Any, B: Any, **overrides: Any):
+        """Re-run this product through :func:`uepmm.coded_matmul` with the same seed.
+
+        ``A``, ``B`` are the product's operands (eq. 26: ``G_(i+1)``, ``W``; eq. 27:
+        ``X_i^T``, ``G_(i+1)``), thresholded as the layer did.  ``overrides`` change engine
+        arguments (e.g. ``fidelity="full"`` to decode real packets).
+        """
+        from ..api import coded_matmul
+
+        kwargs = self.config.engine_kwargs()
+        kwargs.update(overrides)
+        to_np = lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)  # noqa: E731
+        return coded_matmul(to_np(A), to_np(B), seed=self.seed, **kwargs)
+
+
+class _Layout:
+    """A :class:`Partition` plus the index arrays the lean path needs, cached per shape."""
+
+    def __init__(self, partition: Partition):
+        self.partition = partition
+        self.kind = partition.kind
+        self.K = partition.num_products
+        self.grid = partition.grid
+        if self.kind == "rxc":
+            self.a_edges, self.b_edges = partition.row_edges, partition.col_edges
+        else:
+            self.a_edges = self.b_edges = partition.inner_edges
+        self.a_ids = _edges_ids(self.a_edges)
+        self.b_ids = _edges_ids(self.b_edges)
+        self.a_starts, self.a_sizes = np.asarray(self.a_edges[:-1]), np.diff(self.a_edges)
+        self.b_starts, self.b_sizes = np.asarray(self.b_edges[:-1]), np.diff(self.b_edges)
+        self.a_range = np.arange(self.a_ids.size)
+
+
+@lru_cache(maxsize=256)
+def _layout(a_shape: tuple[int, int], b_shape: tuple[int, int], kind: str, blocks: Any) -> _Layout:
+    return _Layout(make_partition(a_shape, b_shape, kind, blocks))
+
+
+class LeanPlanner:
+    """The lean path for one :class:`CodingConfig`: per-configuration constants, and
+    :meth:`product` for each multiplication.  :func:`lean_product` keeps one per config.
+    """
+
+    def __init__(self, config: CodingConfig):
+        if not isinstance(config, CodingConfig):
+            raise TypeError(f"config must be a uepmm.nn.CodingConfig, got {type(config).__name__}")
+        self.config = config
+        self.code: Code = config.make_code()
+        name = getattr(self.code, "name", "")
+        self.class_aware = name not in _CLASS_BLIND
+        self.omega = config.omega_value
+        self.workers = config.workers
+        self.deadline = config.deadline
+        self.latency = config.latency
+        self.counts = config.class_counts
+        self.uniform_table = ClassTable(tuple(c for c, n in enumerate(self.counts) for _ in range(n)))
+        # uncoded and repetition draw nothing: their coefficient rows are fixed
+        self.fixed_generator = None
+        if name in _DETERMINISTIC:
+            self.fixed_generator = self.code.encode(self.uniform_table, self.workers, np.random.default_rng(0)).generator
+
+    def product(self, A: torch.Tensor, B: torch.Tensor, seed: int, *, track_loss: bool = False):
+        """See :func:`lean_product`."""
+        return _lean(self, A, B, seed, track_loss)
+
+
+@lru_cache(maxsize=64)
+def _planner(config: CodingConfig) -> LeanPlanner:
+    return LeanPlanner(config)
+
+
+def _edges_ids(edges: tuple[int, ...]) -> np.ndarray:
+    """Block index of every position 0..edges[-1]-1."""
+    return np.repeat(np.arange(len(edges) - 1), np.diff(edges))
+
+
+def _line_stats(
+    A: torch.Tensor, B: torch.Tensor, kind: str, statistic: str, on_host: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row/column statistics of A and B, one device->host copy.
+
+    Accumulated in the operands' precision (the engine accumulates in float64): for
+    float32 operands the order can differ from ``coded_matmul``'s only between rows or
+    columns whose statistics agree to about 1e-7 relative.
+    """
+    a_dim, b_dim = (1, 0) if kind == "rxc" else (0, 1)
+    if statistic == "mean_abs":  # sums; divided by the (common) line length on the host
+        sa = A.abs().sum(dim=a_dim)
+        sb = B.abs().sum(dim=b_dim)
+    else:
+        sa = torch.linalg.vector_norm(A, dim=a_dim)
+        sb = torch.linalg.vector_norm(B, dim=b_dim)
+    if sa.device.type == "cpu" if on_host is None else on_host:
+        sa_np, sb_np = sa.numpy().astype(np.float64), sb.numpy().astype(np.float64)
+    else:
+        both = torch.cat((sa, sb)).cpu().numpy().astype(np.float64)
+        sa_np, sb_np = both[: sa.shape[0]], both[sa.shape[0] :]
+    if statistic == "mean_abs":
+        sa_np /= A.shape[a_dim]
+        sb_np /= B.shape[b_dim]
+    return sa_np, sb_np
+
+
+def _block_stats(sorted_lines: np.ndarray, starts: np.ndarray, sizes: np.ndarray, statistic: str) -> np.ndarray:
+    if statistic == "mean_abs":
+        return np.add.reduceat(sorted_lines, starts) / sizes
+    return np.sqrt(np.add.reduceat(sorted_lines * sorted_lines, starts))
+
+
+def lean_product(
+    A: torch.Tensor,
+    B: torch.Tensor,
+    config: CodingConfig,
+    seed: int,
+    *,
+    track_loss: bool = False,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    """``C_hat`` for ``A @ B`` as ``coded_matmul(A, B, **config.engine_kwargs(), seed=seed)``
+    with ``fidelity="fast"`` would produce it, computed in torch.
+
+    Returns the estimate and a dict (``received``, ``recovered``, ``scores``,
+    ``normalized_loss``, ``response_times``) for a :class:`ProductRecord`.  Work that
+    cannot change the outcome is skipped: with no packet by the deadline nothing is
+    recovered whatever the code; for codes that ignore the classes (uncoded,
+    repetition, MDS) the importance statistics are computed only when some but not all
+    sub-products are recovered (they only place the blocks).  ``scores`` is ``None``
+    when they were not computed.
+    """
+    return _planner(config).product(A, B, seed, track_loss=track_loss)
+
+
+def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_loss: bool):
+    if A.dim() != 2 or B.dim() != 2 or A.shape[1] != B.shape[0]:
+        raise ValueError(f"lean_product needs 2-D operands with matching inner size, got {tuple(A.shape)} @ {tuple(B.shape)}")
+    config = plan.config
+    kind = config.partition
+    layout = _layout(tuple(A.shape), tuple(B.shape), kind, config.blocks)
+    K = layout.K
+
+    # response times (plan_job's seed split: SeedSequence(seed) child 0 codes, child 1 latency)
+    W = plan.workers
+    if plan.latency is None:
+        times = np.zeros(W)
+    else:
+        latency_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+        times = plan.latency.sample_response(latency_rng, W, plan.omega)
+    order = np.argsort(times, kind="stable")
+    arrived = order[times[order] <= plan.deadline]
+    info: dict[str, Any] = {"received": int(arrived.size), "scores": None, "response_times": times}
+
+    recovered = None
+    if arrived.size == 0:
+        recovered = np.zeros(K, dtype=bool)
+    elif not plan.class_aware:
+        generator = plan.fixed_generator
+        if generator is None:
+            code_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
+            generator = plan.code.encode(plan.uniform_table, W, code_rng).generator
+        recovered = _recover(generator[arrived], K, unit_rows=plan.fixed_generator is not None)
+    a_perm = b_perm = None
+    if recovered is None or (config.reorder and recovered.any() and not recovered.all()):
+        # importance order (the sort of uepmm.importance.importance_order) and block scores
+        statistic = config.statistic
+        sa, sb = _line_stats(A, B, kind, statistic)
+        if config.reorder:
+            if kind == "rxc":
+                a_perm = np.argsort(-sa, kind="stable")
+                b_perm = np.argsort(-sb, kind="stable")
+            else:
+                a_perm = b_perm = np.argsort(-(sa * sb), kind="stable")
+            sa, sb = sa[a_perm], sb[b_perm]
+        block_a = _block_stats(sa, layout.a_starts, layout.a_sizes, statistic)
+        block_b = _block_stats(sb, layout.b_starts, layout.b_sizes, statistic)
+        info["scores"] = np.outer(block_a, block_b).ravel() if kind == "rxc" else block_a * block_b
+    if recovered is None:
+        # class table, code draw, then the arrived packets through the rank-only decoder
+        table = classes_by_rank(info["scores"], plan.counts)
+        code_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
+        # Code.encode is check() + _encode(); check() ran once, when the CodingConfig was built
+        generator = plan.code._encode(table, W, code_rng).generator
+        recovered = _recover(generator[arrived], K)
+
+    estimate, loss = _assemble(A, B, layout, recovered, a_perm, b_perm, track_loss)
+    info.update(recovered=recovered, normalized_loss=loss)
+    return estimate, info
+
+
+def _recover(rows: np.ndarray, K: int, unit_rows: bool = False) -> np.ndarray:
+    """Which sub-products the received coefficient rows (in arrival order) determine.
+
+    The decision of :class:`uepmm.RecoveryTracker`, fed row by row, with two shortcuts
+    that cannot change it: a row whose support lies inside the already recovered set
+    adds no rank (it is a combination of recovered unit vectors) and is skipped, and when
+    every row is a unit vector (uncoded and repetition codes, ``unit_rows``) the
+    recovered set is the union of the supports (``e_k`` is in the span of unit vectors
+    iff it is one of them).
+    """
+    support = rows != 0
+    if unit_rows:
+        return support.any(axis=0)
+    tracker = RecoveryTracker(K)
+    recovered = tracker.recovered
+    for row, used in zip(rows, support):
+        if not (used & ~recovered).any():
+            continue
+        tracker.add(row)
+        if tracker.rank == K:
+            break
+    return recovered.copy()
+
+
+def _mm(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """``A @ B``; when ``A`` is a transposed view (eq. 27's ``X^T``) as ``(B^T A^T)^T``, which
+    is what torch's own linear backward computes and is faster on CPU."""
+    if not A.is_contiguous() and A.t().is_contiguous():
+        return (B.t() @ A.t()).t()
+    return A @ B
+
+
+def _assemble(
+    A: torch.Tensor,
+    B: torch.Tensor,
+    layout: _Layout,
+    recovered: np.ndarray,
+    a_perm: np.ndarray | None,
+    b_perm: np.ndarray | None,
+    track_loss: bool,
+) -> tuple[torch.Tensor, float]:
+    if not recovered.any():
+        estimate = A.new_zeros((A.shape[0], B.shape[1]))
+        return estimate, (_ratio(_mm(A, B), None) if track_loss else math.nan)
+    if recovered.all():
+        return _mm(A, B), (0.0 if track_loss else math.nan)
+    np_dtype = _NUMPY_DTYPE.get(A.dtype, np.float64)
+    if layout.kind == "rxc":
+        rows, cols = layout.grid
+        row_of, col_of = layout.a_ids, layout.b_ids
+        if a_perm is not None:  # original row a_perm[j] sits at sorted position j
+            row_of = np.empty_like(row_of)
+            row_of[a_perm] = layout.a_ids
+            col_of = np.empty_like(col_of)
+            col_of[b_perm] = layout.b_ids
+        exact = _mm(A, B)
+        grid = recovered.reshape(rows, cols)
+        transposed = not exact.is_contiguous()  # (B^T A^T)^T: build the mask transposed
+        mask = _block_mask(grid.T, col_of, row_of, A) if transposed else _block_mask(grid, row_of, col_of, A)
+        target = exact.t() if transposed else exact
+        estimate = target * mask if track_loss else target.mul_(mask)
+        if transposed:
+            estimate = estimate.t()
+        return estimate, (_ratio(exact - estimate, exact) if track_loss else math.nan)
+    block_of = layout.a_ids
+    if a_perm is not None:
+        block_of = np.empty_like(block_of)
+        block_of[a_perm] = layout.a_ids
+    keep = _to(torch.from_numpy(recovered[block_of].astype(np_dtype)), A)
+    # (A diag(keep)) B: scale whichever operand is smaller
+    if A.numel() <= B.numel():
+        estimate = _mm(A * keep, B)
+    else:
+        estimate = _mm(A, B * keep[:, None])
+    if not track_loss:
+        return estimate, math.nan
+    exact = _mm(A, B)
+    return estimate, _ratio(exact - estimate, exact)
+
+
+def _block_mask(
+    grid: np.ndarray, row_of: np.ndarray, col_of: np.ndarray, like: torch.Tensor, on_host: bool | None = None
+) -> torch.Tensor:
+    """``mask[i, j] = grid[row_of[i], col_of[j]]`` as a tensor like ``like``: a row gather of
+    the thin table ``grid[:, col_of]`` (numpy on the host for CPU tensors, on the device
+    otherwise, so that only the table and the row indices travel)."""
+    table = np.ascontiguousarray(grid[:, col_of], dtype=_NUMPY_DTYPE.get(like.dtype, np.float64))
+    if like.device.type == "cpu" if on_host is None else on_host:
+        return _to(torch.from_numpy(np.take(table, row_of, axis=0)), like)
+    return torch.index_select(_to(torch.from_numpy(table), like), 0, _to_index(row_of, like))
+
+
+def _to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    if t.device == like.device and t.dtype == like.dtype:
+        return t
+    return t.to(device=like.device, dtype=like.dtype)
+
+
+def _to_index(ids: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    t = torch.from_numpy(ids)
+    return t if t.device == like.device else t.to(like.device)
+
+
+def _ratio(missing: torch.Tensor, exact: torch.Tensor | None) -> float:
+    """``||missing||^2 / ||exact||^2`` (``exact=None``: ``missing`` is the whole product)."""
+    num = float(torch.sum(missing.double() ** 2))
+    den = num if exact is None else float(torch.sum(exact.double() ** 2))
+    if den == 0.0:
+        return 0.0 if num == 0.0 else math.inf
+    return num / den

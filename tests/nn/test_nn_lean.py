@@ -1,0 +1,113 @@
+"""The lean per-product path makes exactly coded_matmul's decisions (same seed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from uepmm import coded_matmul  # noqa: E402
+from uepmm.nn import CodingConfig, LeanPlanner, lean_product  # noqa: E402
+
+CASES = [
+    ("uncoded", 9, "rxc", (3, 3)),
+    ("uncoded", 9, "cxr", 9),
+    ("repetition", 18, "rxc", (3, 3)),
+    ("repetition", 18, "cxr", 9),
+    ("now", 15, "rxc", (3, 3)),
+    ("now", 15, "cxr", 9),
+    ("ew", 15, "rxc", (3, 3)),
+    ("ew", 15, "cxr", 9),
+    ("mds", 15, "cxr", 9),
+    ("ew", 12, "rxc", (3, 4)),
+]
+
+
+def _operands(rng, transposed):
+    A = rng.standard_normal((50, 40)) * rng.exponential(1.0, (1, 40))
+    B = rng.standard_normal((40, 31)) * rng.exponential(1.0, (40, 1))
+    A[:, :3] = 0.0  # ties (dead units) keep their order in both implementations
+    At = torch.from_numpy(np.ascontiguousarray(A.T)).t() if transposed else torch.from_numpy(A)
+    return A, B, At, torch.from_numpy(B)
+
+
+@pytest.mark.parametrize("code,workers,partition,blocks", CASES)
+@pytest.mark.parametrize("statistic", ["mean_abs", "fro"])
+def test_lean_equals_coded_matmul(code, workers, partition, blocks, statistic):
+    rng = np.random.default_rng(0)
+    config = CodingConfig(code=code, workers=workers, partition=partition, blocks=blocks, deadline=1.5,
+                          statistic=statistic, class_counts=None if blocks != (3, 4) else (2, 4, 6))
+    partial = 0
+    for trial in range(8):
+        A, B, At, Bt = _operands(rng, transposed=trial % 2 == 1)
+        estimate, info = lean_product(At, Bt, config, 1000 + trial, track_loss=True)
+        result = coded_matmul(A, B, seed=1000 + trial, **config.engine_kwargs())
+        assert np.array_equal(info["recovered"], result.recovered)
+        assert info["received"] == result.received
+        np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-10, atol=1e-10)
+        assert info["normalized_loss"] == pytest.approx(result.normalized_loss(A @ B), rel=1e-9, abs=1e-12)
+        if info["scores"] is not None and code in ("now", "ew"):
+            assert result.classes.classes == tuple(np.asarray(_classes(info["scores"], config)).tolist())
+        partial += 0 < info["recovered"].sum() < info["recovered"].size
+    if code != "mds":
+        assert partial > 0
+
+
+def _classes(scores, config):
+    from uepmm.importance import classes_by_rank
+
+    return classes_by_rank(scores, config.class_counts).classes
+
+
+def test_deadline_extremes_and_no_reorder():
+    rng = np.random.default_rng(1)
+    A, B, At, Bt = _operands(rng, transposed=False)
+    nothing = CodingConfig(code="ew", deadline=0.0)
+    estimate, info = lean_product(At, Bt, nothing, 3, track_loss=True)
+    assert info["received"] == 0 and not info["recovered"].any()
+    assert torch.count_nonzero(estimate) == 0 and info["normalized_loss"] == 1.0
+    everything = CodingConfig(code="uncoded", workers=9, deadline=math.inf)
+    estimate, info = lean_product(At, Bt, everything, 3)
+    torch.testing.assert_close(estimate, At @ Bt)
+    plain = CodingConfig(code="now", deadline=2.0, reorder=False, partition="rxc", blocks=(3, 3))
+    for seed in range(5):
+        estimate, info = LeanPlanner(plain).product(At, Bt, seed)
+        result = coded_matmul(A, B, seed=seed, **plain.engine_kwargs())
+        assert np.array_equal(info["recovered"], result.recovered)
+        np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-10, atol=1e-10)
+
+
+def test_float32_operands_stay_float32():
+    rng = np.random.default_rng(2)
+    A = torch.from_numpy(rng.standard_normal((64, 30)).astype(np.float32))
+    B = torch.from_numpy(rng.standard_normal((30, 20)).astype(np.float32))
+    config = CodingConfig(code="uncoded", workers=9, partition="rxc", blocks=(3, 3), deadline=1.0)
+    estimate, info = lean_product(A, B, config, 7)
+    assert estimate.dtype == torch.float32
+    result = coded_matmul(A.numpy(), B.numpy(), seed=7, **config.engine_kwargs())
+    assert np.array_equal(info["recovered"], result.recovered)
+    np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-5, atol=1e-5)
+
+
+def test_device_branches_agree_on_cpu():
+    """The helpers' device-side branches (used for CUDA tensors) give the host branches' results."""
+    from uepmm.nn import lean
+
+    rng = np.random.default_rng(3)
+    grid = rng.random((3, 3)) > 0.5
+    row_of, col_of = rng.integers(0, 3, 50), rng.integers(0, 3, 31)
+    like = torch.zeros(1, dtype=torch.float64)
+    host = lean._block_mask(grid, row_of, col_of, like, on_host=True)
+    device = lean._block_mask(grid, row_of, col_of, like, on_host=False)
+    torch.testing.assert_close(host, device)
+    assert torch.equal(host, torch.from_numpy(grid[row_of][:, col_of].astype(np.float64)))
+    A, B = torch.from_numpy(rng.standard_normal((50, 40))), torch.from_numpy(rng.standard_normal((40, 31)))
+    for kind in ("rxc", "cxr"):
+        for statistic in ("mean_abs", "fro"):
+            a1, b1 = lean._line_stats(A, B, kind, statistic, on_host=True)
+            a2, b2 = lean._line_stats(A, B, kind, statistic, on_host=False)
+            np.testing.assert_array_equal(a1, a2)
+            np.testing.assert_array_equal(b1, b2)
