@@ -142,6 +142,7 @@ class DaskBackend:
         self._owned_client: Any = None
         self._owned_cluster: Any = None
         self._persistent = False
+        self._missing: set[str] = set()
 
     # ---------------------------------------------------------------- lifecycle
     def __enter__(self) -> "DaskBackend":
@@ -251,7 +252,9 @@ class DaskBackend:
             by_destination[tuple(sorted(dests))].append(block)
         refs: dict[tuple[str, int], Any] = {}
         scatter_bytes = 0
-        direct = True if mode == "embedded" else None
+        # straight from this process to the workers when they are on this machine (saves the
+        # relay through the scheduler); otherwise Dask's own choice
+        direct = True if all(_is_loopback(addr) for addr in used) else None
         for dests, blocks in by_destination.items():
             data = [job.a_blocks[i] if side == "a" else job.b_blocks[i] for side, i in blocks]
             scatter_bytes += sum(int(d.nbytes) for d in data) * len(dests)
@@ -382,6 +385,7 @@ class DaskBackend:
                 return Packet(w, t_recv, payload, status)
 
             last_check = 0.0
+            self._missing = set()
             while pending:
                 now = time.perf_counter() - t0
                 if now > deadline_s:
@@ -451,12 +455,17 @@ class DaskBackend:
 
     # ---------------------------------------------------------------- helpers
     def _lost_workers(self, client: Any, placement: list[str], pending: set[int], now: float) -> list[Packet]:
-        """Erasures for pending logical workers whose Dask worker has left the cluster."""
+        """Erasures for pending logical workers whose Dask worker has left the cluster.
+
+        A worker counts as gone when two checks in a row (``poll_interval`` apart) miss it.
+        """
         try:
             alive = set(_worker_threads(client))
         except Exception:  # scheduler unreachable: the deadline decides
             return []
-        lost = sorted(w for w in pending if placement[w] not in alive)
+        missing = {placement[w] for w in pending} - alive
+        gone, self._missing = missing & self._missing, missing
+        lost = sorted(w for w in pending if placement[w] in gone)
         for w in lost:
             pending.discard(w)
         return [Packet(w, now, None, "worker-lost") for w in lost]
@@ -508,9 +517,12 @@ def _support(job: Job, worker: int) -> tuple[list[int], list[int]]:
 
 
 def _worker_threads(client: Any) -> dict[str, int]:
-    """``{address: threads}`` of the cluster's current workers."""
-    info = client.scheduler_info(n_workers=-1)["workers"]
-    return {addr: int(meta.get("nthreads", 1)) for addr, meta in sorted(info.items())}
+    """``{address: threads}`` of the cluster's current workers, asked of the scheduler now.
+
+    (Not ``Client.scheduler_info()``: its cached answer can be replaced concurrently by a
+    periodic update that carries no per-worker entries.)
+    """
+    return {str(addr): int(n) for addr, n in sorted(client.nthreads().items())}
 
 
 def _total_threads(client: Any) -> int:
@@ -518,6 +530,11 @@ def _total_threads(client: Any) -> int:
         return sum(_worker_threads(client).values())
     except Exception:
         return 0
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _slots(nthreads: dict[str, int]) -> list[str]:
