@@ -6,6 +6,7 @@ Matrices are small; timings use ``time_unit`` of 0.1-0.2 s with margins for a lo
 
 from __future__ import annotations
 
+import argparse
 import logging
 import math
 import time
@@ -18,6 +19,7 @@ distributed = pytest.importorskip("distributed")
 import uepmm  # noqa: E402
 from uepmm.api import plan_job  # noqa: E402
 from uepmm.backends.dask import DaskBackend, DaskConnectionError  # noqa: E402
+from uepmm.cli import _dask_options, cluster_demo  # noqa: E402
 from uepmm.latency import LatencyModel  # noqa: E402
 
 THREADS = 20
@@ -348,3 +350,39 @@ def test_embedded_cluster_per_job_and_as_context_manager(matrices):
         assert first.report["threads"] == 10
         assert _rel(first.estimate, second.estimate) < 1e-12
     assert backend.client is None and client.status in ("closed", "closing")
+
+
+# ------------------------------------------------------------------------ CLI
+def _parse(argv):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    cluster_demo.register(sub)
+    return parser.parse_args(["cluster-demo", *argv])
+
+
+def test_dask_cli_options():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", default="simulated")
+    _dask_options.add_dask_arguments(parser)
+    args = parser.parse_args(["--backend", "dask", "--address", "tcp://127.0.0.1:8786", "--time-unit", "0.25"])
+    assert _dask_options.dask_options_from_args(args) == {"address": "tcp://127.0.0.1:8786", "time_unit": 0.25}
+    assert _dask_options.dask_options_from_args(parser.parse_args([])) == {}
+    with pytest.raises(ValueError, match="--time-unit only apply with --backend dask"):
+        _dask_options.dask_options_from_args(parser.parse_args(["--time-unit", "0.2"]))
+
+
+def test_cluster_demo_prints_the_loss_table(healthy, capsys):
+    address = healthy.scheduler.address
+    args = _parse(["--address", address, "--codes", "uncoded,ew", "--trials", "2", "--expectation-trials", "10",
+                   "--deadlines", "2,4", "--time-unit", "0.05", "--size-scale", "0.1", "--coded-workers", "15"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split() == ["code", "W", "deadline", "dask", "dask_se", "sim_same_seeds", "mismatch",
+                              "expected", "expected_se", "z"]
+    rows = [line.split() for line in out[2:]]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("uncoded", "9", "2.0000"), ("uncoded", "9", "4.0000"),
+                                                 ("ew", "15", "2.0000"), ("ew", "15", "4.0000")]
+    assert all(0.0 <= float(r[3]) <= 1.0 and 0.0 <= float(r[7]) <= 1.0 for r in rows)
+    bad = _parse(["--address", "tcp://127.0.0.1:9", "--connect-timeout", "0.5", "--trials", "1"])
+    assert bad.func(bad) == 2
+    assert "could not reach the Dask scheduler" in capsys.readouterr().err
