@@ -287,8 +287,9 @@ def test_a_dying_worker_process_costs_its_packets_not_the_deadline(healthy, matr
     assert time.perf_counter() - start < 0.6 + 0.5 + 0.3  # deadline + 0.5 s, and set-up
     victims = next(ws for ws in res.report["dask_workers"].values() if 4 in ws)
     assert victims == [0, 2, 4, 6, 8, 10, 12, 14]
-    lost = sorted(e["worker"] for e in res.report["erasures"] if e["status"] == "worker-lost")
-    assert lost == [4, 6, 8, 10, 12, 14]
+    lost = [e["worker"] for e in res.report["erasures"] if e["status"] == "worker-lost"]
+    # erasures if the death was noticed before the deadline, else simply never answered
+    assert sorted(lost + res.report["unfinished"]) == [4, 6, 8, 10, 12, 14]
     assert sorted(e.worker for e in res.timeline) == [0, 1, 2, 3, 5, 7, 9, 11, 13]
     assert all(e.time <= 0.6 for e in res.timeline)
     assert _exact_blocks_ok(res, A, B)
@@ -298,7 +299,7 @@ def test_a_dying_worker_process_costs_its_packets_not_the_deadline(healthy, matr
     res = uepmm.coded_matmul(A, B, code="ew", partition="cxr", blocks=9, workers=15, latency=FixedTimes(times),
                              omega=1.0, seed=0, backend="dask", client=healthy, time_unit=0.1,
                              faults={"kill": [4]})
-    assert time.perf_counter() - start < 0.4 + 1.0
+    assert time.perf_counter() - start < 0.4 + 1.5
     lost = sorted(e["worker"] for e in res.report["erasures"] if e["status"] == "worker-lost")
     assert lost == [4, 6, 8, 10, 12, 14]
     assert res.received == 9 and res.report["unfinished"] == [] and _exact_blocks_ok(res, A, B)
@@ -369,6 +370,11 @@ def test_dask_cli_options():
     assert _dask_options.dask_options_from_args(parser.parse_args([])) == {}
     with pytest.raises(ValueError, match="--time-unit only apply with --backend dask"):
         _dask_options.dask_options_from_args(parser.parse_args(["--time-unit", "0.2"]))
+    with _dask_options.backend_from_args(parser.parse_args([])) as backend:
+        assert backend == "simulated"
+    with _dask_options.backend_from_args(args) as backend:
+        assert isinstance(backend, DaskBackend) and backend.address == "tcp://127.0.0.1:8786"
+        assert backend.time_unit == 0.25 and backend.client is None  # connects on the first job only
 
 
 def test_cluster_demo_prints_the_loss_table(healthy, capsys):

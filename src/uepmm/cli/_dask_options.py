@@ -1,16 +1,21 @@
 """Command-line options of the Dask backend, shared by ``uepmm simulate`` and ``uepmm cluster-demo``.
 
-``uepmm simulate`` calls :func:`add_dask_arguments` on its parser and passes
-``**dask_options_from_args(args)`` to :func:`uepmm.coded_matmul` (they are empty unless
-``--backend dask``).  This module does not import ``distributed``.
+``uepmm simulate`` calls :func:`add_dask_arguments` on its parser, then either passes
+``**dask_options_from_args(args)`` to :func:`uepmm.coded_matmul` (empty unless
+``--backend dask``), or, for many trials, runs them inside ``with backend_from_args(args)
+as backend:`` and passes ``backend=backend``: one cluster for all trials instead of one
+embedded cluster per call.  Dask timelines are in seconds: divide packet times by
+``result.report["time_unit"]`` to compare them with deadlines in model units.
+This module does not import ``distributed`` unless ``--backend dask``.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
-__all__ = ["add_dask_arguments", "dask_options_from_args", "DASK_FLAGS"]
+__all__ = ["add_dask_arguments", "dask_options_from_args", "backend_from_args", "DASK_FLAGS"]
 
 #: (flag, argparse dest, backend option) of every Dask-only option.
 DASK_FLAGS = (
@@ -53,3 +58,16 @@ def dask_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"{', '.join(flags)} only apply with --backend dask")
         return {}
     return given
+
+
+@contextlib.contextmanager
+def backend_from_args(args: argparse.Namespace) -> Iterator[Any]:
+    """``args.backend`` as a name (``"simulated"``), or a ``DaskBackend`` kept open for the block."""
+    options = dask_options_from_args(args)
+    if getattr(args, "backend", "dask") != "dask":
+        yield args.backend
+        return
+    from ..backends.dask import DaskBackend
+
+    with DaskBackend(**options) as backend:
+        yield backend
