@@ -104,7 +104,9 @@ def test_deadline_inf_reproduces_the_product(healthy, matrices, code, workers, e
     res = uepmm.coded_matmul(A, B, backend="dask", client=healthy, **kwargs)
     sim = uepmm.coded_matmul(A, B, **kwargs)
     assert sim.recovered.all()
-    assert res.recovered.all() and res.received == workers
+    # every worker answered, or was released once C was complete (a parameter server may stop then)
+    assert res.recovered.all() and res.received == len(res.timeline)
+    assert res.received + len(res.report["unfinished"]) == workers
     assert _rel(res.estimate, A @ B) < 1e-9
     assert res.report["erasures"] == [] and res.report["rejected"] == 0
     assert res.report["backend"] == "dask" and res.report["cluster"] == "client"
@@ -126,8 +128,9 @@ def test_deadline_returns_promptly_and_frees_the_threads(healthy, matrices):
     assert res.report["deadline_seconds"] == pytest.approx(0.4)
     assert all(e.time <= 0.4 for e in res.timeline)
     unfinished = set(res.report["unfinished"])
-    assert set(np.flatnonzero(model > 4.0)) <= unfinished <= set(np.flatnonzero(model > 4.0 - 1.0))
-    assert res.received == 15 - len(unfinished)
+    assert set(np.flatnonzero(model > 4.0)) <= unfinished and res.received == 15 - len(unfinished)
+    if not res.recovered.all():  # (once C is complete the rest may be released early)
+        assert unfinished <= set(np.flatnonzero(model > 4.0 - 1.0))
     assert res.report["elapsed_seconds"] < 0.4 + 0.1
     # the stragglers' threads are free again: nothing of this job is still running
     give_up = time.perf_counter() + 1.0
@@ -157,7 +160,7 @@ def test_agrees_with_the_simulated_backend(healthy, matrices, code, partition, s
     res = uepmm.coded_matmul(A, B, deadline=deadline, backend="dask", client=healthy, time_unit=time_unit, **kwargs)
     assert {e.worker for e in res.timeline} == {e.worker for e in sim.timeline}
     assert np.array_equal(res.recovered, sim.recovered)
-    assert res.received == sim.received == int(np.sum(times <= deadline))
+    assert res.received == sim.received <= int(np.sum(times <= deadline))
     assert _rel(res.estimate, sim.estimate) < 1e-9 if sim.recovered.any() else np.all(res.estimate == 0)
     # arrival order follows the model for arrivals more than 0.15 s apart
     arrival = {e.worker: e.time for e in res.timeline}
@@ -184,7 +187,7 @@ def test_on_packet_sees_the_estimate_while_the_job_runs(healthy, matrices):
                              client=healthy, time_unit=0.1, seed=4, on_packet=on_packet)
     wall = time.perf_counter() - start
     assert [s[1] for s in seen] == res.timeline
-    assert len(seen) == res.received == 8
+    assert len(seen) == res.received <= 8
     # the first packet is due at 0.05 s and the deadline is 0.6 s: its estimate came long before the end
     assert seen[0][0] < wall - 0.3
     for _, _, estimate, recovered in seen:  # each estimate is the exact recovered blocks, zeros elsewhere
@@ -198,11 +201,12 @@ def test_on_packet_sees_the_estimate_while_the_job_runs(healthy, matrices):
 def test_wrong_nan_and_raising_packets_are_erasures(healthy, matrices):
     A, B = matrices
     faults = {"nan": [0, 5], "corrupt": [1, 7], "raise": [2]}
-    res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=30, latency=None, seed=0,
-                             backend="dask", client=healthy, faults=faults)
+    times = [0.0 if w in (0, 1, 2, 5, 7) else 3.0 for w in range(30)]  # the faulty ones first
+    res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=30, latency=FixedTimes(times),
+                             omega=1.0, seed=0, backend="dask", client=healthy, time_unit=0.1, faults=faults)
     status = {e["worker"]: e["status"] for e in res.report["erasures"]}
     assert status == {0: "nonfinite", 5: "nonfinite", 1: "corrupt", 7: "corrupt", 2: "error"}
-    assert res.report["rejected"] == 4 and res.received == 25
+    assert res.report["rejected"] == 4 and res.received + len(res.report["unfinished"]) == 25
     assert [e["worker"] for e in res.report["errors"]] == [2]
     assert "InjectedFault" in res.report["errors"][0]["error"]
     assert res.recovered.all() and _rel(res.estimate, A @ B) < 1e-9  # a recovered block is never wrong
@@ -271,38 +275,37 @@ def test_too_few_threads_warns(healthy, matrices):
     with pytest.warns(RuntimeWarning, match="threads for 45 logical workers"):
         res = uepmm.coded_matmul(A, B, code="repetition", partition="cxr", blocks=9, workers=45, latency=None,
                                  seed=0, backend="dask", client=healthy)
-    assert res.recovered.all() and res.received == 45
+    assert res.recovered.all() and res.received + len(res.report["unfinished"]) == 45
 
 
 def test_a_dying_worker_process_costs_its_packets_not_the_deadline(healthy, matrices):
     A, B = matrices
-    # time_unit 0.1 s.  Even logical workers share one Dask process, odd ones the other.
-    # Worker 4 kills its process at half its 8.0 units (0.4 s): even workers due by 1.5 units
-    # have answered by then, the later ones (>= 5 units) are lost.
-    times = [1.0, 1.0, 1.5, 1.5, 8.0, 2.0, 5.0, 2.5, 5.5, 3.0, 6.0, 3.5, 6.5, 4.0, 7.0]
+    # Uncoded (C is never complete with a block missing), time_unit 0.1 s.  Even logical
+    # workers share one Dask process, odd ones the other.  Worker 4 kills its process at
+    # half its 8.0 units (0.4 s): even workers due by 1.5 units have answered by then, the
+    # later ones (>= 5 units) are lost.
+    times = [1.0, 1.0, 1.5, 1.5, 8.0, 2.0, 5.0, 2.5, 5.5]
+    kwargs = dict(code="uncoded", partition="cxr", blocks=9, workers=9, latency=FixedTimes(times), omega=1.0,
+                  seed=0, backend="dask", client=healthy, time_unit=0.1, faults={"kill": [4]})
     start = time.perf_counter()
-    res = uepmm.coded_matmul(A, B, code="ew", partition="cxr", blocks=9, workers=15, deadline=6.0,
-                             latency=FixedTimes(times), omega=1.0, seed=0, backend="dask", client=healthy,
-                             time_unit=0.1, faults={"kill": [4]})
+    res = uepmm.coded_matmul(A, B, deadline=6.0, **kwargs)
     assert time.perf_counter() - start < 0.6 + 0.5 + 0.3  # deadline + 0.5 s, and set-up
     victims = next(ws for ws in res.report["dask_workers"].values() if 4 in ws)
-    assert victims == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert victims == [0, 2, 4, 6, 8]
     lost = [e["worker"] for e in res.report["erasures"] if e["status"] == "worker-lost"]
     # erasures if the death was noticed before the deadline, else simply never answered
-    assert sorted(lost + res.report["unfinished"]) == [4, 6, 8, 10, 12, 14]
-    assert sorted(e.worker for e in res.timeline) == [0, 1, 2, 3, 5, 7, 9, 11, 13]
+    assert sorted(lost + res.report["unfinished"]) == [4, 6, 8], res.report["erasures"]
+    assert sorted(e.worker for e in res.timeline) == [0, 1, 2, 3, 5, 7]
     assert all(e.time <= 0.6 for e in res.timeline)
-    assert _exact_blocks_ok(res, A, B)
+    assert res.recovered.sum() == 6 and _exact_blocks_ok(res, A, B)
     healthy.wait_for_workers(2, timeout=30)
     # deadline = inf: the job still ends, once the death is noticed and every live worker answered
     start = time.perf_counter()
-    res = uepmm.coded_matmul(A, B, code="ew", partition="cxr", blocks=9, workers=15, latency=FixedTimes(times),
-                             omega=1.0, seed=0, backend="dask", client=healthy, time_unit=0.1,
-                             faults={"kill": [4]})
+    res = uepmm.coded_matmul(A, B, **kwargs)
     assert time.perf_counter() - start < 0.4 + 1.5
     lost = sorted(e["worker"] for e in res.report["erasures"] if e["status"] == "worker-lost")
-    assert lost == [4, 6, 8, 10, 12, 14]
-    assert res.received == 9 and res.report["unfinished"] == [] and _exact_blocks_ok(res, A, B)
+    assert lost == [4, 6, 8] and res.report["unfinished"] == []
+    assert res.received == 6 and _exact_blocks_ok(res, A, B)
     healthy.wait_for_workers(2, timeout=30)
 
 

@@ -368,7 +368,8 @@ class DaskBackend:
                     exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
                     errors.append({"worker": w, "error": f"{type(exc).__name__}: {exc}"})
                 elif future.status != "finished" or not (isinstance(result, tuple) and len(result) == 2):
-                    status = "lost"
+                    # Dask gave up on the task, typically because its worker died with its blocks
+                    status = "lost" if placement[w] in _alive(client) else "worker-lost"
                 else:
                     payload, info_of[w] = result
                     if payload is None:  # released before its delay ran out: nobody asked for it
@@ -523,6 +524,13 @@ def _worker_threads(client: Any) -> dict[str, int]:
     periodic update that carries no per-worker entries.)
     """
     return {str(addr): int(n) for addr, n in sorted(client.nthreads().items())}
+
+
+def _alive(client: Any) -> set[str]:
+    try:
+        return set(_worker_threads(client))
+    except Exception:
+        return set()
 
 
 def _total_threads(client: Any) -> int:
