@@ -1,0 +1,86 @@
+"""Checking a worker's packet before it reaches the decoder (Freivalds-style, O(n^2)).
+
+A packet claims to be ``Y_w = sum_k g_w[k] P_k`` with ``P_k = A_i(k) @ B_j(k)``.  Computing
+that again would cost as much as the worker's product.  Instead the parameter server
+draws a random probe ``x`` (``probes`` Gaussian columns) once per job, precomputes
+``v_k = A_i(k) @ (B_j(k) @ x)`` for every sub-product (matrix-vector products only), and
+accepts a packet when
+
+    || Y x - sum_k g_k v_k ||_F  <=  rtol * ||x||_F * sum_k |g_k| ||A_i(k)||_F ||B_j(k)||_F.
+
+The right-hand side bounds the rounding error of any honest evaluation of the packet
+(``|fl(AB) - AB| <= gamma_n |A||B|``), so a correct packet passes for any ``rtol`` above a
+few ``eps * n``; the default is ``32 * eps * inner`` with ``inner`` the shared dimension of
+``A`` and ``B``.  A wrong packet passes only if its error ``E`` happens to satisfy
+``||E x|| <= bound``: for a fixed ``E`` above the bound and Gaussian ``x`` that has
+probability of the order of ``(bound / ||E||)^probes``.  Non-finite entries and a wrong
+shape are rejected before the probe.  Each check costs ``O(U Q)`` for a ``U×Q`` packet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import positive_float, positive_int
+from .partition import Partition
+
+__all__ = ["PacketVerifier", "VERDICTS"]
+
+#: What :meth:`PacketVerifier.check` can answer; everything but ``"ok"`` is an erasure.
+VERDICTS = ("ok", "malformed", "nonfinite", "corrupt")
+
+
+class PacketVerifier:
+    """Per-job packet check: shape, finiteness, and a randomized probe of the coded product.
+
+    ``a_blocks`` / ``b_blocks`` are the job's blocks (as in :class:`~uepmm.job.Job`).
+    ``rng`` draws the probe; pass a seeded ``numpy.random.Generator`` for reproducibility.
+    """
+
+    def __init__(
+        self,
+        partition: Partition,
+        a_blocks: list[np.ndarray],
+        b_blocks: list[np.ndarray],
+        *,
+        rng: np.random.Generator | None = None,
+        probes: int = 2,
+        rtol: float | None = None,
+    ):
+        if rng is None:
+            rng = np.random.default_rng()
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        probes = positive_int(probes, "probes")
+        self.shape = tuple(int(s) for s in partition.product_shape)
+        K = partition.num_products
+        dtype = np.result_type(a_blocks[0], b_blocks[0])
+        eps = float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(np.float64).eps)
+        self.rtol = 32.0 * eps * partition.a_shape[1] if rtol is None else positive_float(rtol, "verify_rtol")
+
+        self._x = rng.standard_normal((self.shape[1], probes))
+        self._x_norm = float(np.linalg.norm(self._x))
+        a_norm = [float(np.linalg.norm(a)) for a in a_blocks]
+        b_norm = [float(np.linalg.norm(b)) for b in b_blocks]
+        b_probe: dict[int, np.ndarray] = {}
+        self._v = np.empty((K, self.shape[0], probes))
+        self._weight = np.empty(K)
+        for k in range(K):
+            i, j = partition.factors(k)
+            if j not in b_probe:
+                b_probe[j] = np.asarray(b_blocks[j], dtype=np.float64) @ self._x
+            self._v[k] = np.asarray(a_blocks[i], dtype=np.float64) @ b_probe[j]
+            self._weight[k] = a_norm[i] * b_norm[j]
+
+    def check(self, row: np.ndarray, packet: object) -> str:
+        """``"ok"`` if ``packet`` is the coded product for coefficient row ``row``, else why not."""
+        if not isinstance(packet, np.ndarray) or packet.shape != self.shape:
+            return "malformed"
+        if not np.issubdtype(packet.dtype, np.floating) and not np.issubdtype(packet.dtype, np.integer):
+            return "malformed"
+        if not np.all(np.isfinite(packet)):
+            return "nonfinite"
+        row = np.asarray(row, dtype=np.float64)
+        residual = packet.astype(np.float64, copy=False) @ self._x - np.tensordot(row, self._v, axes=1)
+        bound = self.rtol * self._x_norm * float(np.abs(row) @ self._weight)
+        return "ok" if float(np.linalg.norm(residual)) <= bound else "corrupt"
