@@ -124,7 +124,8 @@ def overhead(n: int, repeats: int) -> dict:
 def loss(trials: int, expectation_trials: int, time_unit: float, scale: float, seed: int) -> dict:
     import uepmm
     from uepmm.backends.dask import DaskBackend
-    from uepmm.experiments.cluster import cluster_loss_vs_deadline, sec6_cluster_matrices
+    from uepmm.experiments.cluster import cluster_loss_vs_deadline
+    from uepmm.experiments.synthetic import sec6_matrices
 
     codes = [("uncoded", 9), ("now", 15), ("ew", 15), ("mds", 15), ("repetition", 18)]
     deadlines = [2.0, 4.0, 6.0, 8.0]
@@ -133,7 +134,7 @@ def loss(trials: int, expectation_trials: int, time_unit: float, scale: float, s
         backend = DaskBackend(client=client, time_unit=time_unit)
         t = time.perf_counter()
         points = cluster_loss_vs_deadline(
-            lambda rng: sec6_cluster_matrices("cxr", rng, scale),
+            lambda rng: sec6_matrices("cxr", rng, scale),
             codes,
             deadlines,
             backend=backend,

@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--crossovers", action="store_true", help="also print the crossover tables")
     args = parser.parse_args()
     seconds = time_figure_all(args.repeats)
-    print(f"uepmm figure all (100 trials, paper sizes): " + ", ".join(f"{s:.1f} s" for s in seconds)
+    print("uepmm figure all (100 trials, paper sizes): " + ", ".join(f"{s:.1f} s" for s in seconds)
           + f"  (cores: {os.cpu_count()})")
     if args.crossovers:
         crossover_tables()

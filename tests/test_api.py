@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import uepmm
 from uepmm.experiments.synthetic import sec6_matrices
 from uepmm import Exponential, coded_matmul, paper_sec6_classes
 

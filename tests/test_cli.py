@@ -70,3 +70,30 @@ def test_demo_writes_csv_and_png(tmp_path, capsys):
 
 def test_parser_builds():
     assert build_parser().prog == "uepmm"
+
+
+def test_simulate_dask_options_need_dask_backend(capsys):
+    assert main(["simulate", "--time-unit", "0.1", "--trials", "1", "--size-scale", "0.05"]) == 2
+    assert "--time-unit only apply with --backend dask" in capsys.readouterr().err
+
+
+def test_simulate_on_dask_matches_simulated_backend(capsys):
+    pytest.importorskip("distributed")
+    common = ["simulate", "--code", "mds", "--workers", "12", "--matrices", "gaussian", "--rows", "12",
+              "--inner", "9", "--cols", "12", "--deadline", "0,1000", "--trials", "2", "--format", "json"]
+    assert main(common) == 0
+    simulated = json.loads(capsys.readouterr().out)
+    assert main(common + ["--backend", "dask", "--time-unit", "0.001", "--dask-workers", "1"]) == 0
+    dask_rows = json.loads(capsys.readouterr().out)
+    for a, b in zip(simulated, dask_rows):
+        assert a["deadline"] == b["deadline"] and a["mean_recovered"] == b["mean_recovered"]
+        assert a["mean_loss"] == pytest.approx(b["mean_loss"], abs=1e-12)
+
+
+def test_unreachable_cluster_is_a_clear_error(capsys):
+    pytest.importorskip("distributed")
+    code = main(["simulate", "--backend", "dask", "--address", "tcp://127.0.0.1:9", "--connect-timeout", "2",
+                 "--trials", "1", "--size-scale", "0.05"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "127.0.0.1:9" in err

@@ -17,7 +17,7 @@ from uepmm.experiments.training_figures import (  # noqa: E402
     fig13_table,
     fig15_table,
 )
-from uepmm.nn.training import CSV_COLUMNS, _write_csv  # noqa: E402
+from uepmm.nn.training import _write_csv  # noqa: E402
 
 
 def _run(directory, dataset, scheme, partition, deadline, seed, accuracy, steps=2000, every=100, per_epoch=937):

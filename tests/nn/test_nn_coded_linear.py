@@ -10,7 +10,6 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from uepmm import coded_matmul  # noqa: E402
 from uepmm.nn import CodedLinear, CodingConfig, ThresholdSchedule, coded_layers, set_coding_enabled, set_epoch  # noqa: E402
 
 # (code, workers, blocks per partition): the codes that recover everything once every worker answered

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, ConnectionError) as exc:
         print(f"uepmm {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -86,7 +86,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..backends.dask import DaskBackend, DaskConnectionError  # needs dask.distributed
-    from ..experiments.cluster import cluster_loss_vs_deadline, sec6_cluster_matrices
+    from ..experiments.cluster import cluster_loss_vs_deadline
+    from ..experiments.synthetic import sec6_matrices
     from ..latency import Exponential
 
     blocks = 9
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with DaskBackend(**options) as backend:
             points = cluster_loss_vs_deadline(
-                lambda rng: sec6_cluster_matrices(args.partition, rng, args.size_scale),
+                lambda rng: sec6_matrices(args.partition, rng, args.size_scale),
                 codes,
                 args.deadlines,
                 backend=backend,

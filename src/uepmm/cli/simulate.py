@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from ..codes import CODES
+from ._dask_options import add_dask_arguments, backend_from_args
 from ..experiments.synthetic import gaussian_matrices, loss_vs_deadline, sec6_matrices
 from ..experiments.tables import FORMATS, format_rows
 from ..latency import Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
@@ -97,6 +98,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--backend", default="simulated", choices=("simulated", "dask"), help="execution backend (default simulated)")
     parser.add_argument("--format", default="table", choices=FORMATS, help="output format (default table)")
     parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    add_dask_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -108,28 +110,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         def make(rng):
             return gaussian_matrices(args.rows, args.inner, args.cols, rng)
-    points = loss_vs_deadline(
-        make,
-        args.deadline,
-        trials=args.trials,
-        seed=args.seed,
-        label=f"{args.code} {args.partition}",
-        show_progress=args.progress,
-        code=args.code,
-        partition=args.partition,
-        blocks=blocks,
-        workers=args.workers,
-        gamma=args.gamma,
-        copies=args.copies,
-        class_counts=args.class_counts,
-        statistic=args.statistic,
-        reorder=not args.no_reorder,
-        encoding=args.encoding,
-        latency=latency_from_args(args),
-        omega=omega_from_args(args),
-        fidelity=args.fidelity,
-        backend=args.backend,
-    )
+    with backend_from_args(args) as backend:  # one cluster for all trials with --backend dask
+        points = loss_vs_deadline(
+            make,
+            args.deadline,
+            trials=args.trials,
+            seed=args.seed,
+            label=f"{args.code} {args.partition}",
+            show_progress=args.progress,
+            code=args.code,
+            partition=args.partition,
+            blocks=blocks,
+            workers=args.workers,
+            gamma=args.gamma,
+            copies=args.copies,
+            class_counts=args.class_counts,
+            statistic=args.statistic,
+            reorder=not args.no_reorder,
+            encoding=args.encoding,
+            latency=latency_from_args(args),
+            omega=omega_from_args(args),
+            fidelity=args.fidelity,
+            backend=backend,
+        )
     rows = [
         {
             "code": args.code,

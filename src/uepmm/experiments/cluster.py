@@ -27,36 +27,7 @@ from .._validation import positive_float, positive_int
 from ..api import Result, coded_matmul
 from ..latency import LatencyModel
 
-__all__ = ["ClusterLossPoint", "cluster_loss_vs_deadline", "sec6_cluster_matrices", "SEC6_VARIANCES"]
-
-#: Variances of the high, medium and low blocks of paper Sec. VI.
-SEC6_VARIANCES = (10.0, 1.0, 0.1)
-
-
-def sec6_cluster_matrices(partition: str, rng: np.random.Generator, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, B)`` of paper Sec. VI, every dimension multiplied by ``scale``.
-
-    r×c: 3 row blocks of ``A`` / column blocks of ``B`` (300 × 900 and 900 × 300), high,
-    medium, low; c×r: 9 column blocks of ``A`` / row blocks of ``B`` (900 × 100 and
-    100 × 900), three of each level.  Entries of a level-``s`` block are N(0, SEC6_VARIANCES[s]).
-    """
-    scale = positive_float(scale, "scale")
-    sd = np.sqrt(SEC6_VARIANCES)
-
-    def size(n: int) -> int:
-        return max(1, int(round(n * scale)))
-
-    if partition == "rxc":
-        u, h, q = size(300), size(900), size(300)
-        return (np.vstack([s * rng.standard_normal((u, h)) for s in sd]),
-                np.hstack([s * rng.standard_normal((h, q)) for s in sd]))
-    if partition == "cxr":
-        u, h, q = size(900), size(100), size(900)
-        levels = np.repeat(sd, 3)
-        return (np.hstack([s * rng.standard_normal((u, h)) for s in levels]),
-                np.vstack([s * rng.standard_normal((h, q)) for s in levels]))
-    raise ValueError(f"unknown partition {partition!r}; valid values are 'rxc', 'cxr'")
-
+__all__ = ["ClusterLossPoint", "cluster_loss_vs_deadline"]
 
 @dataclass(frozen=True)
 class ClusterLossPoint:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -98,7 +98,8 @@ def loss_vs_deadline(
         data_seed, run_seed = trial_seed.spawn(2)
         A, B = make_matrices(np.random.default_rng(data_seed))
         result = coded_matmul(A, B, deadline=math.inf, track_loss=True, seed=run_seed, **coded_kwargs)
-        times = np.asarray([e.time for e in result.timeline])
+        # real clusters time packets in seconds: back to the latency model's units
+        times = np.asarray([e.time for e in result.timeline]) / result.report.get("time_unit", 1.0)
         loss_after = np.concatenate([[1.0], [e.loss for e in result.timeline]])
         rec_after = np.concatenate([[0], [e.recovered for e in result.timeline]])
         # packets after the timeline ends (everything recovered) would not change anything
