@@ -103,8 +103,7 @@ class _Plan:
     job: Job
     classes: ClassTable
     order: ImportanceOrder
-    A: np.ndarray  # permuted
-    B: np.ndarray  # permuted
+    dtype: np.dtype  # of the product
 
 
 def plan_job(
@@ -152,7 +151,6 @@ def plan_job(
     code_obj = make_code(code, gamma=gamma, copies=copies)
 
     order = importance_order(A, B, kind, statistic) if reorder else ImportanceOrder.identity(kind, A, B, statistic)
-    Ap, Bp = order.apply(A, B) if reorder else (A, B)
     class_table = _class_table(classes, class_counts, order, layout)
 
     seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -161,8 +159,10 @@ def plan_job(
     enc = code_obj.encode(class_table, workers, code_rng)
     if encoding == "factor":
         enc = to_factor_form(enc, layout, code_rng)
-    job = Job(layout, layout.a_blocks(Ap), layout.b_blocks(Bp), enc, latency, omega_value, deadline, latency_seed)
-    return _Plan(job, class_table, order, Ap, Bp)
+    a_perm, b_perm = (order.a_perm, order.b_perm) if reorder else (None, None)
+    a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
+    job = Job(layout, a_blocks, b_blocks, enc, latency, omega_value, deadline, latency_seed)
+    return _Plan(job, class_table, order, np.result_type(A, B))
 
 
 def _class_table(
@@ -264,8 +264,8 @@ def coded_matmul(
 def _execute(plan: _Plan, runner: Any, fidelity: str, track_loss: bool, on_packet, t_plan: float) -> Result:
     job, layout = plan.job, plan.job.partition
     K = layout.num_products
-    dtype = np.result_type(plan.A, plan.B)
-    exact = layout.products(plan.A, plan.B) if (fidelity == "fast" or track_loss) else None
+    dtype = plan.dtype
+    exact = layout.block_products(job.a_blocks, job.b_blocks) if (fidelity == "fast" or track_loss) else None
     pricing = BlockLoss(layout, exact) if track_loss else None
     if fidelity == "full":
         decoder = ProgressiveDecoder(K, layout.product_shape, job.workers, dtype, aggregate=layout.kind == "cxr")
@@ -281,7 +281,7 @@ def _execute(plan: _Plan, runner: Any, fidelity: str, track_loss: bool, on_packe
     def estimate() -> np.ndarray:
         if decoder is not None and decoder.aggregate:  # c×r: C_hat is the decoded sum itself
             return decoder.total.copy() if decoder.total is not None else np.zeros(layout.c_shape, dtype)
-        return plan.order.restore(layout.assemble(products(), dtype=dtype))
+        return plan.order.assemble(layout, products(), dtype=dtype)
 
     timeline: list[TimelineEntry] = []
     erasures: list[dict[str, Any]] = []

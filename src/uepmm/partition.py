@@ -82,24 +82,30 @@ class Partition:
         return k, k
 
     # ---------------------------------------------------------------- blocks
-    def a_blocks(self, A: np.ndarray) -> list[np.ndarray]:
-        """The blocks of ``A`` (r×c: padded row blocks; c×r: column blocks)."""
-        if self.kind == "rxc":
-            u_max = self.product_shape[0]
-            return [_pad_rows(A[lo:hi], u_max) for lo, hi in zip(self.row_edges, self.row_edges[1:])]
-        return [A[:, lo:hi] for lo, hi in zip(self.inner_edges, self.inner_edges[1:])]
+    def a_blocks(self, A: np.ndarray, perm: np.ndarray | None = None) -> list[np.ndarray]:
+        """The blocks of ``A`` (r×c: padded row blocks; c×r: column blocks).
 
-    def b_blocks(self, B: np.ndarray) -> list[np.ndarray]:
-        """The blocks of ``B`` (r×c: padded column blocks; c×r: row blocks)."""
+        ``perm`` reorders the split axis first (the importance order): block ``i`` holds
+        lines ``perm[e_i:e_(i+1)]``.  Permutation and padding happen in one gather.
+        """
         if self.kind == "rxc":
-            q_max = self.product_shape[1]
-            return [_pad_rows(B[:, lo:hi].T, q_max).T for lo, hi in zip(self.col_edges, self.col_edges[1:])]
-        return [B[lo:hi] for lo, hi in zip(self.inner_edges, self.inner_edges[1:])]
+            return [_gather(A, perm, lo, hi, 0, self.product_shape[0]) for lo, hi in zip(self.row_edges, self.row_edges[1:])]
+        return [_gather(A, perm, lo, hi, 1, None) for lo, hi in zip(self.inner_edges, self.inner_edges[1:])]
+
+    def b_blocks(self, B: np.ndarray, perm: np.ndarray | None = None) -> list[np.ndarray]:
+        """The blocks of ``B`` (r×c: padded column blocks; c×r: row blocks); ``perm`` as in :meth:`a_blocks`."""
+        if self.kind == "rxc":
+            return [_gather(B, perm, lo, hi, 1, self.product_shape[1]) for lo, hi in zip(self.col_edges, self.col_edges[1:])]
+        return [_gather(B, perm, lo, hi, 0, None) for lo, hi in zip(self.inner_edges, self.inner_edges[1:])]
 
     def products(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """All exact sub-products, stacked: shape ``(K, *product_shape)``."""
-        a_blocks, b_blocks = self.a_blocks(A), self.b_blocks(B)
-        out = np.empty((self.num_products, *self.product_shape), dtype=np.result_type(A, B))
+        """All exact sub-products of ``A @ B`` (no reordering), stacked: ``(K, *product_shape)``."""
+        return self.block_products(self.a_blocks(A), self.b_blocks(B))
+
+    def block_products(self, a_blocks: Sequence[np.ndarray], b_blocks: Sequence[np.ndarray]) -> np.ndarray:
+        """All exact sub-products from the blocks, stacked: shape ``(K, *product_shape)``."""
+        dtype = np.result_type(a_blocks[0], b_blocks[0])
+        out = np.empty((self.num_products, *self.product_shape), dtype=dtype)
         for k in range(self.num_products):
             i, j = self.factors(k)
             np.matmul(a_blocks[i], b_blocks[j], out=out[k])
@@ -133,11 +139,19 @@ class Partition:
         return out
 
 
-def _pad_rows(block: np.ndarray, rows: int) -> np.ndarray:
-    if block.shape[0] == rows:
-        return block
-    out = np.zeros((rows, block.shape[1]), dtype=block.dtype)
-    out[: block.shape[0]] = block
+def _gather(M: np.ndarray, perm: np.ndarray | None, lo: int, hi: int, axis: int, padded: int | None) -> np.ndarray:
+    """Lines ``perm[lo:hi]`` (or ``lo:hi``) of ``M`` along ``axis``, zero-padded to ``padded`` lines."""
+    count = hi - lo
+    if perm is None and (padded is None or padded == count):
+        return M[lo:hi] if axis == 0 else M[:, lo:hi]  # a view: nothing to copy
+    shape = list(M.shape)
+    shape[axis] = count if padded is None else padded
+    out = np.zeros(shape, dtype=M.dtype) if shape[axis] > count else np.empty(shape, dtype=M.dtype)
+    target = out[:count] if axis == 0 else out[:, :count]
+    if perm is None:
+        target[...] = M[lo:hi] if axis == 0 else M[:, lo:hi]
+    else:
+        np.take(M, perm[lo:hi], axis=axis, out=target, mode="clip")  # indices are valid: no buffering
     return out
 
 
