@@ -20,36 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from uepmm.nn.models import Cifar10CNN  # noqa: E402
 from uepmm.nn.setups import SCHEMES, paper_linear_factory  # noqa: E402
 
 
-class _CNN(nn.Module):
-    """Table V (as uepmm.nn.models.Cifar10CNN), used when that module is not available."""
-
-    def __init__(self, linear=None):
-        super().__init__()
-        factory = linear or (lambda i, o, k: nn.Linear(i, o))
-        self.conv1 = nn.Conv2d(3, 32, 3, padding="same")
-        self.conv2 = nn.Conv2d(32, 32, 3, padding="valid")
-        self.pool = nn.MaxPool2d(2)
-        self.dense = nn.ModuleList([factory(7200, 512, 0), factory(512, 256, 1), factory(256, 10, 2)])
-
-    def forward(self, x):
-        x = self.pool(torch.relu(self.conv2(torch.relu(self.conv1(x))))).flatten(1)
-        for i, layer in enumerate(self.dense):
-            x = layer(x)
-            if i < 2:
-                x = torch.relu(x)
-        return x
-
-
 def _model(linear=None):
-    try:
-        from uepmm.nn.models import Cifar10CNN
-
-        return Cifar10CNN(linear=linear)
-    except ImportError:
-        return _CNN(linear)
+    return Cifar10CNN(linear=linear)
 
 
 def _time(model, x, y, steps, device):

@@ -25,34 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from uepmm.nn.models import MnistMLP  # noqa: E402
 from uepmm.nn.setups import PAPER_DEADLINES, SCHEMES, paper_linear_factory  # noqa: E402
 
-SIZES = (784, 100, 200, 10)
-
-
-class _MLP(nn.Module):
-    """The MNIST network of Fig. 12, built from a linear factory (as uepmm.nn.models.MnistMLP)."""
-
-    def __init__(self, linear=None):
-        super().__init__()
-        factory = linear or (lambda i, o, k: nn.Linear(i, o))
-        self.dense = nn.ModuleList(factory(i, o, k) for k, (i, o) in enumerate(zip(SIZES[:-1], SIZES[1:])))
-
-    def forward(self, x):
-        for k, layer in enumerate(self.dense):
-            x = layer(x)
-            if k < len(self.dense) - 1:
-                x = torch.relu(x)
-        return x
 
 
 def _model(linear=None):
-    try:
-        from uepmm.nn.models import MnistMLP
-
-        return MnistMLP(linear=linear)
-    except ImportError:
-        return _MLP(linear)
+    return MnistMLP(linear=linear)
 
 
 def _stepper(model, x, y):

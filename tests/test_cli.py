@@ -97,3 +97,24 @@ def test_unreachable_cluster_is_a_clear_error(capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "127.0.0.1:9" in err
+
+
+def test_commands_of_missing_extras_say_what_to_install(monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError("No module named 'torch'", name="torch")
+        return real_import(name, *args, **kwargs)
+
+    import sys
+
+    for mod in [m for m in sys.modules if m.startswith("uepmm.cli.") or m.startswith("uepmm.nn.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    assert main(["train", "mnist", "--out", "x"]) == 2
+    assert 'this command needs torch, which is not installed; pip install "uepmm[torch]"' in capsys.readouterr().err
+    assert main(["theory", "decoding", "--code", "mds", "--k", "2", "--max-packets", "2", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "packets,class_1"

@@ -26,8 +26,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"uepmm {__version__}")
     subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
-        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ImportError as exc:  # an optional extra (torch, dask) is not installed
+            _register_unavailable(subparsers, name.replace("_", "-"), exc)
+            continue
+        module.register(subparsers)
     return parser
+
+
+_EXTRA_OF = {"torch": "torch", "mlxtend": "torch", "dask": "dask", "distributed": "dask", "matplotlib": "plot"}
+
+
+def _register_unavailable(subparsers: argparse._SubParsersAction, command: str, exc: ImportError) -> None:
+    """A placeholder command that says which extra to install."""
+    missing = (exc.name or "a dependency").split(".")[0]
+    hint = f'pip install "uepmm[{_EXTRA_OF.get(missing, "all")}]"'
+    parser = subparsers.add_parser(command, help=f"(unavailable: needs {missing}; {hint})", add_help=False)
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def unavailable(args: argparse.Namespace) -> int:
+        print(f"uepmm {command}: error: this command needs {missing}, which is not installed; {hint}", file=sys.stderr)
+        return 2
+
+    parser.set_defaults(func=unavailable)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, ConnectionError) as exc:
-        print(f"uepmm {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, FileNotFoundError, ConnectionError, ImportError) as exc:
+        message = str(exc)
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            message += f'; install it with pip install "uepmm[{_EXTRA_OF.get(exc.name.split(".")[0], "all")}]"'
+        print(f"uepmm {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 
