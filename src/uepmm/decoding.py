@@ -18,6 +18,8 @@ continuous random coefficients a non-member sits at a distance of order one (bel
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["RecoveryTracker", "ProgressiveDecoder", "recovery_curve"]
@@ -27,13 +29,19 @@ RECOVER_TOL = 1e-9
 
 
 class RecoveryTracker:
-    """Rank-only state: which of ``K`` sub-products the received rows determine."""
+    """Rank-only state: which of ``K`` sub-products the received rows determine.
+
+    It keeps ``R = I - Q^T Q``, the projector onto the complement of the received row
+    space (``Q``: an orthonormal basis of it), updated by a rank-one downdate per new
+    direction.  A new row's new direction is ``R g`` (projected twice, which is classical
+    Gram-Schmidt with re-orthogonalisation), and ``e_k`` is in the row space when column
+    ``k`` of ``R`` vanishes.
+    """
 
     def __init__(self, num_products: int, *, rank_tol: float = RANK_TOL, recover_tol: float = RECOVER_TOL):
         self.num_products = int(num_products)
         self.rank_tol = rank_tol
         self.recover_tol = recover_tol
-        self._basis = np.zeros((self.num_products, self.num_products))
         self._residual = np.eye(self.num_products)  # I - Q^T Q: column k is e_k minus its projection
         self.rank = 0
         self.recovered = np.zeros(self.num_products, dtype=bool)
@@ -41,24 +49,25 @@ class RecoveryTracker:
     def add(self, row: np.ndarray) -> np.ndarray:
         """Take one received coefficient row; return the sub-products it newly makes recoverable."""
         row = np.asarray(row, dtype=np.float64)
-        norm = float(np.linalg.norm(row))
-        if norm == 0.0 or self.rank == self.num_products:
-            return np.empty(0, dtype=np.int64)
-        basis = self._basis[: self.rank]
-        v = row.copy()
-        for _ in range(2):  # classical Gram-Schmidt, twice, is orthogonal to working precision
-            v -= basis.T @ (basis @ v)
-        v_norm = float(np.linalg.norm(v))
-        if v_norm <= self.rank_tol * norm:
-            return np.empty(0, dtype=np.int64)
-        v /= v_norm
-        self._basis[self.rank] = v
+        norm2 = float(row @ row)
+        if norm2 == 0.0 or self.rank == self.num_products:
+            return _NONE
+        residual = self._residual
+        v = residual @ (residual @ row)
+        v_norm2 = float(v @ v)
+        if v_norm2 <= self.rank_tol**2 * norm2:
+            return _NONE
+        v /= math.sqrt(v_norm2)
+        residual -= np.outer(v, v)  # rank-one downdate of the projector complement
         self.rank += 1
-        self._residual -= np.outer(v, v)  # rank-one downdate of the projector complement
-        distance = np.sqrt(np.einsum("ij,ij->j", self._residual, self._residual))
-        new = np.flatnonzero(~self.recovered & (distance < self.recover_tol))
+        distance2 = np.einsum("ij,ij->j", residual, residual)
+        new = np.flatnonzero((distance2 < self.recover_tol**2) & ~self.recovered)
         self.recovered[new] = True
         return new
+
+
+_NONE = np.empty(0, dtype=np.int64)
+_NONE.flags.writeable = False
 
 
 def recovery_curve(rows: np.ndarray, **tolerances: float) -> np.ndarray:

@@ -11,6 +11,7 @@ of a large finite field):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -23,7 +24,15 @@ __all__ = ["NOW", "EW"]
 
 
 def _resolve_gamma(gamma: Sequence[float] | None, classes: ClassTable) -> np.ndarray:
-    L = classes.num_classes
+    try:
+        return _validated_gamma(None if gamma is None else tuple(gamma), classes.num_classes)
+    except TypeError:  # not a flat sequence of numbers: let the uncached check say what is wrong
+        return probability_vector(gamma, "gamma", classes.num_classes)
+
+
+@lru_cache(maxsize=128)
+def _validated_gamma(gamma: tuple[float, ...] | None, L: int) -> np.ndarray:
+    """The checked window probabilities (cached: codes are re-drawn for every product in training)."""
     if gamma is None:
         if L != len(TABLE3_GAMMA):
             raise ValueError(
@@ -31,7 +40,9 @@ def _resolve_gamma(gamma: Sequence[float] | None, classes: ClassTable) -> np.nda
                 f"{TABLE3_GAMMA} (Table III) is for 3 classes"
             )
         gamma = TABLE3_GAMMA
-    return probability_vector(gamma, "gamma", L)
+    out = probability_vector(gamma, "gamma", L)
+    out.flags.writeable = False
+    return out
 
 
 @dataclass(frozen=True)
