@@ -109,6 +109,17 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         writer.writerows(rows)
 
 
+def _save(fig, table: list[dict[str, Any]], out_dir: str | os.PathLike, name: str) -> Path:
+    """Write ``name.csv`` (the table drawn) and ``name.png`` to ``out_dir``; return the PNG's path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / f"{name}.csv", table)
+    path = out / f"{name}.png"
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
 def _scheme_key(scheme: str) -> int:
     return SCHEME_ORDER.index(scheme) if scheme in SCHEME_ORDER else len(SCHEME_ORDER)
 
@@ -180,13 +191,7 @@ def _draw_accuracy(table: list[dict[str, Any]], partition: str, title: str, out_
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_csv(out / f"{name}.csv", table)
-    path = out / f"{name}.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, table, out_dir, name)
 
 
 def fig13(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
@@ -265,13 +270,7 @@ def fig15(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         ax.legend(fontsize=7, loc="lower right")
     fig.suptitle("MNIST test accuracy vs deadline (cf. paper Fig. 15; solid r×c, dotted c×r)")
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_csv(out / "fig15.csv", table)
-    path = out / "fig15.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, table, out_dir, "fig15")
 
 
 # ------------------------------------------------------------------- Fig. 1
@@ -318,13 +317,7 @@ def fig1(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_csv(out / "fig1.csv", table)
-    path = out / "fig1.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, table, out_dir, "fig1")
 
 
 #: Figure name -> ``fn(runs_dir, out_dir) -> Path`` (for ``uepmm figure``).

@@ -97,12 +97,7 @@ class MnistMLP(nn.Module):
                 f"MnistMLP expects input of shape (N, 784) or (N, 1, 28, 28), got {tuple(x.shape)}"
             )
         x = x.reshape(x.shape[0], -1)
-        last = len(self.dense) - 1
-        for i, layer in enumerate(self.dense):
-            x = layer(x)
-            if i < last:
-                x = self.act(x)
-        return x
+        return _dense_forward(self.dense, self.act, x)
 
 
 class Cifar10CNN(nn.Module):
@@ -134,12 +129,14 @@ class Cifar10CNN(nn.Module):
         x = self.act(self.conv1(x))
         x = self.act(self.conv2(x))
         x = self.flatten(self.pool(x))
-        last = len(self.dense) - 1
-        for i, layer in enumerate(self.dense):
-            x = layer(x)
-            if i < last:
-                x = self.act(x)
-        return x
+        return _dense_forward(self.dense, self.act, x)
+
+
+def _dense_forward(dense: nn.ModuleList, act: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The dense stack: every layer followed by the activation, except the last (logits)."""
+    for layer in dense[:-1]:
+        x = act(layer(x))
+    return dense[-1](x)
 
 
 def dense_layers(model: nn.Module) -> list[nn.Module]:
