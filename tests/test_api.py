@@ -100,6 +100,26 @@ def test_same_seed_same_result_and_deadline_zero(rng):
     assert r0.received == 0 and np.all(r0.estimate == 0) and r0.normalized_loss(A @ B) == 1.0
 
 
+def test_generator_seed_draws_response_times_first_then_the_code(rng):
+    from uepmm.latency import Exponential
+
+    A, B = rng.standard_normal((12, 9)), rng.standard_normal((9, 12))
+    kwargs = dict(code="ew", workers=15, deadline=1.0, latency=Exponential(0.5), class_counts=(1, 2, 6))
+    result = coded_matmul(A, B, seed=np.random.default_rng(11), fidelity="fast", **kwargs)
+    stream = np.random.default_rng(11)
+    times = Exponential(0.5).sample_response(stream, 15, 9 / 15)
+    np.testing.assert_array_equal(result.report["response_times"], times)
+    again = coded_matmul(A, B, seed=np.random.default_rng(11), fidelity="full", **kwargs)
+    assert np.array_equal(again.recovered, result.recovered) and again.received == result.received
+    np.testing.assert_allclose(again.estimate, result.estimate, atol=1e-9)
+    # an int seed splits into independent code and latency streams: different draws
+    assert not np.array_equal(coded_matmul(A, B, seed=11, fidelity="fast", **kwargs).report["response_times"], times)
+    with pytest.raises(TypeError, match="seed must be a non-negative int"):
+        coded_matmul(A, B, seed="eleven")
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        coded_matmul(A, B, seed=-1)
+
+
 def test_integer_input_and_float32(rng):
     A = rng.integers(-5, 5, (9, 9))
     B = rng.integers(-5, 5, (9, 9))

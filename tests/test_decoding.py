@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from uepmm.decoding import ProgressiveDecoder, RecoveryTracker, recovery_curve
 
@@ -43,3 +44,44 @@ def test_duplicate_rows_do_not_fake_recovery(rng):
     dec.add(row, np.tensordot(row, p, axes=1))
     assert dec.add(row, np.tensordot(row, p, axes=1)).size == 0
     assert not dec.recovered.any() and all(x is None for x in dec.products)
+
+
+def test_recoverable_agrees_with_the_tracker_on_every_code():
+    """The batch decision equals the packet-by-packet one on 2,500 random arrivals per code."""
+    from uepmm.codes import make_code
+    from uepmm.decoding import recoverable
+    from uepmm.importance import ClassTable
+
+    table = ClassTable((0, 1, 1, 2, 2, 2, 2, 2, 2))
+    cases = [("now", {"gamma": (0.4, 0.35, 0.25)}, 15), ("ew", {"gamma": (0.4, 0.35, 0.25)}, 15),
+             ("mds", {}, 12), ("uncoded", {}, 9), ("repetition", {"copies": 2}, 18)]
+    partial = 0
+    for name, options, workers in cases:
+        code = make_code(name, **options)
+        for seed in range(2500):
+            rng = np.random.default_rng(seed)
+            rows = code.encode(table, workers, rng).generator[rng.permutation(workers)[: rng.integers(0, workers + 1)]]
+            tracker = RecoveryTracker(9)
+            for row in rows:
+                tracker.add(row)
+            batch = recoverable(rows)
+            assert batch.dtype == bool and np.array_equal(batch, tracker.recovered), (name, seed)
+            partial += 0 < batch.sum() < 9
+    assert partial > 5000  # the comparison is not only all-or-nothing
+
+
+def test_recoverable_edge_cases():
+    from uepmm.decoding import recoverable
+
+    assert not recoverable(np.zeros((0, 4))).any() and recoverable(np.zeros((0, 4))).shape == (4,)
+    assert not recoverable(np.zeros((3, 4))).any()
+    # e_0 + e_1 and e_1: both recoverable; e_2 only in a sum with e_3
+    rows = np.array([[1.0, 1.0, 0, 0], [0, 1.0, 0, 0], [0, 0, 2.0, -1.0], [0, 0, 4.0, -2.0]])
+    assert recoverable(rows).tolist() == [True, True, False, False]
+    # a perturbation far below the tolerance does not make e_2 recoverable
+    rows[3, 2] += 1e-13
+    assert recoverable(rows).tolist() == [True, True, False, False]
+    rows[3, 2] += 1e-3
+    assert recoverable(rows).tolist() == [True, True, True, True]
+    with pytest.raises(ValueError, match="rows must be a 2-D array"):
+        recoverable(np.ones(4))

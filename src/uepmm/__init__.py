@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 from .api import Progress, Result, TimelineEntry, coded_matmul, plan_job
 from .codes import CODES, EW, MDS, NOW, Code, Encoding, Repetition, Uncoded, make_code
-from .decoding import ProgressiveDecoder, RecoveryTracker, recovery_curve
+from .decoding import ProgressiveDecoder, RecoveryTracker, recoverable, recovery_curve
 from .importance import (
     SEC6_COUNTS,
     TABLE3_GAMMA,
@@ -31,7 +31,7 @@ __all__ = [
     "__version__",
     "coded_matmul", "plan_job", "Result", "TimelineEntry", "Progress",
     "CODES", "Code", "Encoding", "Uncoded", "Repetition", "MDS", "NOW", "EW", "make_code",
-    "RecoveryTracker", "ProgressiveDecoder", "recovery_curve",
+    "RecoveryTracker", "ProgressiveDecoder", "recovery_curve", "recoverable",
     "ClassTable", "ImportanceOrder", "importance_order", "product_scores", "classes_by_rank",
     "classes_from_levels", "group_levels", "paper_sec6_classes", "SEC6_COUNTS", "TABLE8_COUNTS", "TABLE3_GAMMA",
     "Job", "Packet",

@@ -124,7 +124,7 @@ def plan_job(
     reorder: bool = True,
     omega: float | str = "paper",
     encoding: str = "direct",
-    seed: int | np.random.SeedSequence | None = None,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
 ) -> _Plan:
     """Validate everything and build the job (importance, partition, classes, code)."""
     A = as_matrix(A, "A")
@@ -153,15 +153,28 @@ def plan_job(
     order = importance_order(A, B, kind, statistic) if reorder else ImportanceOrder.identity(kind, A, B, statistic)
     class_table = _class_table(classes, class_counts, order, layout)
 
-    seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    code_seed, latency_seed = seeds.spawn(2)
-    code_rng = np.random.default_rng(code_seed)
+    drawn_times = latency_seed = None
+    if isinstance(seed, np.random.Generator):
+        # one stream, used as given: the response times first, then the code
+        code_rng = seed
+        if latency is not None:
+            drawn_times = latency.sample_response(seed, workers, omega_value)
+    else:
+        try:
+            seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"seed must be a non-negative int (or a sequence of them), a numpy SeedSequence, a numpy "
+                f"Generator or None; got {seed!r} ({exc})"
+            ) from None
+        code_seed, latency_seed = seeds.spawn(2)
+        code_rng = np.random.default_rng(code_seed)
     enc = code_obj.encode(class_table, workers, code_rng)
     if encoding == "factor":
         enc = to_factor_form(enc, layout, code_rng)
     a_perm, b_perm = (order.a_perm, order.b_perm) if reorder else (None, None)
     a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
-    job = Job(layout, a_blocks, b_blocks, enc, latency, omega_value, deadline, latency_seed)
+    job = Job(layout, a_blocks, b_blocks, enc, latency, omega_value, deadline, latency_seed, drawn_times)
     return _Plan(job, class_table, order, np.result_type(A, B))
 
 
@@ -216,7 +229,7 @@ def coded_matmul(
     encoding: str = "direct",
     fidelity: str = "full",
     backend: Any = "simulated",
-    seed: int | np.random.SeedSequence | None = None,
+    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
     track_loss: bool = False,
     on_packet: Callable[[Progress], None] | None = None,
     **backend_options: Any,
@@ -242,6 +255,9 @@ def coded_matmul(
     fidelity : ``"full"`` (real packets, real decoding) or ``"fast"`` (rank-only recovery plus exact blocks).
     backend : ``"simulated"`` (embedded virtual clock) or ``"dask"``; ``backend_options`` go to it.
     seed : seeds the code and the response times; same seed, same outcome in both fidelities.
+        An int or ``SeedSequence`` is split into two independent streams (code, response
+        times), so the same seed gives the same stragglers whatever the code; a numpy
+        ``Generator`` is used as given: the response times are drawn first, then the code.
     track_loss : record the normalized loss after every packet in ``timeline`` (costs the exact products).
     on_packet : called with a :class:`Progress` after every packet.
     """

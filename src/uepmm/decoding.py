@@ -18,11 +18,13 @@ continuous random coefficients a non-member sits at a distance of order one (bel
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
+from scipy.linalg import lapack
 
-__all__ = ["RecoveryTracker", "ProgressiveDecoder", "recovery_curve"]
+__all__ = ["RecoveryTracker", "ProgressiveDecoder", "recovery_curve", "recoverable"]
 
 RANK_TOL = 1e-9
 RECOVER_TOL = 1e-9
@@ -68,6 +70,44 @@ class RecoveryTracker:
 
 _NONE = np.empty(0, dtype=np.int64)
 _NONE.flags.writeable = False
+
+
+def recoverable(rows: np.ndarray, *, rank_tol: float = RANK_TOL, recover_tol: float = RECOVER_TOL) -> np.ndarray:
+    """``out[k]``: sub-product ``k`` is determined by all the coefficient ``rows`` together.
+
+    The final decision of :class:`RecoveryTracker` in one step, for callers that need no
+    per-packet timeline: an orthonormal basis ``Q`` of the row space from a QR
+    factorisation with column pivoting of ``rows^T`` (LAPACK ``dgeqp3``; a pivot below
+    ``rank_tol`` times the largest adds no rank), then the column norms of ``I - Q^T Q``
+    against ``recover_tol``, as in the tracker.  The two can differ only for rows within
+    about ``rank_tol`` of rank deficiency, which continuous random coefficients produce
+    with probability of that order (the tests compare them on thousands of draws of
+    every code).
+    """
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2:
+        raise ValueError(f"rows must be a 2-D array (packets x sub-products), got shape {rows.shape}")
+    K = rows.shape[1]
+    if rows.shape[0] == 0:
+        return np.zeros(K, dtype=bool)
+    factors, _, tau, _, info = lapack.dgeqp3(rows.T)
+    pivots = np.abs(factors.diagonal())
+    if not pivots[0] > 0.0:  # all rows zero
+        return np.zeros(K, dtype=bool)
+    rank = int(np.count_nonzero(pivots > rank_tol * pivots[0]))
+    basis, _, info2 = lapack.dorgqr(factors[:, :rank], tau[:rank])
+    if info != 0 or info2 != 0:  # pragma: no cover - LAPACK argument errors only
+        raise RuntimeError(f"LAPACK QR failed (dgeqp3 info={info}, dorgqr info={info2})")
+    residual = basis @ basis.T  # the projector onto the row space ...
+    residual -= _identity(K)  # ... minus I: column k is minus (e_k's distance vector)
+    return np.einsum("ij,ij->j", residual, residual) < recover_tol**2
+
+
+@functools.lru_cache(maxsize=64)
+def _identity(K: int) -> np.ndarray:
+    out = np.eye(K)
+    out.flags.writeable = False
+    return out
 
 
 def recovery_curve(rows: np.ndarray, **tolerances: float) -> np.ndarray:

@@ -84,7 +84,13 @@ class ClassTable:
         return np.flatnonzero(np.asarray(self.classes) == level)
 
     def as_array(self) -> np.ndarray:
-        return np.asarray(self.classes, dtype=np.int64)
+        """The classes as a read-only ``int64`` array (built once per table)."""
+        cached = self.__dict__.get("_array")
+        if cached is None:
+            cached = np.asarray(self.classes, dtype=np.int64)
+            cached.flags.writeable = False
+            self.__dict__["_array"] = cached  # not a field: equality and hashing ignore it
+        return cached
 
 
 @dataclass(frozen=True)

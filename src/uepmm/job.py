@@ -24,7 +24,8 @@ class Job:
     """One coded multiplication, ready to be executed.
 
     ``latency_seed`` seeds the response-time draws, so every backend given the same job
-    draws the same per-worker delays (``latency.sample_response(rng, W, omega)``).
+    draws the same per-worker delays (``latency.sample_response(rng, W, omega)``);
+    ``drawn_times``, when given, are those delays already drawn (and ``latency_seed`` is unused).
     """
 
     partition: Partition
@@ -34,7 +35,8 @@ class Job:
     latency: LatencyModel | None
     omega: float
     deadline: float
-    latency_seed: np.random.SeedSequence = field(default_factory=np.random.SeedSequence)
+    latency_seed: np.random.SeedSequence | None = field(default_factory=np.random.SeedSequence)
+    drawn_times: np.ndarray | None = None
 
     @property
     def workers(self) -> int:
@@ -44,6 +46,8 @@ class Job:
         """Each worker's response time in model time units (zeros without a latency model)."""
         if self.latency is None:
             return np.zeros(self.workers)
+        if self.drawn_times is not None:
+            return self.drawn_times.copy()
         rng = np.random.default_rng(self.latency_seed)
         return self.latency.sample_response(rng, self.workers, self.omega)
 

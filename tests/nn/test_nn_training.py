@@ -19,18 +19,18 @@ def _quiet(_message):
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("partition", ["rxc", "cxr"])
-def test_two_epochs_learn_for_every_scheme(tmp_path, blob_data, tiny_mlp, scheme, partition):
+def test_two_epochs_learn_for_every_scheme(tmp_path, learning_data, tiny_mlp, scheme, partition):
     if scheme == "centralized" and partition == "cxr":
         pytest.skip("centralized has no partition")
-    spec = RunSpec("mnist", scheme, partition, 2.0, seed=0, epochs=2, lr=0.3, eval_every=20, track_loss=True)
-    path = run_training(spec, tmp_path, data=blob_data, model_factory=tiny_mlp, show_progress=False, log=_quiet)
+    spec = RunSpec("mnist", scheme, partition, 2.0, seed=0, epochs=2, lr=0.3, eval_every=50, track_loss=True)
+    path = run_training(spec, tmp_path, data=learning_data, model_factory=tiny_mlp, show_progress=False, log=_quiet)
     rows = read_run_csv(path)
     assert list(rows[0]) == list(CSV_COLUMNS)
-    steps = 2 * (1280 // 64)
-    assert [r["iteration"] for r in rows] == [0, 20, 40]
+    steps = 2 * (3200 // 64)
+    assert [r["iteration"] for r in rows] == [0, 50, 100]
     assert rows[-1]["iteration"] == steps and rows[-1]["epoch"] == 2.0
     assert rows[0]["test_accuracy"] < 0.3  # chance is 0.1
-    assert rows[-1]["test_accuracy"] > 0.45  # learned, stragglers or not (0.55 to 0.98 measured)
+    assert rows[-1]["test_accuracy"] > 0.45  # learned, stragglers or not (c×r NOW/EW: 0.55-0.94 over seeds 0-5)
     if scheme == "centralized":
         assert math.isnan(rows[-1]["recovered"])
     else:

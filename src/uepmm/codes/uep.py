@@ -45,6 +45,22 @@ def _validated_gamma(gamma: tuple[float, ...] | None, L: int) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=128)
+def _window_cdf(gamma: tuple[float, ...] | None, L: int) -> np.ndarray:
+    """Cumulative window probabilities, last entry exactly 1 (for inverse-CDF sampling)."""
+    cdf = np.cumsum(_validated_gamma(gamma, L))
+    cdf /= cdf[-1]
+    cdf.flags.writeable = False
+    return cdf
+
+
+def _draw_windows(gamma: tuple[float, ...] | None, L: int, workers: int, rng: np.random.Generator) -> np.ndarray:
+    """Window of every worker, ``P(l) = Gamma_l`` (``gamma`` already checked): inverse-CDF
+    sampling of one uniform each, as ``rng.choice(L, workers, p=gamma)`` does, without its
+    per-call checks."""
+    return np.searchsorted(_window_cdf(gamma, L), rng.random(workers), side="right")
+
+
 @dataclass(frozen=True)
 class _WindowCode(Code):
     gamma: tuple[float, ...] | None = None
@@ -54,16 +70,16 @@ class _WindowCode(Code):
         _resolve_gamma(self.gamma, classes)
 
     def _encode(self, classes, workers, rng):
-        gamma = _resolve_gamma(self.gamma, classes)
-        L, K = classes.num_classes, classes.num_products
-        windows = rng.choice(L, size=workers, p=gamma)
+        K = classes.num_products
+        gamma = None if self.gamma is None else tuple(self.gamma)
+        windows = _draw_windows(gamma, classes.num_classes, workers, rng)
         cls = classes.as_array()
         generator = rng.standard_normal((workers, K))
         if self.expanding:
             mask = cls[None, :] <= windows[:, None]
         else:
             mask = cls[None, :] == windows[:, None]
-        return Encoding(generator * mask, windows.astype(np.int64))
+        return Encoding(generator * mask, windows.astype(np.int64, copy=False))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ _LAZY = {
     "LeanPlanner": "lean",
     "ProductRecord": "lean",
     "lean_product": "lean",
+    "product_rng": "lean",
 }
 
 __all__ = sorted(_LAZY)

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from .config import CodingConfig, ThresholdSchedule
-from .lean import LeanPlanner, ProductRecord
+from .lean import LeanPlanner, ProductRecord, _mm, product_rng
 
 __all__ = ["CodedLinear", "coded_layers", "set_epoch", "set_coding_enabled"]
 
@@ -207,15 +207,15 @@ class CodedLinear(nn.Linear):
     def product_seed(self, step: int, product: str) -> int:
         """The engine seed of one product: ``((seed * 2^16 + layer_index) * 2^40 + step) * 2 + id``.
 
-        ``id`` is 0 for eq. (26), 1 for eq. (27).  Pass it to :func:`uepmm.coded_matmul`
-        (``seed=``) to reproduce the product's code and response times.
+        ``id`` is 0 for eq. (26), 1 for eq. (27).  ``coded_matmul(..., seed=product_rng(s))``
+        (:func:`uepmm.nn.lean.product_rng`) reproduces the product's response times and code.
         """
         return ((self.seed * 2**16 + self.layer_index) * 2**40 + int(step)) * 2 + _PRODUCT_ID[product]
 
     def _product(self, name: str, A: torch.Tensor, B: torch.Tensor, step: int):
         config = self.product_coding[name]
         if config is None or not self.coding_enabled:
-            return A @ B, None
+            return _mm(A, B), None
         seed = self.product_seed(step, name)
         try:
             if config.lean:
@@ -240,7 +240,7 @@ class CodedLinear(nn.Linear):
 
         A_np = A.detach().cpu().numpy()
         B_np = B.detach().cpu().numpy()
-        result = coded_matmul(A_np, B_np, seed=seed, **config.engine_kwargs())
+        result = coded_matmul(A_np, B_np, seed=product_rng(seed), **config.engine_kwargs())
         estimate = torch.from_numpy(np.ascontiguousarray(result.estimate)).to(device=A.device, dtype=A.dtype)
         loss = math.nan
         if self.track_loss:

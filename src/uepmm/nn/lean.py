@@ -3,8 +3,8 @@
 A training step has five or six coded products, so calling :func:`uepmm.coded_matmul`
 for each (about 1.5-2.5 ms of planning and bookkeeping, and the operands copied to numpy)
 would dominate the step.  This module does, per product, exactly the decisions that
-``coded_matmul(..., fidelity="fast", backend="simulated", seed=s)`` makes, with the
-engine's own pieces, and computes the estimate in torch on the operands' device:
+``coded_matmul(..., fidelity="fast", backend="simulated", seed=product_rng(s))`` makes,
+with the engine's own pieces, and computes the estimate in torch on the operands' device:
 
 1. importance order (Sec. VII-C): per-row/column statistics (``mean_abs`` or ``fro``)
    computed in torch, then the same stable descending sort as
@@ -13,11 +13,13 @@ engine's own pieces, and computes the estimate in torch on the operands' device:
    lines the mean magnitude of a block is the mean of its lines' mean magnitudes, and
    its Frobenius norm the root of their squared norms), product scores
    ``stat(A_i) stat(B_j)``, then :func:`uepmm.importance.classes_by_rank`;
-3. the code draw (:meth:`uepmm.codes.Code.encode`) and the response times
-   (``latency.sample_response``) from the same seed split as :func:`uepmm.plan_job`
-   (``SeedSequence(seed)`` children 0 and 1);
-4. packets in arrival order up to the deadline, as the simulated backend delivers them,
-   fed to the engine's :class:`uepmm.RecoveryTracker` (the rank-only decoder);
+3. the response times (``latency.sample_response``), then the code draw
+   (:meth:`uepmm.codes.Code.encode`), from one stream :func:`product_rng` ``(s)``, as
+   :func:`uepmm.plan_job` draws them when given a numpy ``Generator`` as seed;
+4. the coefficient rows of the packets that arrive by the deadline, as the simulated
+   backend delivers them, decided at once by :func:`uepmm.recoverable` (the batch form
+   of the rank-only decoder :class:`uepmm.RecoveryTracker` that ``coded_matmul`` feeds
+   packet by packet; the tests check that both recover the same sub-products);
 5. the estimate.  With fast fidelity the recovered sub-products are exact, so
    ``C_hat`` is the exact product with the unrecovered sub-products removed: r×c, the
    exact ``A @ B`` with the unrecovered blocks zeroed (mask gathered through the row and
@@ -41,12 +43,12 @@ import numpy as np
 import torch
 
 from ..codes import Code
-from ..decoding import RecoveryTracker
+from ..decoding import recoverable
 from ..importance import ClassTable, classes_by_rank
 from ..partition import Partition, make_partition
 from .config import CodingConfig
 
-__all__ = ["ProductRecord", "LeanPlanner", "lean_product"]
+__all__ = ["ProductRecord", "LeanPlanner", "lean_product", "product_rng"]
 
 _NUMPY_DTYPE = {torch.float32: np.float32, torch.float64: np.float64}
 
@@ -103,7 +105,7 @@ class ProductRecord:
         kwargs = self.config.engine_kwargs()
         kwargs.update(overrides)
         to_np = lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)  # noqa: E731
-        return coded_matmul(to_np(A), to_np(B), seed=self.seed, **kwargs)
+        return coded_matmul(to_np(A), to_np(B), seed=product_rng(self.seed), **kwargs)
 
 
 class _Layout:
@@ -147,6 +149,9 @@ class LeanPlanner:
         self.deadline = config.deadline
         self.latency = config.latency
         self.counts = config.class_counts
+        self.statistic = config.statistic
+        self.reorder = config.reorder
+        self.layouts: dict[tuple[torch.Size, torch.Size], _Layout] = {}
         self.uniform_table = ClassTable(tuple(c for c, n in enumerate(self.counts) for _ in range(n)))
         # uncoded and repetition draw nothing: their coefficient rows are fixed
         self.fixed_generator = None
@@ -185,14 +190,13 @@ def _line_stats(
         sa = torch.linalg.vector_norm(A, dim=a_dim)
         sb = torch.linalg.vector_norm(B, dim=b_dim)
     if sa.device.type == "cpu" if on_host is None else on_host:
-        sa_np, sb_np = sa.numpy().astype(np.float64), sb.numpy().astype(np.float64)
+        sa_np, sb_np = sa.numpy(), sb.numpy()
     else:
-        both = torch.cat((sa, sb)).cpu().numpy().astype(np.float64)
+        both = torch.cat((sa, sb)).cpu().numpy()
         sa_np, sb_np = both[: sa.shape[0]], both[sa.shape[0] :]
-    if statistic == "mean_abs":
-        sa_np /= A.shape[a_dim]
-        sb_np /= B.shape[b_dim]
-    return sa_np, sb_np
+    if statistic == "mean_abs":  # to float64 and divided in one pass each
+        return np.divide(sa_np, A.shape[a_dim], dtype=np.float64), np.divide(sb_np, B.shape[b_dim], dtype=np.float64)
+    return sa_np.astype(np.float64), sb_np.astype(np.float64)
 
 
 def _block_stats(sorted_lines: np.ndarray, starts: np.ndarray, sizes: np.ndarray, statistic: str) -> np.ndarray:
@@ -209,8 +213,8 @@ def lean_product(
     *,
     track_loss: bool = False,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
-    """``C_hat`` for ``A @ B`` as ``coded_matmul(A, B, **config.engine_kwargs(), seed=seed)``
-    with ``fidelity="fast"`` would produce it, computed in torch.
+    """``C_hat`` for ``A @ B`` as ``coded_matmul(A, B, **config.engine_kwargs(),
+    seed=product_rng(seed))`` with ``fidelity="fast"`` would produce it, computed in torch.
 
     Returns the estimate and a dict (``received``, ``recovered``, ``scores``,
     ``normalized_loss``, ``response_times``) for a :class:`ProductRecord`.  Work that
@@ -224,83 +228,90 @@ def lean_product(
 
 
 def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_loss: bool):
-    if A.dim() != 2 or B.dim() != 2 or A.shape[1] != B.shape[0]:
-        raise ValueError(f"lean_product needs 2-D operands with matching inner size, got {tuple(A.shape)} @ {tuple(B.shape)}")
-    config = plan.config
-    kind = config.partition
-    layout = _layout(tuple(A.shape), tuple(B.shape), kind, config.blocks)
-    K = layout.K
+    layout = plan.layouts.get((A.shape, B.shape))
+    if layout is None:
+        if A.dim() != 2 or B.dim() != 2 or A.shape[1] != B.shape[0]:
+            raise ValueError(
+                f"lean_product needs 2-D operands with matching inner size, got {tuple(A.shape)} @ {tuple(B.shape)}"
+            )
+        layout = _layout(tuple(A.shape), tuple(B.shape), plan.config.partition, plan.config.blocks)
+        plan.layouts[(A.shape, B.shape)] = layout
 
-    # response times (plan_job's seed split: SeedSequence(seed) child 0 codes, child 1 latency)
+    # one stream (plan_job with a Generator): response times first, then the code;
+    # the decoder's decision does not depend on the arrival order, only on who arrived
     W = plan.workers
+    rng = product_rng(seed)
     if plan.latency is None:
         times = np.zeros(W)
     else:
-        latency_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
-        times = plan.latency.sample_response(latency_rng, W, plan.omega)
-    order = np.argsort(times, kind="stable")
-    arrived = order[times[order] <= plan.deadline]
-    info: dict[str, Any] = {"received": int(arrived.size), "scores": None, "response_times": times}
+        times = plan.latency.sample(rng, W) / plan.omega
+    arrived = times <= plan.deadline
+    received = int(np.count_nonzero(arrived))
+    info: dict[str, Any] = {"received": received, "scores": None, "response_times": times}
 
     recovered = None
-    if arrived.size == 0:
-        recovered = np.zeros(K, dtype=bool)
+    if received == 0:
+        recovered = np.zeros(layout.K, dtype=bool)
     elif not plan.class_aware:
         generator = plan.fixed_generator
         if generator is None:
-            code_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
-            generator = plan.code.encode(plan.uniform_table, W, code_rng).generator
-        recovered = _recover(generator[arrived], K, unit_rows=plan.fixed_generator is not None)
+            generator = plan.code._encode(plan.uniform_table, W, rng).generator
+        recovered = _recover(generator[arrived], unit_rows=plan.fixed_generator is not None)
     a_perm = b_perm = None
-    if recovered is None or (config.reorder and recovered.any() and not recovered.all()):
+    if recovered is None or (plan.reorder and 0 < np.count_nonzero(recovered) < layout.K):
         # importance order (the sort of uepmm.importance.importance_order) and block scores
-        statistic = config.statistic
-        sa, sb = _line_stats(A, B, kind, statistic)
-        if config.reorder:
-            if kind == "rxc":
+        sa, sb = _line_stats(A, B, layout.kind, plan.statistic)
+        if plan.reorder:
+            if layout.kind == "rxc":
                 a_perm = np.argsort(-sa, kind="stable")
                 b_perm = np.argsort(-sb, kind="stable")
             else:
                 a_perm = b_perm = np.argsort(-(sa * sb), kind="stable")
             sa, sb = sa[a_perm], sb[b_perm]
-        block_a = _block_stats(sa, layout.a_starts, layout.a_sizes, statistic)
-        block_b = _block_stats(sb, layout.b_starts, layout.b_sizes, statistic)
-        info["scores"] = np.outer(block_a, block_b).ravel() if kind == "rxc" else block_a * block_b
+        block_a = _block_stats(sa, layout.a_starts, layout.a_sizes, plan.statistic)
+        block_b = _block_stats(sb, layout.b_starts, layout.b_sizes, plan.statistic)
+        info["scores"] = np.multiply.outer(block_a, block_b).ravel() if layout.kind == "rxc" else block_a * block_b
     if recovered is None:
-        # class table, code draw, then the arrived packets through the rank-only decoder
-        table = classes_by_rank(info["scores"], plan.counts)
-        code_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
+        # class table, code draw, then the arrived packets' rows through the rank decision
+        table = _class_table(np.argsort(-info["scores"], kind="stable").tobytes(), plan.counts)
         # Code.encode is check() + _encode(); check() ran once, when the CodingConfig was built
-        generator = plan.code._encode(table, W, code_rng).generator
-        recovered = _recover(generator[arrived], K)
+        generator = plan.code._encode(table, W, rng).generator
+        recovered = recoverable(generator[arrived])
 
     estimate, loss = _assemble(A, B, layout, recovered, a_perm, b_perm, track_loss)
-    info.update(recovered=recovered, normalized_loss=loss)
+    info["recovered"] = recovered
+    info["normalized_loss"] = loss
     return estimate, info
 
 
-def _recover(rows: np.ndarray, K: int, unit_rows: bool = False) -> np.ndarray:
-    """Which sub-products the received coefficient rows (in arrival order) determine.
+def product_rng(seed: int) -> np.random.Generator:
+    """The one random stream of a product: ``numpy.random.default_rng(seed)``.
 
-    The decision of :class:`uepmm.RecoveryTracker`, fed row by row, with two shortcuts
-    that cannot change it: a row whose support lies inside the already recovered set
-    adds no rank (it is a combination of recovered unit vectors) and is skipped, and when
-    every row is a unit vector (uncoded and repetition codes, ``unit_rows``) the
-    recovered set is the union of the supports (``e_k`` is in the span of unit vectors
-    iff it is one of them).
+    ``coded_matmul(..., seed=product_rng(seed))`` draws the response times from it first,
+    then the code, exactly as the lean path does (one stream costs half of the two that an
+    int seed is split into, and a training step has five products).
     """
-    support = rows != 0
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+@lru_cache(maxsize=4096)
+def _class_table(ranking: bytes, counts: tuple[int, ...]) -> ClassTable:
+    """:func:`uepmm.importance.classes_by_rank` for sub-products already ranked (``ranking``:
+    the bytes of the ``intp`` order, best first; cached, as a layer sees few rankings)."""
+    position = np.argsort(np.frombuffer(ranking, dtype=np.intp))
+    return classes_by_rank(-position.astype(np.float64), counts)
+
+
+def _recover(rows: np.ndarray, unit_rows: bool = False) -> np.ndarray:
+    """Which sub-products the received coefficient rows determine (:func:`uepmm.recoverable`).
+
+    When every row is a unit vector (uncoded and repetition codes, ``unit_rows``) the
+    recovered set is the union of the supports (``e_k`` is in the span of unit vectors
+    iff it is one of them), which needs no factorisation.
+    """
     if unit_rows:
-        return support.any(axis=0)
-    tracker = RecoveryTracker(K)
-    recovered = tracker.recovered
-    for row, used in zip(rows, support):
-        if not (used & ~recovered).any():
-            continue
-        tracker.add(row)
-        if tracker.rank == K:
-            break
-    return recovered.copy()
+        return (rows != 0).any(axis=0)
+    return recoverable(rows)
 
 
 def _mm(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
