@@ -70,11 +70,10 @@ class _WindowCode(Code):
         _resolve_gamma(self.gamma, classes)
 
     def _encode(self, classes, workers, rng):
-        K = classes.num_products
+        cls = classes.as_array()
         gamma = None if self.gamma is None else tuple(self.gamma)
         windows = _draw_windows(gamma, classes.num_classes, workers, rng)
-        cls = classes.as_array()
-        generator = rng.standard_normal((workers, K))
+        generator = rng.standard_normal((workers, cls.size))
         if self.expanding:
             mask = cls[None, :] <= windows[:, None]
         else:

@@ -181,13 +181,14 @@ class CodedLinear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.in_features:
             raise ValueError(f"CodedLinear expects input (..., {self.in_features}), got {tuple(x.shape)}")
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, self.in_features)
         step = self.steps
-        if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
+        weight = self.weight
+        if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
             self.steps += 1
-        out = _CodedLinearFunction.apply(x2, self.weight, self.bias, self, step)
-        return out.reshape(*lead, self.out_features)
+        if x.dim() == 2:
+            return _CodedLinearFunction.apply(x, weight, self.bias, self, step)
+        out = _CodedLinearFunction.apply(x.reshape(-1, self.in_features), weight, self.bias, self, step)
+        return out.reshape(*x.shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
         coded = [p for p in PRODUCTS if self.product_coding[p] is not None]

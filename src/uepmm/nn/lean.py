@@ -258,7 +258,8 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
             generator = plan.code._encode(plan.uniform_table, W, rng).generator
         recovered = _recover(generator[arrived], unit_rows=plan.fixed_generator is not None)
     a_perm = b_perm = None
-    if recovered is None or (plan.reorder and 0 < np.count_nonzero(recovered) < layout.K):
+    n_recovered = -1 if recovered is None else int(np.count_nonzero(recovered))
+    if recovered is None or (plan.reorder and 0 < n_recovered < layout.K):
         # importance order (the sort of uepmm.importance.importance_order) and block scores
         sa, sb = _line_stats(A, B, layout.kind, plan.statistic)
         if plan.reorder:
@@ -277,8 +278,9 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         # Code.encode is check() + _encode(); check() ran once, when the CodingConfig was built
         generator = plan.code._encode(table, W, rng).generator
         recovered = recoverable(generator[arrived])
+        n_recovered = int(np.count_nonzero(recovered))
 
-    estimate, loss = _assemble(A, B, layout, recovered, a_perm, b_perm, track_loss)
+    estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
     info["recovered"] = recovered
     info["normalized_loss"] = loss
     return estimate, info
@@ -327,16 +329,16 @@ def _assemble(
     B: torch.Tensor,
     layout: _Layout,
     recovered: np.ndarray,
+    n_recovered: int,
     a_perm: np.ndarray | None,
     b_perm: np.ndarray | None,
     track_loss: bool,
 ) -> tuple[torch.Tensor, float]:
-    if not recovered.any():
+    if n_recovered == 0:
         estimate = A.new_zeros((A.shape[0], B.shape[1]))
         return estimate, (_ratio(_mm(A, B), None) if track_loss else math.nan)
-    if recovered.all():
+    if n_recovered == layout.K:
         return _mm(A, B), (0.0 if track_loss else math.nan)
-    np_dtype = _NUMPY_DTYPE.get(A.dtype, np.float64)
     if layout.kind == "rxc":
         rows, cols = layout.grid
         row_of, col_of = layout.a_ids, layout.b_ids
@@ -358,7 +360,7 @@ def _assemble(
     if a_perm is not None:
         block_of = np.empty_like(block_of)
         block_of[a_perm] = layout.a_ids
-    keep = _to(torch.from_numpy(recovered[block_of].astype(np_dtype)), A)
+    keep = _to(torch.from_numpy(recovered[block_of].astype(_NUMPY_DTYPE.get(A.dtype, np.float64))), A)
     # (A diag(keep)) B: scale whichever operand is smaller
     if A.numel() <= B.numel():
         estimate = _mm(A * keep, B)
@@ -376,7 +378,7 @@ def _block_mask(
     """``mask[i, j] = grid[row_of[i], col_of[j]]`` as a tensor like ``like``: a row gather of
     the thin table ``grid[:, col_of]`` (numpy on the host for CPU tensors, on the device
     otherwise, so that only the table and the row indices travel)."""
-    table = np.ascontiguousarray(grid[:, col_of], dtype=_NUMPY_DTYPE.get(like.dtype, np.float64))
+    table = grid.astype(_NUMPY_DTYPE.get(like.dtype, np.float64))[:, col_of]  # (blocks x lines), contiguous
     if like.device.type == "cpu" if on_host is None else on_host:
         return _to(torch.from_numpy(np.take(table, row_of, axis=0)), like)
     return torch.index_select(_to(torch.from_numpy(table), like), 0, _to_index(row_of, like))
