@@ -378,7 +378,7 @@ def _block_mask(
     """``mask[i, j] = grid[row_of[i], col_of[j]]`` as a tensor like ``like``: a row gather of
     the thin table ``grid[:, col_of]`` (numpy on the host for CPU tensors, on the device
     otherwise, so that only the table and the row indices travel)."""
-    table = grid.astype(_NUMPY_DTYPE.get(like.dtype, np.float64))[:, col_of]  # (blocks x lines), contiguous
+    table = np.take(grid.astype(_NUMPY_DTYPE.get(like.dtype, np.float64)), col_of, axis=1)  # (blocks, lines)
     if like.device.type == "cpu" if on_host is None else on_host:
         return _to(torch.from_numpy(np.take(table, row_of, axis=0)), like)
     return torch.index_select(_to(torch.from_numpy(table), like), 0, _to_index(row_of, like))
