@@ -176,27 +176,33 @@ def _edges_ids(edges: tuple[int, ...]) -> np.ndarray:
 def _line_stats(
     A: torch.Tensor, B: torch.Tensor, kind: str, statistic: str, on_host: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row/column statistics of A and B, one device->host copy.
+    """Row/column statistics of A and B as float64 arrays on the host.
 
-    Accumulated in the operands' precision (the engine accumulates in float64): for
-    float32 operands the order can differ from ``coded_matmul``'s only between rows or
-    columns whose statistics agree to about 1e-7 relative.
+    CPU operands (``mean_abs``): summed by numpy on the tensors' memory, no copy (fewer
+    and cheaper calls than torch's for these small matrices); otherwise reduced by torch
+    on the device, and one device->host copy of ``rows + cols`` values.  Accumulated in the
+    operands' precision (the engine accumulates in float64): for float32 operands the
+    order can differ from ``coded_matmul``'s only between rows or columns whose
+    statistics agree to about 1e-7 relative.
     """
     a_dim, b_dim = (1, 0) if kind == "rxc" else (0, 1)
-    if statistic == "mean_abs":  # sums; divided by the (common) line length on the host
-        sa = A.abs().sum(dim=a_dim)
-        sb = B.abs().sum(dim=b_dim)
-    else:
-        sa = torch.linalg.vector_norm(A, dim=a_dim)
-        sb = torch.linalg.vector_norm(B, dim=b_dim)
-    if sa.device.type == "cpu" if on_host is None else on_host:
-        sa_np, sb_np = sa.numpy(), sb.numpy()
-    else:
-        both = torch.cat((sa, sb)).cpu().numpy()
-        sa_np, sb_np = both[: sa.shape[0]], both[sa.shape[0] :]
-    if statistic == "mean_abs":  # to float64 and divided in one pass each
+    host = A.device.type == "cpu" if on_host is None else on_host
+    if statistic == "mean_abs":  # sums, divided by the (common) line length in float64
+        if host:
+            sa_np = np.abs(A.numpy()).sum(axis=a_dim)
+            sb_np = np.abs(B.numpy()).sum(axis=b_dim)
+        else:
+            sa_np, sb_np = _to_host(A.abs().sum(dim=a_dim), B.abs().sum(dim=b_dim))
         return np.divide(sa_np, A.shape[a_dim], dtype=np.float64), np.divide(sb_np, B.shape[b_dim], dtype=np.float64)
+    sa, sb = torch.linalg.vector_norm(A, dim=a_dim), torch.linalg.vector_norm(B, dim=b_dim)
+    sa_np, sb_np = (sa.numpy(), sb.numpy()) if host else _to_host(sa, sb)
     return sa_np.astype(np.float64), sb_np.astype(np.float64)
+
+
+def _to_host(sa: torch.Tensor, sb: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Both statistic vectors in one device->host copy."""
+    both = torch.cat((sa, sb)).cpu().numpy()
+    return both[: sa.shape[0]], both[sa.shape[0] :]
 
 
 def _block_stats(sorted_lines: np.ndarray, starts: np.ndarray, sizes: np.ndarray, statistic: str) -> np.ndarray:
@@ -287,13 +293,61 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
 
 
 def product_rng(seed: int) -> np.random.Generator:
-    """The one random stream of a product: ``numpy.random.default_rng(seed)``.
+    """The one random stream of a product: a ``PCG64`` generator seeded from ``seed``.
 
     ``coded_matmul(..., seed=product_rng(seed))`` draws the response times from it first,
-    then the code, exactly as the lean path does (one stream costs half of the two that an
-    int seed is split into, and a training step has five products).
+    then the code, exactly as the lean path does.  The 256 bits of PCG64 state come from
+    splitmix64 (:class:`_ProductSeed`) rather than numpy's ``SeedSequence``: a training
+    step builds five of these streams, and ``SeedSequence``'s entropy pooling cost about
+    50 µs each on the development machine, a quarter of a plain step per step.
     """
-    return np.random.Generator(np.random.PCG64(seed))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
+    return np.random.Generator(np.random.PCG64(_ProductSeed(int(seed))))
+
+
+_MASK64 = (1 << 64) - 1
+_GOLDEN64 = 0x9E3779B97F4A7C15
+
+
+def _mix64(z: int) -> int:
+    """The splitmix64 output function (Steele, Lea & Flood 2014): a bijection of 64-bit words."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+class _ProductSeed(np.random.bit_generator.ISeedSequence):
+    """Seed material for :func:`product_rng`: a splitmix64 stream keyed by the seed.
+
+    The seed is folded into a 64-bit key 64 bits at a time (injective below ``2**64``,
+    which covers every product seed of a layer seeded below 128); ``generate_state``
+    returns the splitmix64 sequence from that key.
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, seed: int):
+        key = _mix64((seed & _MASK64) ^ _GOLDEN64)
+        seed >>= 64
+        while seed:
+            key = _mix64(key ^ (seed & _MASK64))
+            seed >>= 64
+        self._key = key
+
+    def generate_state(self, n_words: int, dtype=np.uint32) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        n64 = n_words if dtype == np.uint64 else (n_words + 1) // 2
+        state, words = self._key, []
+        for _ in range(n64):
+            state = (state + _GOLDEN64) & _MASK64
+            words.append(_mix64(state))
+        out = np.array(words, dtype=np.uint64)
+        if dtype == np.uint64:
+            return out
+        if dtype != np.uint32:
+            raise ValueError(f"generate_state supports uint32 and uint64 words, got {dtype}")
+        return out.view(np.uint32)[:n_words].copy()
 
 
 @lru_cache(maxsize=4096)
