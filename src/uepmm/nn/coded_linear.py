@@ -80,7 +80,7 @@ class _CodedLinearFunction(torch.autograd.Function):
             grad_w = product.t()
         if ctx.has_bias and need_b:
             grad_b = grad_out.sum(dim=0)
-        layer.last_results = {k: v for k, v in records.items() if v is not None}
+        layer._state.last_results = {k: v for k, v in records.items() if v is not None}
         return grad_x, grad_w, grad_b, None, None
 
 
@@ -167,8 +167,23 @@ class CodedLinear(nn.Linear):
         self.on_product = on_product
         self.coding_enabled = True
         self.epoch = 0
-        self.steps = 0  # forward passes that recorded a graph (one per training step)
-        self.last_results: dict[str, ProductRecord] = {}
+        self._state = _StepState()
+
+    # Written every step: kept in a plain object, off nn.Module's attribute protocol
+    # (its __setattr__ costs a few microseconds, a visible share of a 1 ms step).
+    @property
+    def steps(self) -> int:
+        """Forward passes that recorded a graph (one per training step)."""
+        return self._state.steps
+
+    @steps.setter
+    def steps(self, value: int) -> None:
+        self._state.steps = int(value)
+
+    @property
+    def last_results(self) -> dict[str, ProductRecord]:
+        """The :class:`ProductRecord` of each product coded in the last backward pass."""
+        return self._state.last_results
 
     def _resolve(self, value: bool | CodingConfig, name: str) -> CodingConfig | None:
         if isinstance(value, CodingConfig):
@@ -181,10 +196,11 @@ class CodedLinear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.in_features:
             raise ValueError(f"CodedLinear expects input (..., {self.in_features}), got {tuple(x.shape)}")
-        step = self.steps
+        state = self._state
+        step = state.steps
         weight = self.weight
         if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
-            self.steps += 1
+            state.steps = step + 1
         if x.dim() == 2:
             return _CodedLinearFunction.apply(x, weight, self.bias, self, step)
         out = _CodedLinearFunction.apply(x.reshape(-1, self.in_features), weight, self.bias, self, step)
@@ -203,7 +219,11 @@ class CodedLinear(nn.Linear):
         """``(τ_gradient, τ_weight, τ_input)`` now (zeros without a schedule)."""
         if self.thresholds is None:
             return 0.0, 0.0, 0.0
-        return self.thresholds.thresholds(self.layer_index, self.epoch)
+        key = (self.thresholds, self.layer_index, self.epoch)
+        if self._state.threshold_key != key:  # computed once per epoch
+            self._state.threshold_key = key
+            self._state.thresholds = self.thresholds.thresholds(self.layer_index, self.epoch)
+        return self._state.thresholds
 
     def product_seed(self, step: int, product: str) -> int:
         """The engine seed of one product: ``((seed * 2^16 + layer_index) * 2^40 + step) * 2 + id``.
@@ -254,6 +274,18 @@ class CodedLinear(nn.Linear):
 
 
 # --------------------------------------------------------------------- helpers
+class _StepState:
+    """A :class:`CodedLinear`'s per-step bookkeeping (see its ``steps`` property)."""
+
+    __slots__ = ("steps", "last_results", "threshold_key", "thresholds")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.last_results: dict[str, ProductRecord] = {}
+        self.threshold_key: tuple | None = None
+        self.thresholds = (0.0, 0.0, 0.0)
+
+
 def coded_layers(model: nn.Module) -> list[CodedLinear]:
     """Every :class:`CodedLinear` in ``model``, in registration order."""
     return [m for m in model.modules() if isinstance(m, CodedLinear)]
