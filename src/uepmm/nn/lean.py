@@ -7,7 +7,8 @@ would dominate the step.  This module does, per product, exactly the decisions t
 with the engine's own pieces, and computes the estimate in torch on the operands' device:
 
 1. importance order (Sec. VII-C): per-row/column statistics (``mean_abs`` or ``fro``)
-   computed in torch, then the same stable descending sort as
+   computed where the operands live (numpy on a CPU tensor's memory, torch on other
+   devices), then the same stable descending sort as
    :func:`uepmm.importance.importance_order`;
 2. class table: block statistics from the sorted line statistics (for equal-length
    lines the mean magnitude of a block is the mean of its lines' mean magnitudes, and
@@ -189,8 +190,8 @@ def _line_stats(
     host = A.device.type == "cpu" if on_host is None else on_host
     if statistic == "mean_abs":  # sums, divided by the (common) line length in float64
         if host:
-            sa_np = np.abs(A.numpy()).sum(axis=a_dim)
-            sb_np = np.abs(B.numpy()).sum(axis=b_dim)
+            sa_np = np.abs(A.detach().numpy()).sum(axis=a_dim)
+            sb_np = np.abs(B.detach().numpy()).sum(axis=b_dim)
         else:
             sa_np, sb_np = _to_host(A.abs().sum(dim=a_dim), B.abs().sum(dim=b_dim))
         return np.divide(sa_np, A.shape[a_dim], dtype=np.float64), np.divide(sb_np, B.shape[b_dim], dtype=np.float64)
