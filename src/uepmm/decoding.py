@@ -87,20 +87,27 @@ def recoverable(rows: np.ndarray, *, rank_tol: float = RANK_TOL, recover_tol: fl
     rows = np.asarray(rows, dtype=np.float64)
     if rows.ndim != 2:
         raise ValueError(f"rows must be a 2-D array (packets x sub-products), got shape {rows.shape}")
+    return _recoverable(rows, rank_tol, recover_tol)
+
+
+def _recoverable(rows: np.ndarray, rank_tol: float = RANK_TOL, recover_tol: float = RECOVER_TOL) -> np.ndarray:
+    """:func:`recoverable` for a checked 2-D float64 array (the lean training path's call)."""
     K = rows.shape[1]
     if rows.shape[0] == 0:
         return np.zeros(K, dtype=bool)
     factors, _, tau, _, info = lapack.dgeqp3(rows.T)
-    pivots = np.abs(factors.diagonal())
-    if not pivots[0] > 0.0:  # all rows zero
+    # column pivoting orders the pivots |R_ii| non-increasingly; the few are compared in Python
+    pivots = np.abs(factors.diagonal()).tolist()
+    threshold = rank_tol * pivots[0]
+    rank = sum(p > threshold for p in pivots)
+    if not pivots[0] > 0.0:  # all rows zero (or not finite)
         return np.zeros(K, dtype=bool)
-    rank = int(np.count_nonzero(pivots > rank_tol * pivots[0]))
     basis, _, info2 = lapack.dorgqr(factors[:, :rank], tau[:rank])
     if info != 0 or info2 != 0:  # pragma: no cover - LAPACK argument errors only
         raise RuntimeError(f"LAPACK QR failed (dgeqp3 info={info}, dorgqr info={info2})")
     residual = basis @ basis.T  # the projector onto the row space ...
     residual -= _identity(K)  # ... minus I: column k is minus (e_k's distance vector)
-    return np.einsum("ij,ij->j", residual, residual) < recover_tol**2
+    return np.square(residual, out=residual).sum(axis=0) < recover_tol**2
 
 
 @functools.lru_cache(maxsize=64)

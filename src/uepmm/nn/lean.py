@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from ..codes import Code
-from ..decoding import recoverable
+from ..decoding import _recoverable
 from ..importance import ClassTable, classes_by_rank
 from ..partition import Partition, make_partition
 from .config import CodingConfig
@@ -284,7 +284,7 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         table = _class_table(np.argsort(-info["scores"], kind="stable").tobytes(), plan.counts)
         # Code.encode is check() + _encode(); check() ran once, when the CodingConfig was built
         generator = plan.code._encode(table, W, rng).generator
-        recovered = recoverable(generator[arrived])
+        recovered = _recoverable(generator[arrived])
         n_recovered = int(np.count_nonzero(recovered))
 
     estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
@@ -368,7 +368,7 @@ def _recover(rows: np.ndarray, unit_rows: bool = False) -> np.ndarray:
     """
     if unit_rows:
         return (rows != 0).any(axis=0)
-    return recoverable(rows)
+    return _recoverable(rows)
 
 
 def _mm(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
