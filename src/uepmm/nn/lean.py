@@ -110,7 +110,8 @@ class ProductRecord:
 
 
 class _Layout:
-    """A :class:`Partition` plus the index arrays the lean path needs, cached per shape."""
+    """A :class:`Partition` plus the index arrays the lean path needs (one per operand
+    shapes, kept in :attr:`LeanPlanner.layouts`)."""
 
     def __init__(self, partition: Partition):
         self.partition = partition
@@ -125,12 +126,6 @@ class _Layout:
         self.b_ids = _edges_ids(self.b_edges)
         self.a_starts, self.a_sizes = np.asarray(self.a_edges[:-1]), np.diff(self.a_edges)
         self.b_starts, self.b_sizes = np.asarray(self.b_edges[:-1]), np.diff(self.b_edges)
-        self.a_range = np.arange(self.a_ids.size)
-
-
-@lru_cache(maxsize=256)
-def _layout(a_shape: tuple[int, int], b_shape: tuple[int, int], kind: str, blocks: Any) -> _Layout:
-    return _Layout(make_partition(a_shape, b_shape, kind, blocks))
 
 
 class LeanPlanner:
@@ -241,8 +236,8 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
             raise ValueError(
                 f"lean_product needs 2-D operands with matching inner size, got {tuple(A.shape)} @ {tuple(B.shape)}"
             )
-        layout = _layout(tuple(A.shape), tuple(B.shape), plan.config.partition, plan.config.blocks)
-        plan.layouts[(A.shape, B.shape)] = layout
+        partition = make_partition(tuple(A.shape), tuple(B.shape), plan.config.partition, plan.config.blocks)
+        layout = plan.layouts[(A.shape, B.shape)] = _Layout(partition)
 
     # one stream (plan_job with a Generator): response times first, then the code;
     # the decoder's decision does not depend on the arrival order, only on who arrived
