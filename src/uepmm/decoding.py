@@ -96,12 +96,10 @@ def _recoverable(rows: np.ndarray, rank_tol: float = RANK_TOL, recover_tol: floa
     if rows.shape[0] == 0:
         return np.zeros(K, dtype=bool)
     factors, _, tau, _, info = lapack.dgeqp3(rows.T)
-    # column pivoting orders the pivots |R_ii| non-increasingly; the few are compared in Python
-    pivots = np.abs(factors.diagonal()).tolist()
-    threshold = rank_tol * pivots[0]
-    rank = sum(p > threshold for p in pivots)
+    pivots = np.abs(factors.diagonal()).tolist()  # |R_ii|, largest first (at most K: Python is quicker)
     if not pivots[0] > 0.0:  # all rows zero (or not finite)
         return np.zeros(K, dtype=bool)
+    rank = sum(p > rank_tol * pivots[0] for p in pivots)
     basis, _, info2 = lapack.dorgqr(factors[:, :rank], tau[:rank])
     if info != 0 or info2 != 0:  # pragma: no cover - LAPACK argument errors only
         raise RuntimeError(f"LAPACK QR failed (dgeqp3 info={info}, dorgqr info={info2})")

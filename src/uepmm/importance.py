@@ -160,6 +160,12 @@ def importance_order(A: np.ndarray, B: np.ndarray, kind: str, statistic: str = "
     """Sort rows/columns by descending magnitude (Sec. VII-C); ties keep their order."""
     statistic = choice(statistic, "statistic", STATISTICS)
     a_stats, b_stats = _factor_line_stats(A, B, kind, statistic)
+    return order_from_line_stats(kind, a_stats, b_stats, statistic)
+
+
+def order_from_line_stats(kind: str, a_stats: np.ndarray, b_stats: np.ndarray, statistic: str) -> ImportanceOrder:
+    """:func:`importance_order` from line statistics already computed (r×c: rows of ``A``
+    and columns of ``B``; c×r: columns of ``A`` and rows of ``B``), e.g. on another device."""
     if kind == "rxc":
         a_perm = np.argsort(-a_stats, kind="stable")
         b_perm = np.argsort(-b_stats, kind="stable")
@@ -176,18 +182,15 @@ def product_scores_from_order(order: ImportanceOrder, partition: Partition) -> n
     A block's Frobenius norm is the root-sum-square of its lines' norms, and its mean
     absolute value the mean of its lines' (equal-length) means: no second pass over the data.
     """
-    if partition.kind == "rxc":
-        a_edges, b_edges = partition.row_edges, partition.col_edges
-    else:
-        a_edges = b_edges = partition.inner_edges
-
-    def blocks(stats: np.ndarray, edges: tuple[int, ...]) -> np.ndarray:
+    def blocks(stats: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         if order.statistic == "fro":
-            return np.sqrt(np.add.reduceat(stats**2, edges[:-1]))
-        return np.add.reduceat(stats, edges[:-1]) / np.diff(edges)
+            return np.sqrt(np.add.reduceat(stats**2, starts))
+        return np.add.reduceat(stats, starts) / sizes
 
-    a, b = blocks(order.a_line_stats, a_edges), blocks(order.b_line_stats, b_edges)
-    return np.asarray([a[i] * b[j] for i, j in map(partition.factors, range(partition.num_products))])
+    a_blocks, b_blocks = partition.factor_blocks
+    a, b = blocks(order.a_line_stats, *a_blocks), blocks(order.b_line_stats, *b_blocks)
+    # sub-product k multiplies blocks partition.factors(k): r×c row-major (i, j), c×r (k, k)
+    return np.multiply.outer(a, b).ravel() if partition.kind == "rxc" else a * b
 
 
 def block_scores(A: np.ndarray, B: np.ndarray, partition: Partition, statistic: str = "fro") -> tuple[np.ndarray, np.ndarray]:

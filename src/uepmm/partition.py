@@ -16,6 +16,7 @@ rows/columns of a sub-product are zero and are cropped on reassembly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -74,6 +75,19 @@ class Partition:
         if self.kind == "rxc":
             return int(np.max(np.diff(self.row_edges))), int(np.max(np.diff(self.col_edges)))
         return self.c_shape
+
+    @cached_property
+    def factor_blocks(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """``((a_starts, a_sizes), (b_starts, b_sizes))``: first line and line count of every
+        block along the split axes of ``A`` and ``B`` (r×c: ``row_edges``, ``col_edges``;
+        c×r: ``inner_edges`` twice), as read-only int arrays built once."""
+        out = []
+        for edges in (self.row_edges, self.col_edges) if self.kind == "rxc" else (self.inner_edges,) * 2:
+            edges = np.asarray(edges, dtype=np.intp)
+            starts, sizes = edges[:-1].copy(), np.diff(edges)
+            starts.flags.writeable = sizes.flags.writeable = False
+            out.append((starts, sizes))
+        return out[0], out[1]
 
     def factors(self, k: int) -> tuple[int, int]:
         """Indices ``(a_block, b_block)`` whose product is sub-product ``k``."""

@@ -219,11 +219,7 @@ class CodedLinear(nn.Linear):
         """``(τ_gradient, τ_weight, τ_input)`` now (zeros without a schedule)."""
         if self.thresholds is None:
             return 0.0, 0.0, 0.0
-        key = (self.thresholds, self.layer_index, self.epoch)
-        if self._state.threshold_key != key:  # computed once per epoch
-            self._state.threshold_key = key
-            self._state.thresholds = self.thresholds.thresholds(self.layer_index, self.epoch)
-        return self._state.thresholds
+        return self.thresholds.thresholds(self.layer_index, self.epoch)
 
     def product_seed(self, step: int, product: str) -> int:
         """The engine seed of one product: ``((seed * 2^16 + layer_index) * 2^40 + step) * 2 + id``.
@@ -277,13 +273,11 @@ class CodedLinear(nn.Linear):
 class _StepState:
     """A :class:`CodedLinear`'s per-step bookkeeping (see its ``steps`` property)."""
 
-    __slots__ = ("steps", "last_results", "threshold_key", "thresholds")
+    __slots__ = ("steps", "last_results")
 
     def __init__(self) -> None:
         self.steps = 0
         self.last_results: dict[str, ProductRecord] = {}
-        self.threshold_key: tuple | None = None
-        self.thresholds = (0.0, 0.0, 0.0)
 
 
 def coded_layers(model: nn.Module) -> list[CodedLinear]:

@@ -8,12 +8,11 @@ with the engine's own pieces, and computes the estimate in torch on the operands
 
 1. importance order (Sec. VII-C): per-row/column statistics (``mean_abs`` or ``fro``)
    computed where the operands live (numpy on a CPU tensor's memory, torch on other
-   devices), then the same stable descending sort as
-   :func:`uepmm.importance.importance_order`;
-2. class table: block statistics from the sorted line statistics (for equal-length
-   lines the mean magnitude of a block is the mean of its lines' mean magnitudes, and
-   its Frobenius norm the root of their squared norms), product scores
-   ``stat(A_i) stat(B_j)``, then :func:`uepmm.importance.classes_by_rank`;
+   devices), then the engine's sort, :func:`uepmm.importance.order_from_line_stats`
+   (what :func:`uepmm.importance.importance_order` does after its statistics);
+2. class table: the engine's block scores from the sorted line statistics
+   (:func:`uepmm.importance.product_scores_from_order`), then
+   :func:`uepmm.importance.classes_by_rank`;
 3. the response times (``latency.sample_response``), then the code draw
    (:meth:`uepmm.codes.Code.encode`), from one stream :func:`product_rng` ``(s)``, as
    :func:`uepmm.plan_job` draws them when given a numpy ``Generator`` as seed;
@@ -45,7 +44,13 @@ import torch
 
 from ..codes import Code
 from ..decoding import _recoverable
-from ..importance import ClassTable, classes_by_rank
+from ..importance import (
+    ClassTable,
+    ImportanceOrder,
+    classes_by_rank,
+    order_from_line_stats,
+    product_scores_from_order,
+)
 from ..partition import Partition, make_partition
 from .config import CodingConfig
 
@@ -118,14 +123,9 @@ class _Layout:
         self.kind = partition.kind
         self.K = partition.num_products
         self.grid = partition.grid
-        if self.kind == "rxc":
-            self.a_edges, self.b_edges = partition.row_edges, partition.col_edges
-        else:
-            self.a_edges = self.b_edges = partition.inner_edges
-        self.a_ids = _edges_ids(self.a_edges)
-        self.b_ids = _edges_ids(self.b_edges)
-        self.a_starts, self.a_sizes = np.asarray(self.a_edges[:-1]), np.diff(self.a_edges)
-        self.b_starts, self.b_sizes = np.asarray(self.b_edges[:-1]), np.diff(self.b_edges)
+        (_, a_sizes), (_, b_sizes) = partition.factor_blocks
+        self.a_ids = np.repeat(np.arange(a_sizes.size), a_sizes)  # block of every line of A
+        self.b_ids = np.repeat(np.arange(b_sizes.size), b_sizes)
 
 
 class LeanPlanner:
@@ -164,11 +164,6 @@ def _planner(config: CodingConfig) -> LeanPlanner:
     return LeanPlanner(config)
 
 
-def _edges_ids(edges: tuple[int, ...]) -> np.ndarray:
-    """Block index of every position 0..edges[-1]-1."""
-    return np.repeat(np.arange(len(edges) - 1), np.diff(edges))
-
-
 def _line_stats(
     A: torch.Tensor, B: torch.Tensor, kind: str, statistic: str, on_host: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -199,12 +194,6 @@ def _to_host(sa: torch.Tensor, sb: torch.Tensor) -> tuple[np.ndarray, np.ndarray
     """Both statistic vectors in one device->host copy."""
     both = torch.cat((sa, sb)).cpu().numpy()
     return both[: sa.shape[0]], both[sa.shape[0] :]
-
-
-def _block_stats(sorted_lines: np.ndarray, starts: np.ndarray, sizes: np.ndarray, statistic: str) -> np.ndarray:
-    if statistic == "mean_abs":
-        return np.add.reduceat(sorted_lines, starts) / sizes
-    return np.sqrt(np.add.reduceat(sorted_lines * sorted_lines, starts))
 
 
 def lean_product(
@@ -265,15 +254,11 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         # importance order (the sort of uepmm.importance.importance_order) and block scores
         sa, sb = _line_stats(A, B, layout.kind, plan.statistic)
         if plan.reorder:
-            if layout.kind == "rxc":
-                a_perm = np.argsort(-sa, kind="stable")
-                b_perm = np.argsort(-sb, kind="stable")
-            else:
-                a_perm = b_perm = np.argsort(-(sa * sb), kind="stable")
-            sa, sb = sa[a_perm], sb[b_perm]
-        block_a = _block_stats(sa, layout.a_starts, layout.a_sizes, plan.statistic)
-        block_b = _block_stats(sb, layout.b_starts, layout.b_sizes, plan.statistic)
-        info["scores"] = np.multiply.outer(block_a, block_b).ravel() if layout.kind == "rxc" else block_a * block_b
+            order = order_from_line_stats(layout.kind, sa, sb, plan.statistic)
+            a_perm, b_perm = order.a_perm, order.b_perm
+        else:
+            order = ImportanceOrder(layout.kind, np.arange(sa.size), np.arange(sb.size), plan.statistic, sa, sb)
+        info["scores"] = product_scores_from_order(order, layout.partition)
     if recovered is None:
         # class table, code draw, then the arrived packets' rows through the rank decision
         table = _class_table(np.argsort(-info["scores"], kind="stable").tobytes(), plan.counts)
