@@ -9,33 +9,23 @@ from __future__ import annotations
 import math
 import time as _time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from ._validation import as_matrix, choice, positive_float, positive_int
+from ._validation import as_matrix
 from .backends import make_backend
-from .backends.simulated import FIDELITIES
-from .codes import Code, Encoding, make_code, to_factor_form
-from .decoding import ProgressiveDecoder, RecoveryTracker
-from .importance import (
-    STATISTICS,
-    ClassTable,
-    ImportanceOrder,
-    classes_by_rank,
-    equal_counts,
-    importance_order,
-    product_scores_from_order,
-)
+from .codes import Encoding
+from .decoders import DecodeContext
+from .draw import draw_job
+from .importance import ClassTable, ImportanceOrder, classes_by_rank, importance_order, product_scores_from_order
 from .job import Job
-from .latency import Exponential, LatencyModel, paper_omega
 from .loss import BlockLoss
 from .partition import Partition, make_partition
+from .spec import ENCODINGS, JobSpec
+from .streams import SeedLike
 
-__all__ = ["coded_matmul", "Result", "TimelineEntry", "Progress", "plan_job", "ENCODINGS"]
-
-ENCODINGS = ("direct", "factor")
-DEFAULT_CLASSES = 3
+__all__ = ["coded_matmul", "Result", "TimelineEntry", "Progress", "plan_job", "JobPlan", "JobSpec", "ENCODINGS"]
 
 
 @dataclass(frozen=True)
@@ -99,205 +89,109 @@ class Result:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class JobPlan:
+    """A job ready to run: the specification, the data-dependent decisions (importance
+    order, class table, scores) and the drawn :class:`~uepmm.job.Job`."""
+
+    spec: JobSpec
     job: Job
     classes: ClassTable
     order: ImportanceOrder
+    scores: np.ndarray  # importance score of every sub-product (after the permutation)
     dtype: np.dtype  # of the product
+
+
+def _spec_from(spec: JobSpec | None, settings: dict[str, Any]) -> tuple[JobSpec, dict[str, Any]]:
+    """The job specification, and the keywords left over for the backend."""
+    names = JobSpec.field_names()
+    given = {k: settings.pop(k) for k in list(settings) if k in names}
+    if spec is None:
+        return JobSpec(**given), settings
+    if not isinstance(spec, JobSpec):
+        raise TypeError(f"spec must be a uepmm.JobSpec, got {type(spec).__name__}")
+    return (spec.with_(**given) if given else spec), settings
 
 
 def plan_job(
     A: np.ndarray,
     B: np.ndarray,
+    spec: JobSpec | None = None,
     *,
-    code: str | Code = "ew",
-    partition: str = "cxr",
-    blocks: int | tuple[int, int] = 9,
-    workers: int = 15,
-    deadline: float = math.inf,
-    latency: LatencyModel | None = Exponential(1.0),
-    gamma: Sequence[float] | None = None,
-    copies: int | None = None,
-    classes: ClassTable | Sequence[int] | None = None,
-    class_counts: Sequence[int] | None = None,
-    statistic: str = "fro",
-    reorder: bool = True,
-    omega: float | str = "paper",
-    encoding: str = "direct",
-    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
-) -> _Plan:
-    """Validate everything and build the job (importance, partition, classes, code)."""
+    seed: SeedLike = None,
+    **settings: Any,
+) -> JobPlan:
+    """Importance order, partition, class table and the one draw (:func:`uepmm.draw.draw_job`).
+
+    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields (they override ``spec``'s).
+    """
+    spec, rest = _spec_from(spec, dict(settings))
+    if rest:
+        raise TypeError(f"plan_job got unexpected keyword(s) {sorted(rest)}; the settings are {list(JobSpec.field_names())}")
     A = as_matrix(A, "A")
     B = as_matrix(B, "B")
-    kind = choice(partition, "partition", ("rxc", "cxr"))
-    layout = make_partition(A.shape, B.shape, kind, blocks)
-    K = layout.num_products
-    workers = positive_int(workers, "workers")
-    if isinstance(deadline, bool) or not isinstance(deadline, (int, float, np.floating, np.integer)):
-        raise TypeError(f"deadline must be a number (use float('inf') to wait for every worker), got {deadline!r}")
-    deadline = positive_float(deadline, "deadline", allow_zero=True, allow_inf=True)
-    if latency is not None and not isinstance(latency, LatencyModel):
-        raise TypeError(
-            f"latency must be a uepmm latency model such as uepmm.Exponential(rate=1.0), or None; got {latency!r}"
-        )
-    statistic = choice(statistic, "statistic", STATISTICS)
-    encoding = choice(encoding, "encoding", ENCODINGS)
-    if isinstance(omega, str):
-        if omega != "paper":
-            raise ValueError(f"omega must be a positive number or 'paper' (K / workers, Remark 1), got {omega!r}")
-        omega_value = paper_omega(K, workers)
-    else:
-        omega_value = positive_float(omega, "omega")
-    code_obj = make_code(code, gamma=gamma, copies=copies)
-
-    order = importance_order(A, B, kind, statistic) if reorder else ImportanceOrder.identity(kind, A, B, statistic)
-    class_table = _class_table(classes, class_counts, order, layout)
-
-    drawn_times = latency_seed = None
-    if isinstance(seed, np.random.Generator):
-        # one stream, used as given: the response times first, then the code
-        code_rng = seed
-        if latency is not None:
-            drawn_times = latency.sample_response(seed, workers, omega_value)
-    else:
-        try:
-            seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(
-                f"seed must be a non-negative int (or a sequence of them), a numpy SeedSequence, a numpy "
-                f"Generator or None; got {seed!r} ({exc})"
-            ) from None
-        code_seed, latency_seed = seeds.spawn(2)
-        code_rng = np.random.default_rng(code_seed)
-    enc = code_obj.encode(class_table, workers, code_rng)
-    if encoding == "factor":
-        enc = to_factor_form(enc, layout, code_rng)
-    a_perm, b_perm = (order.a_perm, order.b_perm) if reorder else (None, None)
+    layout = make_partition(A.shape, B.shape, spec.partition, spec.blocks)
+    kind = layout.kind
+    order = importance_order(A, B, kind, spec.statistic) if spec.reorder else ImportanceOrder.identity(kind, A, B, spec.statistic)
+    scores = product_scores_from_order(order, layout)
+    classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
+    drawn = draw_job(spec, classes, seed, layout)
+    a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
     a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
-    job = Job(layout, a_blocks, b_blocks, enc, latency, omega_value, deadline, latency_seed, drawn_times)
-    return _Plan(job, class_table, order, np.result_type(A, B))
-
-
-def _class_table(
-    classes: ClassTable | Sequence[int] | None,
-    class_counts: Sequence[int] | None,
-    order: ImportanceOrder,
-    layout: Partition,
-) -> ClassTable:
-    K = layout.num_products
-    if classes is not None and class_counts is not None:
-        raise ValueError("give either classes (a class per sub-product) or class_counts (k_1..k_L), not both")
-    if classes is not None:
-        table = classes if isinstance(classes, ClassTable) else ClassTable(tuple(_int_list(classes, "classes")))
-        if table.num_products != K:
-            raise ValueError(
-                f"classes names {table.num_products} sub-products but the partition has K = {K}; "
-                f"give one class per sub-product"
-            )
-        return table
-    counts = equal_counts(K, DEFAULT_CLASSES) if class_counts is None else class_counts
-    return classes_by_rank(product_scores_from_order(order, layout), counts)
-
-
-def _int_list(values: Sequence[int], name: str) -> list[int]:
-    try:
-        out = [int(v) for v in values]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of integer class indices, got {values!r}") from None
-    if any(o != v for o, v in zip(out, values)):
-        raise TypeError(f"{name} must hold integers, got {values!r}")
-    return out
+    job = Job(layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value)
+    return JobPlan(spec, job, classes, order, scores, np.result_type(A, B))
 
 
 def coded_matmul(
     A: np.ndarray,
     B: np.ndarray,
+    spec: JobSpec | None = None,
     *,
-    code: str | Code = "ew",
-    partition: str = "cxr",
-    blocks: int | tuple[int, int] = 9,
-    workers: int = 15,
-    deadline: float = math.inf,
-    latency: LatencyModel | None = Exponential(1.0),
-    gamma: Sequence[float] | None = None,
-    copies: int | None = None,
-    classes: ClassTable | Sequence[int] | None = None,
-    class_counts: Sequence[int] | None = None,
-    statistic: str = "fro",
-    reorder: bool = True,
-    omega: float | str = "paper",
-    encoding: str = "direct",
-    fidelity: str = "full",
-    backend: Any = "simulated",
-    seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+    seed: SeedLike = None,
     track_loss: bool = False,
     on_packet: Callable[[Progress], None] | None = None,
-    **backend_options: Any,
+    **settings: Any,
 ) -> Result:
-    """Approximate ``A @ B`` by ``deadline`` with a (UEP) coded distributed computation.
+    """Approximate ``A @ B`` by the deadline with a (UEP) coded distributed computation.
 
-    Parameters
-    ----------
-    code : ``"uncoded" | "repetition" | "mds" | "now" | "ew"`` or a :class:`~uepmm.codes.Code`.
-    partition : ``"rxc"`` (eq. 3: row blocks of A times column blocks of B) or ``"cxr"`` (eq. 4).
-    blocks : r×c: ``(N, P)`` or ``K = N*N``; c×r: ``M``.
-    workers : ``W``, one coded task each.
-    deadline : ``T_max`` in the latency model's time unit; ``inf`` waits for every worker.
-    latency : response-time model (``None``: everyone answers at time 0).
-    gamma : window selection probabilities for NOW/EW (default Table III for 3 classes).
-    copies : copies per sub-product for repetition (default ``workers / K``).
-    classes : explicit class of every sub-product (after the importance permutation), or
-    class_counts : ``(k_1..k_L)`` filled by rank of ``||A_i|| ||B_j||`` (default: 3 near-equal classes).
-    statistic : ``"fro"`` (Frobenius norm) or ``"mean_abs"`` (Sec. VII) for the importance order.
-    reorder : permute rows/columns by descending magnitude before partitioning (Sec. VII-C).
-    omega : response-time scaling ``F(Ω t)``; ``"paper"`` is ``K / W`` (Remark 1).
-    encoding : ``"direct"`` (DESIGN.md §2) or ``"factor"`` (eq. 11; r×c rectangle windows only).
-    fidelity : ``"full"`` (real packets, real decoding) or ``"fast"`` (rank-only recovery plus exact blocks).
-    backend : ``"simulated"`` (embedded virtual clock) or ``"dask"``; ``backend_options`` go to it.
-    seed : seeds the code and the response times; same seed, same outcome in both fidelities.
-        An int or ``SeedSequence`` is split into two independent streams (code, response
-        times), so the same seed gives the same stragglers whatever the code; a numpy
-        ``Generator`` is used as given: the response times are drawn first, then the code.
+    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields, which override ``spec``'s:
+    ``code``, ``partition``, ``blocks``, ``workers``, ``deadline``, ``latency``, ``gamma``,
+    ``copies``, ``classes``, ``class_counts``, ``statistic``, ``reorder``, ``omega``,
+    ``encoding``, ``fidelity``, ``backend``, ``decoder``, ``cost`` (see :class:`JobSpec`).
+    Other keywords go to the backend (``client``, ``address``, ``time_unit`` for Dask).
+
+    seed : seeds the response times and the code (:mod:`uepmm.streams`): an int or
+        ``SeedSequence`` is split into two independent streams (code, response times), so
+        the same seed gives the same stragglers whatever the code; a numpy ``Generator`` is
+        used as given: the response times first, then the code.
     track_loss : record the normalized loss after every packet in ``timeline`` (costs the exact products).
     on_packet : called with a :class:`Progress` after every packet.
     """
-    fidelity = choice(fidelity, "fidelity", FIDELITIES)
     if not isinstance(track_loss, bool):
         raise TypeError(f"track_loss must be True or False, got {track_loss!r}")
     if on_packet is not None and not callable(on_packet):
         raise TypeError(f"on_packet must be a callable taking a uepmm.Progress, got {on_packet!r}")
     t0 = _time.perf_counter()
-    plan = plan_job(
-        A, B, code=code, partition=partition, blocks=blocks, workers=workers, deadline=deadline,
-        latency=latency, gamma=gamma, copies=copies, classes=classes, class_counts=class_counts,
-        statistic=statistic, reorder=reorder, omega=omega, encoding=encoding, seed=seed,
-    )
-    runner = make_backend(backend, fidelity, **backend_options)
+    spec, backend_options = _spec_from(spec, dict(settings))
+    if isinstance(spec.backend, str) and spec.backend == "simulated" and backend_options:
+        raise TypeError(
+            f"backend 'simulated' takes no options {sorted(backend_options)}: client/address/time_unit are for "
+            f"backend='dask', and the job settings are {list(JobSpec.field_names())}"
+        )
+    plan = plan_job(A, B, spec, seed=seed)
+    runner = make_backend(spec.backend, spec.fidelity, **backend_options)
     t_plan = _time.perf_counter() - t0
-    return _execute(plan, runner, fidelity, track_loss, on_packet, t_plan)
+    return _execute(plan, runner, track_loss, on_packet, t_plan)
 
 
-def _execute(plan: _Plan, runner: Any, fidelity: str, track_loss: bool, on_packet, t_plan: float) -> Result:
-    job, layout = plan.job, plan.job.partition
-    K = layout.num_products
-    dtype = plan.dtype
-    exact = layout.block_products(job.a_blocks, job.b_blocks) if (fidelity == "fast" or track_loss) else None
+def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: float) -> Result:
+    job, layout, spec = plan.job, plan.job.partition, plan.spec
+    exact = layout.block_products(job.a_blocks, job.b_blocks) if (spec.fidelity == "fast" or track_loss) else None
     pricing = BlockLoss(layout, exact) if track_loss else None
-    if fidelity == "full":
-        decoder = ProgressiveDecoder(K, layout.product_shape, job.workers, dtype, aggregate=layout.kind == "cxr")
-        tracker = decoder.tracker
-    else:
-        decoder, tracker = None, RecoveryTracker(K)
-
-    def products() -> list[np.ndarray | None]:
-        if decoder is not None:
-            return decoder.products
-        return [exact[k] if tracker.recovered[k] else None for k in range(K)]
-
-    def estimate() -> np.ndarray:
-        if decoder is not None and decoder.aggregate:  # c×r: C_hat is the decoded sum itself
-            return decoder.total.copy() if decoder.total is not None else np.zeros(layout.c_shape, dtype)
-        return plan.order.assemble(layout, products(), dtype=dtype)
+    context = DecodeContext(
+        layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
+        exact if spec.fidelity == "fast" else None,
+    )
+    session = spec.decoder_object.start(context)
 
     timeline: list[TimelineEntry] = []
     erasures: list[dict[str, Any]] = []
@@ -308,25 +202,22 @@ def _execute(plan: _Plan, runner: Any, fidelity: str, track_loss: bool, on_packe
             erasures.append({"worker": packet.worker, "time": packet.time, "status": packet.status})
             continue
         received += 1
-        row = job.encoding.generator[packet.worker]
         t1 = _time.perf_counter()
-        if decoder is not None and packet.payload is not None:
-            decoder.add(row, packet.payload)
-        else:
-            tracker.add(row)
+        session.add(job.encoding.generator[packet.worker], packet.payload)
         decode_seconds += _time.perf_counter() - t1
-        loss = float(pricing.normalized(tracker.recovered)) if pricing is not None else math.nan
-        entry = TimelineEntry(packet.time, packet.worker, received, int(tracker.recovered.sum()), loss)
+        loss = float(pricing.normalized(session.recovered)) if pricing is not None else math.nan
+        entry = TimelineEntry(packet.time, packet.worker, received, int(session.recovered.sum()), loss)
         timeline.append(entry)
         if on_packet is not None:
-            on_packet(Progress(entry, tracker.recovered.copy(), estimate))
-        if tracker.recovered.all():
+            on_packet(Progress(entry, session.recovered.copy(), session.estimate))
+        if session.complete:
             break  # C is complete: the parameter server stops waiting (the backend cancels the rest)
     t2 = _time.perf_counter()
-    result_estimate = estimate()
+    result_estimate = session.estimate()
     report = {
         "backend": getattr(runner, "name", type(runner).__name__),
-        "fidelity": fidelity,
+        "fidelity": spec.fidelity,
+        "decoder": spec.decoder_object.name,
         "omega": job.omega,
         "deadline": job.deadline,
         "workers": job.workers,
@@ -337,7 +228,7 @@ def _execute(plan: _Plan, runner: Any, fidelity: str, track_loss: bool, on_packe
     report.update(getattr(runner, "last_report", {}) or {})
     return Result(
         estimate=result_estimate,
-        recovered=tracker.recovered.copy(),
+        recovered=session.recovered.copy(),
         received=received,
         timeline=timeline,
         classes=plan.classes,

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ._validation import choice, int_sequence
+from .paper import SEC6_COUNTS, TABLE3_GAMMA, TABLE8_COUNTS  # noqa: F401 (re-exported)
 from .partition import Partition
 
 __all__ = [
@@ -37,12 +38,6 @@ __all__ = [
 
 STATISTICS = ("fro", "mean_abs")
 
-#: Sec. VI and Table III: three classes of three sub-products each.
-SEC6_COUNTS = (3, 3, 3)
-#: Table VIII: sub-blocks per importance level (high, medium, low) in Sec. VII-C.
-TABLE8_COUNTS = (1, 2, 6)
-#: Table III: window selection probabilities (Gamma_1, Gamma_2, Gamma_3).
-TABLE3_GAMMA = (0.40, 0.35, 0.25)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,17 @@
 """A job: everything a backend needs to run one coded multiplication, and what it returns.
 
-The parameter server builds a :class:`Job` (blocks, coefficient rows, latency model,
-deadline); a backend turns it into :class:`Packet` s in arrival order; the decoder
+The parameter server builds a :class:`Job` (blocks, coefficient rows, the drawn response
+times, deadline); a backend turns it into :class:`Packet` s in arrival order; the decoder
 consumes those.  Data flows one way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .codes import Encoding
-from .latency import LatencyModel
 from .partition import Partition
 from .worker import coded_product, factor_product
 
@@ -23,33 +22,26 @@ __all__ = ["Job", "Packet"]
 class Job:
     """One coded multiplication, ready to be executed.
 
-    ``latency_seed`` seeds the response-time draws, so every backend given the same job
-    draws the same per-worker delays (``latency.sample_response(rng, W, omega)``);
-    ``drawn_times``, when given, are those delays already drawn (and ``latency_seed`` is unused).
+    ``times`` are the workers' response times in model units, drawn once by
+    :func:`uepmm.draw.draw_job`, so every backend given the same job sees the same
+    stragglers; ``omega`` is the ``F(Ω t)`` scaling they were drawn with (reported only).
     """
 
     partition: Partition
     a_blocks: list[np.ndarray]
     b_blocks: list[np.ndarray]
     encoding: Encoding
-    latency: LatencyModel | None
-    omega: float
+    times: np.ndarray
     deadline: float
-    latency_seed: np.random.SeedSequence | None = field(default_factory=np.random.SeedSequence)
-    drawn_times: np.ndarray | None = None
+    omega: float = 1.0
 
     @property
     def workers(self) -> int:
         return self.encoding.workers
 
     def response_times(self) -> np.ndarray:
-        """Each worker's response time in model time units (zeros without a latency model)."""
-        if self.latency is None:
-            return np.zeros(self.workers)
-        if self.drawn_times is not None:
-            return self.drawn_times.copy()
-        rng = np.random.default_rng(self.latency_seed)
-        return self.latency.sample_response(rng, self.workers, self.omega)
+        """Each worker's response time in model time units (a copy)."""
+        return np.array(self.times, dtype=np.float64)
 
     def compute_packet(self, worker: int) -> np.ndarray:
         """Worker ``worker``'s coded product, computed from the blocks (locally)."""

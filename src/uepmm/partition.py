@@ -23,7 +23,7 @@ import numpy as np
 
 from ._validation import choice, positive_int
 
-__all__ = ["Partition", "make_partition", "split_edges", "PARTITIONS"]
+__all__ = ["Partition", "make_partition", "block_grid", "split_edges", "PARTITIONS"]
 
 PARTITIONS = ("rxc", "cxr")
 
@@ -169,6 +169,33 @@ def _gather(M: np.ndarray, perm: np.ndarray | None, lo: int, hi: int, axis: int,
     return out
 
 
+def block_grid(kind: str, blocks: int | tuple[int, int]) -> tuple[int, int]:
+    """The grid ``(N, P)`` (r×c) or ``(M, 1)`` (c×r) that ``blocks`` asks for, validated.
+
+    r×c: ``(N, P)`` or an int ``K = N*N`` (a perfect square); c×r: an int ``M``.  ``K`` is
+    the product of the two, known before the matrices are (a job specification needs it).
+    """
+    kind = choice(kind, "partition", PARTITIONS)
+    if kind == "rxc":
+        if isinstance(blocks, (tuple, list)):
+            if len(blocks) != 2:
+                raise ValueError(f"blocks for partition 'rxc' must be (N, P) or an int N*N, got {blocks!r}")
+            return (
+                positive_int(blocks[0], "blocks[0] (N, row blocks of A)"),
+                positive_int(blocks[1], "blocks[1] (P, column blocks of B)"),
+            )
+        k = positive_int(blocks, "blocks")
+        n = int(round(k**0.5))
+        if n * n != k:
+            raise ValueError(
+                f"blocks={k} for partition 'rxc' must be a perfect square (N = P); pass blocks=(N, P) for other layouts"
+            )
+        return n, n
+    if isinstance(blocks, (tuple, list)):
+        raise TypeError(f"blocks for partition 'cxr' must be an int M, got {blocks!r}")
+    return positive_int(blocks, "blocks"), 1
+
+
 def make_partition(
     a_shape: tuple[int, int],
     b_shape: tuple[int, int],
@@ -187,21 +214,8 @@ def make_partition(
             f"A's columns ({a_shape[1]}) must equal B's rows ({b_shape[0]})"
         )
     full_rows, full_cols, full_inner = (0, a_shape[0]), (0, b_shape[1]), (0, a_shape[1])
+    n, p = block_grid(kind, blocks)
     if kind == "rxc":
-        if isinstance(blocks, (tuple, list)):
-            if len(blocks) != 2:
-                raise ValueError(f"blocks for partition 'rxc' must be (N, P) or an int N*N, got {blocks!r}")
-            n = positive_int(blocks[0], "blocks[0] (N, row blocks of A)")
-            p = positive_int(blocks[1], "blocks[1] (P, column blocks of B)")
-        else:
-            k = positive_int(blocks, "blocks")
-            n = int(round(k**0.5))
-            if n * n != k:
-                raise ValueError(
-                    f"blocks={k} for partition 'rxc' must be a perfect square (N = P); "
-                    f"pass blocks=(N, P) for other layouts"
-                )
-            p = n
         if n > a_shape[0]:
             raise ValueError(f"blocks asks for N={n} row blocks but A has only {a_shape[0]} rows; use N <= {a_shape[0]}")
         if p > b_shape[1]:
@@ -209,9 +223,7 @@ def make_partition(
                 f"blocks asks for P={p} column blocks but B has only {b_shape[1]} columns; use P <= {b_shape[1]}"
             )
         return Partition(kind, tuple(a_shape), tuple(b_shape), split_edges(a_shape[0], n), split_edges(b_shape[1], p), full_inner)
-    if isinstance(blocks, (tuple, list)):
-        raise TypeError(f"blocks for partition 'cxr' must be an int M, got {blocks!r}")
-    m = positive_int(blocks, "blocks")
+    m = n
     if m > a_shape[1]:
         raise ValueError(
             f"blocks={m} for partition 'cxr' exceeds the inner dimension {a_shape[1]} (A's columns); use M <= {a_shape[1]}"

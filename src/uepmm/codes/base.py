@@ -9,14 +9,16 @@ or a single sub-product in c×r.  :func:`to_factor_form` enforces that.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from ..importance import ClassTable
 from ..partition import Partition
 
-__all__ = ["Encoding", "Code", "to_factor_form"]
+__all__ = ["Encoding", "Code", "to_factor_form", "packet_work"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,27 @@ class Encoding:
 
 
 class Code:
-    """A linear code over the ``K`` sub-products; subclasses draw the coefficient rows."""
+    """A linear code over the ``K`` sub-products; subclasses draw the coefficient rows.
+
+    A code describes itself, so that nothing outside ``codes/`` needs its name:
+
+    * :attr:`uses_window_probabilities`: it draws windows with probabilities ``Gamma``;
+    * :attr:`class_aware`: its rows depend on the class table (else only ``K`` matters);
+    * :attr:`deterministic`: its rows involve no random draw;
+    * :meth:`recovery_threshold`: the least ``n`` such that ANY ``n`` packets recover
+      everything, where one exists;
+    * :meth:`task_count`: how many distinct tasks it has (fixed-task codes), else ``None``;
+    * :meth:`packet_work`: the block products each worker's packet costs;
+    * :meth:`decoding_probabilities`: analytic ``P_d,l(N)`` (paper eqs. 14-15) where
+      :mod:`uepmm.theory` has them.
+
+    Adding a code is one module in ``codes/`` plus its entry in :data:`uepmm.codes.CODES`.
+    """
 
     name = "code"
+    uses_window_probabilities = False
+    class_aware = False
+    deterministic = False
 
     def check(self, classes: ClassTable, workers: int) -> None:
         """Raise ``ValueError`` if this code cannot run with these classes and workers."""
@@ -59,6 +79,52 @@ class Code:
 
     def _encode(self, classes: ClassTable, workers: int, rng: np.random.Generator) -> Encoding:  # pragma: no cover
         raise NotImplementedError
+
+    def recovery_threshold(self, num_products: int) -> int | None:
+        """The least ``n`` such that any ``n`` packets recover all ``K`` sub-products (``None``: no such ``n``)."""
+        return None
+
+    def task_count(self, num_products: int) -> int | None:
+        """Distinct tasks of a fixed-task code (``None`` for rateless codes)."""
+        return None
+
+    def packet_work(self, encoding: Encoding, partition: Partition) -> np.ndarray:
+        """Block products each worker computes for its packet, the cheapest exact evaluation (``(W,)``)."""
+        return packet_work(encoding, partition)
+
+    def decoding_probabilities(
+        self, k: Sequence[int], max_packets: int, *, q: float = math.inf, workers: int | None = None
+    ) -> np.ndarray:
+        """``P_d,l(N)`` for ``N = 0..max_packets`` and each class (shape ``(max_packets + 1, L)``).
+
+        ``q`` is the field size (``inf``: the paper's large-field limit); ``workers`` lets a
+        code resolve parameters that depend on it.  Codes without a closed form raise ``ValueError``.
+        """
+        raise ValueError(f"code {self.name!r} has no analytic decoding probabilities")
+
+
+def packet_work(encoding: Encoding, partition: Partition) -> np.ndarray:
+    """Block products per packet (DESIGN §6 "Work per packet").
+
+    c×r: the window's size (one product of inner size ``s H``).  r×c: the rank of the
+    ``N × P`` coefficient pattern, at most the number of distinct row or column blocks
+    (``sum_n A_n (sum_p g_np B_p)``).  The factor form (eq. 11) costs one.
+    """
+    if encoding.factors is not None:
+        return np.ones(encoding.workers)
+    G = encoding.generator
+    if partition.kind == "cxr":
+        return np.count_nonzero(G, axis=1).astype(np.float64)
+    rows, cols = partition.grid
+    return np.linalg.matrix_rank(G.reshape(-1, rows, cols)).astype(np.float64)
+
+
+def large_field_only(name: str, q: float) -> None:
+    """Raise unless ``q`` is the large-field limit (codes whose analysis has no finite-field form)."""
+    if not math.isinf(q):
+        raise ValueError(
+            f"q={q:g} (a finite field) only applies to the random linear codes 'now' and 'ew'; use q=math.inf for code={name!r}"
+        )
 
 
 def _is_rectangle(cells: np.ndarray, grid: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import positive_int
 from ..importance import ClassTable
-from .base import Code, Encoding
+from .base import Code, Encoding, large_field_only
 
 __all__ = ["Uncoded", "Repetition"]
 
@@ -18,6 +19,20 @@ class Uncoded(Code):
     """Worker ``w`` computes sub-product ``P_w`` alone (needs ``W = K``)."""
 
     name = "uncoded"
+    deterministic = True
+
+    def recovery_threshold(self, num_products: int) -> int:
+        return num_products
+
+    def task_count(self, num_products: int) -> int:
+        return num_products
+
+    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
+        from ..theory.probabilities import repetition_probabilities  # scipy.stats on demand
+
+        """``N / K``: a given sub-product is one of the ``N`` distinct tasks received."""
+        large_field_only(self.name, q)
+        return repetition_probabilities(k, 1, max_packets)
 
     def check(self, classes: ClassTable, workers: int) -> None:
         K = classes.num_products
@@ -37,9 +52,33 @@ class Repetition(Code):
 
     copies: int | None = None
     name = "repetition"
+    deterministic = True
 
-    def _copies(self, classes: ClassTable, workers: int) -> int:
-        K = classes.num_products
+    def recovery_threshold(self, num_products: int) -> int | None:
+        """``(r - 1) K + 1``: one packet more than can miss every copy of one sub-product."""
+        return None if self.copies is None else (positive_int(self.copies, "copies") - 1) * num_products + 1
+
+    def task_count(self, num_products: int) -> int | None:
+        return None if self.copies is None else positive_int(self.copies, "copies") * num_products
+
+    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
+        from ..theory.probabilities import repetition_probabilities  # scipy.stats on demand
+
+        """At least one of a sub-product's ``r`` copies among the ``N`` received of ``rK`` tasks.
+
+        ``r`` is ``copies``, else ``workers / K`` when ``workers`` is given, else 2.
+        """
+        large_field_only(self.name, q)
+        K = sum(k)
+        if self.copies is not None:
+            copies = positive_int(self.copies, "copies")
+        elif workers is not None:
+            copies = self._copies(K, workers)
+        else:
+            copies = 2
+        return repetition_probabilities(k, copies, max_packets)
+
+    def _copies(self, K: int, workers: int) -> int:
         if self.copies is None:
             if workers % K:
                 raise ValueError(
@@ -55,7 +94,7 @@ class Repetition(Code):
         return copies
 
     def check(self, classes: ClassTable, workers: int) -> None:
-        self._copies(classes, workers)
+        self._copies(classes.num_products, workers)
 
     def _encode(self, classes, workers, rng):
         K = classes.num_products

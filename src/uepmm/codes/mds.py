@@ -6,11 +6,12 @@ unlike a real Vandermonde matrix beyond small ``K``), so any ``K`` packets recov
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Code, Encoding
+from .base import Code, Encoding, large_field_only
 
 __all__ = ["MDS"]
 
@@ -18,6 +19,15 @@ __all__ = ["MDS"]
 @dataclass(frozen=True)
 class MDS(Code):
     name = "mds"
+
+    def recovery_threshold(self, num_products: int) -> int:
+        return num_products
+
+    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
+        from ..theory.probabilities import mds_probabilities  # scipy.stats on demand
+
+        large_field_only(self.name, q)
+        return mds_probabilities(k, max_packets)
 
     def _encode(self, classes, workers, rng):
         K = classes.num_products

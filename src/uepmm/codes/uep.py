@@ -10,6 +10,7 @@ of a large finite field):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
@@ -65,6 +66,20 @@ def _draw_windows(gamma: tuple[float, ...] | None, L: int, workers: int, rng: np
 class _WindowCode(Code):
     gamma: tuple[float, ...] | None = None
     expanding = False
+    uses_window_probabilities = True
+    class_aware = True
+
+    def window_probabilities(self, num_classes: int) -> np.ndarray:
+        """The checked ``Gamma`` for ``num_classes`` classes (Table III when ``gamma`` is None and L = 3)."""
+        return _validated_gamma(None if self.gamma is None else tuple(self.gamma), num_classes)
+
+    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
+        from ..theory.probabilities import ew_probabilities, now_probabilities  # scipy.stats on demand
+
+        gamma = self.window_probabilities(len(k))
+        gamma = gamma / gamma.sum()  # exact normalisation of a 1e-9-close sum
+        probabilities = ew_probabilities if self.expanding else now_probabilities
+        return probabilities(tuple(k), gamma, max_packets, q)
 
     def check(self, classes, workers):
         _resolve_gamma(self.gamma, classes)

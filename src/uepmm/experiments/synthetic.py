@@ -16,11 +16,10 @@ import numpy as np
 
 from .._progress import progress
 from ..api import coded_matmul
+from ..paper import SEC6_VARIANCES
 
 __all__ = ["SEC6_VARIANCES", "sec6_matrices", "gaussian_matrices", "LossPoint", "loss_vs_deadline", "sec6_workers"]
 
-#: Variances of the high, medium and low blocks in Sec. VI.
-SEC6_VARIANCES = (10.0, 1.0, 0.1)
 
 
 def _scaled(size: int, scale: float) -> int:

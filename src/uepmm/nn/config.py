@@ -16,12 +16,13 @@ from ..backends.simulated import FIDELITIES
 from ..codes import Code, make_code
 from ..importance import STATISTICS, TABLE8_COUNTS, ClassTable, equal_counts
 from ..latency import Exponential, LatencyModel
+from ..paper import SEC7_RATE
 from ..partition import PARTITIONS
 
 __all__ = ["CodingConfig", "ThresholdSchedule", "default_class_counts"]
 
 #: Rate of the exponential response time in Sec. VII-C.
-PAPER_RATE = 0.5
+PAPER_RATE = SEC7_RATE
 
 
 def _num_products(partition: str, blocks: int | tuple[int, int]) -> int:

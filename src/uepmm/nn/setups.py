@@ -33,6 +33,7 @@ from .._validation import choice
 from ..importance import TABLE3_GAMMA, TABLE8_COUNTS
 from ..latency import Exponential
 from .coded_linear import CodedLinear
+from ..paper import TABLE7_WORKERS
 from .config import PAPER_RATE, CodingConfig, ThresholdSchedule
 
 __all__ = [
@@ -51,7 +52,6 @@ DATASETS = ("mnist", "cifar10")
 #: Sec. VII-C: the deadlines of Figs. 13-15.
 PAPER_DEADLINES = (0.25, 0.5, 1.0, 2.0)
 #: Table VII: workers per scheme.
-TABLE7_WORKERS = {"uncoded": 9, "now": 15, "ew": 15, "repetition": 18}
 
 
 def scheme_coding(

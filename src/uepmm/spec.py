@@ -1,0 +1,210 @@
+"""One job specification: every setting of a coded product that does not depend on the data.
+
+:class:`JobSpec` is validated once, when it is built, and then used by
+:func:`uepmm.coded_matmul`, :func:`uepmm.plan_job`, the figure Monte Carlo and
+:class:`uepmm.nn.CodingConfig` (a :class:`JobSpec` with the training defaults).  The
+matrices enter later: the importance order and the class table need them, nothing here does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._validation import choice, int_sequence, positive_float, positive_int
+from .backends import BACKENDS
+from .backends.simulated import FIDELITIES
+from .codes import Code, make_code
+from .decoders import DECODER_NAMES as DECODERS
+from .decoders import Decoder, make_decoder
+from .importance import STATISTICS, ClassTable, equal_counts
+from .latency import Exponential, LatencyModel, paper_omega
+from .partition import PARTITIONS, block_grid
+
+__all__ = ["JobSpec", "ENCODINGS", "FIDELITIES", "BACKENDS", "DECODERS", "COSTS", "DEFAULT_CLASSES"]
+
+#: How a worker evaluates its packet: the sum of its window's sub-products, or eq. (11)'s factor form.
+ENCODINGS = ("direct", "factor")
+#: Cost models of a worker's response time: the paper's (every packet costs the same).
+COSTS = ("equal",)
+#: Classes filled by rank when neither ``classes`` nor ``class_counts`` is given.
+DEFAULT_CLASSES = 3
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The settings of one coded product ``C = A @ B`` (see :func:`uepmm.coded_matmul`).
+
+    code : ``"uncoded" | "repetition" | "mds" | "now" | "ew"`` or a :class:`~uepmm.codes.Code`.
+    partition : ``"rxc"`` (eq. 3) or ``"cxr"`` (eq. 4).
+    blocks : r×c: ``(N, P)`` or ``K = N*N``; c×r: ``M``.
+    workers : ``W``, one coded task each.
+    deadline : ``T_max`` in the latency model's unit; ``inf`` waits for every worker.
+    latency : response-time model (``None``: everyone answers at time 0).
+    gamma : window probabilities of NOW/EW (default Table III for 3 classes).
+    copies : copies per sub-product for repetition (default ``workers / K``).
+    classes : the class of every sub-product (after the importance permutation), or
+    class_counts : ``(k_1..k_L)`` filled by rank of ``||A_i|| ||B_j||`` (``None`` when ``classes`` is given).
+    statistic : ``"fro"`` or ``"mean_abs"`` (Sec. VII) for the importance order.
+    reorder : permute rows/columns by descending magnitude first (Sec. VII-C).
+    omega : the ``F(Ω t)`` scaling; ``"paper"`` is ``K / W`` (Remark 1).
+    encoding : ``"direct"`` or ``"factor"`` (eq. 11; r×c rectangle windows only).
+    fidelity : ``"full"`` or ``"fast"``.
+    backend : ``"simulated"``, ``"dask"`` or a backend object.
+    decoder : how ``C_hat`` is formed from what arrived (:data:`DECODERS`).
+    cost : how a packet's work enters its response time (:data:`COSTS`).
+    """
+
+    code: str | Code = "ew"
+    partition: str = "cxr"
+    blocks: int | tuple[int, int] = 9
+    workers: int = 15
+    deadline: float = math.inf
+    latency: LatencyModel | None = Exponential(1.0)
+    gamma: tuple[float, ...] | None = None
+    copies: int | None = None
+    classes: ClassTable | None = None
+    class_counts: tuple[int, ...] | None = None
+    statistic: str = "fro"
+    reorder: bool = True
+    omega: float | str = "paper"
+    encoding: str = "direct"
+    fidelity: str = "full"
+    backend: Any = "simulated"
+    decoder: str | Decoder = "zero"
+    cost: str = "equal"
+    _code: Code = field(init=False, repr=False, compare=False)
+    _decoder: Decoder = field(init=False, repr=False, compare=False)
+    _grid: tuple[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
+        set_("partition", choice(self.partition, "partition", PARTITIONS))
+        if isinstance(self.blocks, list):
+            set_("blocks", tuple(self.blocks))
+        set_("_grid", block_grid(self.partition, self.blocks))
+        K = self._grid[0] * self._grid[1]
+        set_("workers", positive_int(self.workers, "workers"))
+        if isinstance(self.deadline, bool) or not isinstance(self.deadline, (int, float, np.integer, np.floating)):
+            raise TypeError(f"deadline must be a number (use float('inf') to wait for every worker), got {self.deadline!r}")
+        set_("deadline", positive_float(self.deadline, "deadline", allow_zero=True, allow_inf=True))
+        if self.latency is not None and not isinstance(self.latency, LatencyModel):
+            raise TypeError(
+                f"latency must be a uepmm latency model such as uepmm.Exponential(rate=1.0), or None; got {self.latency!r}"
+            )
+        if self.gamma is not None and not isinstance(self.gamma, tuple):
+            try:
+                set_("gamma", tuple(float(g) for g in self.gamma))
+            except (TypeError, ValueError):
+                raise TypeError(f"gamma must be a sequence of probabilities, one per class, got {self.gamma!r}") from None
+        set_("_code", make_code(self.code, gamma=self.gamma, copies=self.copies))
+        set_("classes", self._class_table(K))
+        set_("class_counts", self._counts(K))
+        set_("statistic", choice(self.statistic, "statistic", STATISTICS))
+        if not isinstance(self.reorder, bool):
+            raise TypeError(f"reorder must be True or False, got {self.reorder!r}")
+        if isinstance(self.omega, str):
+            if self.omega != "paper":
+                raise ValueError(f"omega must be a positive number or 'paper' (K / workers, Remark 1), got {self.omega!r}")
+        else:
+            set_("omega", positive_float(self.omega, "omega"))
+        set_("encoding", choice(self.encoding, "encoding", ENCODINGS))
+        set_("fidelity", choice(self.fidelity, "fidelity", FIDELITIES))
+        if isinstance(self.backend, str):
+            set_("backend", choice(self.backend, "backend", BACKENDS))
+            if self.backend == "dask" and self.fidelity != "full":
+                raise ValueError("backend 'dask' computes real packets: use fidelity='full'")
+        set_("_decoder", make_decoder(self.decoder))
+        set_("cost", choice(self.cost, "cost", COSTS))
+        # the code must accept these classes and workers (uncoded: W = K; repetition: W = copies * K)
+        self._code.check(self.classes or self.uniform_classes, self.workers)
+
+    def _class_table(self, K: int) -> ClassTable | None:
+        classes = self.classes
+        if classes is None:
+            return None
+        if not isinstance(classes, ClassTable):
+            classes = ClassTable(tuple(_int_list(classes, "classes")))
+        if self.class_counts is not None:
+            raise ValueError("give either classes (a class per sub-product) or class_counts (k_1..k_L), not both")
+        if classes.num_products != K:
+            raise ValueError(
+                f"classes names {classes.num_products} sub-products but the partition has K = {K}; "
+                f"give one class per sub-product"
+            )
+        return classes
+
+    def _counts(self, K: int) -> tuple[int, ...] | None:
+        if self.classes is not None:
+            return None
+        counts = self.default_class_counts(K) if self.class_counts is None else int_sequence(self.class_counts, "class_counts")
+        if sum(counts) != K:
+            raise ValueError(f"class_counts {counts} sum to {sum(counts)} but the partition has K = {K} sub-products")
+        return tuple(counts)
+
+    @staticmethod
+    def default_class_counts(num_products: int) -> tuple[int, ...]:
+        """Class sizes when none are given: three near-equal classes."""
+        return equal_counts(num_products, DEFAULT_CLASSES)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def code_object(self) -> Code:
+        """The :class:`~uepmm.codes.Code` (built from ``code``, ``gamma`` and ``copies``)."""
+        return self._code
+
+    @property
+    def decoder_object(self) -> Decoder:
+        """The :class:`~uepmm.decoders.Decoder` that forms ``C_hat``."""
+        return self._decoder
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """``(N, P)`` for r×c, ``(M, 1)`` for c×r."""
+        return self._grid
+
+    @property
+    def num_products(self) -> int:
+        """``K``: sub-products per product (``N*P`` or ``M``)."""
+        return self._grid[0] * self._grid[1]
+
+    @property
+    def omega_value(self) -> float:
+        """``Ω`` (``K / W`` for ``omega="paper"``, Remark 1)."""
+        return paper_omega(self.num_products, self.workers) if self.omega == "paper" else float(self.omega)
+
+    @property
+    def uniform_classes(self) -> ClassTable:
+        """The class table with the sub-products already in importance order (class sizes only)."""
+        return self.classes or ClassTable(tuple(c for c, n in enumerate(self.class_counts) for _ in range(n)))
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """``(k_1..k_L)``: sub-products per class."""
+        return self.classes.counts if self.classes is not None else self.class_counts
+
+    def with_(self, **changes: Any) -> JobSpec:
+        """A copy with some fields changed (validated again)."""
+        if "class_counts" in changes and "classes" not in changes:
+            changes["classes"] = None
+        if "classes" in changes and "class_counts" not in changes:
+            changes["class_counts"] = None
+        return replace(self, **changes)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The settings a caller can give (the constructor's keywords)."""
+        return tuple(f.name for f in fields(cls) if f.init)
+
+
+def _int_list(values: Sequence[int], name: str) -> list[int]:
+    try:
+        out = [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of integer class indices, got {values!r}") from None
+    if any(o != v for o, v in zip(out, values)):
+        raise TypeError(f"{name} must hold integers, got {values!r}")
+    return out
