@@ -79,6 +79,7 @@ class JobSpec:
     _code: Code = field(init=False, repr=False, compare=False)
     _decoder: Decoder = field(init=False, repr=False, compare=False)
     _grid: tuple[int, int] = field(init=False, repr=False, compare=False)
+    _omega: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
@@ -111,6 +112,7 @@ class JobSpec:
                 raise ValueError(f"omega must be a positive number or 'paper' (K / workers, Remark 1), got {self.omega!r}")
         else:
             set_("omega", positive_float(self.omega, "omega"))
+        set_("_omega", paper_omega(K, self.workers) if self.omega == "paper" else float(self.omega))
         set_("encoding", choice(self.encoding, "encoding", ENCODINGS))
         set_("fidelity", choice(self.fidelity, "fidelity", FIDELITIES))
         if isinstance(self.backend, str):
@@ -174,7 +176,7 @@ class JobSpec:
     @property
     def omega_value(self) -> float:
         """``Ω`` (``K / W`` for ``omega="paper"``, Remark 1)."""
-        return paper_omega(self.num_products, self.workers) if self.omega == "paper" else float(self.omega)
+        return self._omega
 
     @property
     def uniform_classes(self) -> ClassTable:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..codes import make_code
 from ..importance import TABLE3_GAMMA, paper_sec6_classes
 from ..latency import Exponential
 from .synthetic import loss_vs_deadline, sec6_matrices, sec6_workers
@@ -37,11 +38,10 @@ def run_demo(
                 seed=seed,
                 label=f"{code:>7} {partition}",
                 show_progress=show_progress,
-                code=code,
+                code=make_code(code, gamma=TABLE3_GAMMA, ignore_unused=True),
                 partition=partition,
                 blocks=9,
                 workers=workers,
-                gamma=TABLE3_GAMMA if code in ("now", "ew") else None,
                 classes=paper_sec6_classes(partition),
                 reorder=False,  # Sec. VI lays the blocks out in importance order already
                 latency=Exponential(1.0),

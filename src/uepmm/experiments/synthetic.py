@@ -16,6 +16,7 @@ import numpy as np
 
 from .._progress import progress
 from ..api import coded_matmul
+from ..codes import make_code
 from ..paper import SEC6_VARIANCES
 
 __all__ = ["SEC6_VARIANCES", "sec6_matrices", "gaussian_matrices", "LossPoint", "loss_vs_deadline", "sec6_workers"]
@@ -50,11 +51,11 @@ def gaussian_matrices(
 
 
 def sec6_workers(code: str, blocks: int = 9, coded_workers: int = 30) -> int:
-    """Workers per code in the demo: ``K`` for uncoded, ``2K`` for repetition, else ``coded_workers``."""
-    if code == "uncoded":
-        return blocks
-    if code == "repetition":
-        return 2 * blocks
+    """Workers per code in the demo: a fixed-task code's tasks (uncoded ``K``, repetition
+    ``2K``), else ``coded_workers``."""
+    code_obj = make_code(code)
+    if code_obj.deterministic:
+        return code_obj.task_count(blocks) or 2 * blocks
     return coded_workers
 
 

@@ -33,7 +33,8 @@ import torch
 from torch import nn
 
 from .config import CodingConfig, ThresholdSchedule
-from .lean import LeanPlanner, ProductRecord, _mm, product_rng
+from ..streams import product_rng
+from .lean import LeanPlanner, ProductRecord, _mm
 
 __all__ = ["CodedLinear", "coded_layers", "set_epoch", "set_coding_enabled"]
 
@@ -103,6 +104,9 @@ class CodedLinear(nn.Linear):
     * ``layer_index``: 0 for the first dense layer; selects the threshold and the seeds;
     * ``track_loss``: record each product's normalized loss (costs one reduction, and for
       c×r one extra product); ``on_product``: called with each :class:`ProductRecord`.
+
+    ``state_dict()`` carries ``seed`` and ``steps`` (the layer's extra state): loading it into
+    another layer makes every later step draw exactly as this one would.
 
     After a backward pass ``last_results`` maps ``"grad_input"``/``"grad_weight"`` to the
     :class:`ProductRecord` of each coded product.  ``coding_enabled = False`` (or
@@ -185,6 +189,24 @@ class CodedLinear(nn.Linear):
         """The :class:`ProductRecord` of each product coded in the last backward pass."""
         return self._state.last_results
 
+    # Seed and step count travel in state_dict, so a loaded layer draws exactly as the saved one would.
+    def get_extra_state(self) -> dict[str, int]:
+        """``{"seed", "steps"}``: what every later product's random stream depends on."""
+        return {"seed": self.seed, "steps": self.steps}
+
+    def set_extra_state(self, state: dict[str, int]) -> None:
+        if not isinstance(state, dict) or set(state) != {"seed", "steps"}:
+            raise ValueError(f"CodedLinear extra state must be a dict with keys 'seed' and 'steps', got {state!r}")
+        self.seed = int(state["seed"])
+        self.steps = int(state["steps"])
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        # a plain nn.Linear's state (no seed, no steps) loads too: the layer keeps its own
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        key = prefix + "_extra_state"
+        if key in missing_keys:
+            missing_keys.remove(key)
+
     def _resolve(self, value: bool | CodingConfig, name: str) -> CodingConfig | None:
         if isinstance(value, CodingConfig):
             return value
@@ -257,7 +279,7 @@ class CodedLinear(nn.Linear):
 
         A_np = A.detach().cpu().numpy()
         B_np = B.detach().cpu().numpy()
-        result = coded_matmul(A_np, B_np, seed=product_rng(seed), **config.engine_kwargs())
+        result = coded_matmul(A_np, B_np, config, seed=product_rng(seed))
         estimate = torch.from_numpy(np.ascontiguousarray(result.estimate)).to(device=A.device, dtype=A.dtype)
         loss = math.nan
         if self.track_loss:

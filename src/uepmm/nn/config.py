@@ -1,44 +1,24 @@
 """Configuration of coded back-propagation: what a :class:`~uepmm.nn.CodedLinear` hands the engine.
 
-:class:`CodingConfig` holds the engine settings of ONE coded product (the arguments of
-:func:`uepmm.coded_matmul` that do not depend on the data); :class:`ThresholdSchedule` is
+:class:`CodingConfig` is the :class:`uepmm.JobSpec` of ONE coded product, with the training defaults; :class:`ThresholdSchedule` is
 the sparsification of paper eq. (28) with its per-layer, per-epoch thresholds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
-from .._validation import choice, int_sequence, positive_float, positive_int
-from ..backends import BACKENDS
-from ..backends.simulated import FIDELITIES
-from ..codes import Code, make_code
-from ..importance import STATISTICS, TABLE8_COUNTS, ClassTable, equal_counts
+from .._validation import positive_float
+from ..codes import Code
+from ..importance import equal_counts
 from ..latency import Exponential, LatencyModel
-from ..paper import SEC7_RATE
-from ..partition import PARTITIONS
+from ..paper import SEC7_RATE, TABLE8_COUNTS
+from ..spec import JobSpec
 
 __all__ = ["CodingConfig", "ThresholdSchedule", "default_class_counts"]
 
 #: Rate of the exponential response time in Sec. VII-C.
 PAPER_RATE = SEC7_RATE
-
-
-def _num_products(partition: str, blocks: int | tuple[int, int]) -> int:
-    if partition == "rxc":
-        if isinstance(blocks, (tuple, list)):
-            if len(blocks) != 2:
-                raise ValueError(f"blocks for partition 'rxc' must be (N, P) or an int N*N, got {blocks!r}")
-            return positive_int(blocks[0], "blocks[0]") * positive_int(blocks[1], "blocks[1]")
-        k = positive_int(blocks, "blocks")
-        n = int(round(k**0.5))
-        if n * n != k:
-            raise ValueError(f"blocks={k} for partition 'rxc' must be a perfect square (N = P); pass blocks=(N, P)")
-        return k
-    if isinstance(blocks, (tuple, list)):
-        raise TypeError(f"blocks for partition 'cxr' must be an int M, got {blocks!r}")
-    return positive_int(blocks, "blocks")
 
 
 def default_class_counts(num_products: int) -> tuple[int, ...]:
@@ -47,79 +27,27 @@ def default_class_counts(num_products: int) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class CodingConfig:
-    """Engine settings for one coded product (see :func:`uepmm.coded_matmul` for each field).
+class CodingConfig(JobSpec):
+    """A :class:`uepmm.JobSpec` with the training defaults of Sec. VII-C.
 
-    Defaults follow Sec. VII-C: EW-UEP over ``M = 9`` column-times-row blocks, ``W = 15``
-    workers, exponential response times of rate 0.5 scaled by ``Ω = K / W``, deadline 1,
-    importance by mean magnitude with the class sizes of Table VIII and the window
-    probabilities of Table III, and ``fidelity="fast"``.
+    EW-UEP over ``M = 9`` column-times-row blocks, ``W = 15`` workers, exponential response
+    times of rate 0.5 scaled by ``Ω = K / W``, deadline 1, importance by mean magnitude with
+    the class sizes of Table VIII and the window probabilities of Table III, and
+    ``fidelity="fast"``.  Every field is a :class:`~uepmm.JobSpec` field, validated once.
 
     ``fidelity="fast"`` with the simulated backend runs the lean per-product path of
-    :mod:`uepmm.nn.lean` (same draws and decoder as ``coded_matmul``, products in torch);
+    :mod:`uepmm.nn.lean` (the engine's draw and decoder, products in torch);
     ``fidelity="full"`` or ``backend="dask"`` calls :func:`uepmm.coded_matmul` itself.
     """
 
-    code: str | Code = "ew"
-    partition: str = "cxr"
-    blocks: int | tuple[int, int] = 9
-    workers: int = 15
     deadline: float = 1.0
     latency: LatencyModel | None = field(default_factory=lambda: Exponential(PAPER_RATE))
-    gamma: tuple[float, ...] | None = None
-    copies: int | None = None
-    class_counts: tuple[int, ...] | None = None
     statistic: str = "mean_abs"
-    reorder: bool = True
-    omega: float | str = "paper"
     fidelity: str = "fast"
-    backend: Any = "simulated"
 
-    def __post_init__(self) -> None:
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
-        set_("partition", choice(self.partition, "partition", PARTITIONS))
-        if isinstance(self.blocks, list):
-            set_("blocks", tuple(self.blocks))
-        K = _num_products(self.partition, self.blocks)
-        set_("workers", positive_int(self.workers, "workers"))
-        if isinstance(self.deadline, bool) or not isinstance(self.deadline, (int, float)):
-            raise TypeError(f"deadline must be a number (float('inf') waits for every worker), got {self.deadline!r}")
-        set_("deadline", positive_float(self.deadline, "deadline", allow_zero=True, allow_inf=True))
-        if self.latency is not None and not isinstance(self.latency, LatencyModel):
-            raise TypeError(f"latency must be a uepmm latency model such as uepmm.Exponential(0.5), or None; got {self.latency!r}")
-        if self.gamma is not None:
-            set_("gamma", tuple(float(g) for g in self.gamma))
-        counts = default_class_counts(K) if self.class_counts is None else int_sequence(self.class_counts, "class_counts")
-        if sum(counts) != K:
-            raise ValueError(f"class_counts {counts} sum to {sum(counts)} but the partition has K = {K} sub-products")
-        set_("class_counts", tuple(counts))
-        set_("statistic", choice(self.statistic, "statistic", STATISTICS))
-        if not isinstance(self.reorder, bool):
-            raise TypeError(f"reorder must be True or False, got {self.reorder!r}")
-        if isinstance(self.omega, str):
-            if self.omega != "paper":
-                raise ValueError(f"omega must be a positive number or 'paper' (K / workers), got {self.omega!r}")
-        else:
-            set_("omega", positive_float(self.omega, "omega"))
-        set_("fidelity", choice(self.fidelity, "fidelity", FIDELITIES))
-        if isinstance(self.backend, str):
-            set_("backend", choice(self.backend, "backend", BACKENDS))
-            if self.backend == "dask" and self.fidelity != "full":
-                raise ValueError("backend 'dask' computes real packets: use fidelity='full'")
-        # The code must accept these classes and workers (uncoded: W = K; repetition: W = copies * K).
-        code = make_code(self.code, gamma=self.gamma, copies=self.copies)
-        code.check(ClassTable(tuple(c for c, n in enumerate(counts) for _ in range(n))), self.workers)
-
-    # ------------------------------------------------------------------ derived
-    @property
-    def num_products(self) -> int:
-        """``K``: sub-products per product (``N*P`` or ``M``)."""
-        return _num_products(self.partition, self.blocks)
-
-    @property
-    def omega_value(self) -> float:
-        """``Ω`` (``K / W`` for ``omega="paper"``, Remark 1)."""
-        return self.num_products / self.workers if self.omega == "paper" else float(self.omega)
+    @staticmethod
+    def default_class_counts(num_products: int) -> tuple[int, ...]:
+        return default_class_counts(num_products)
 
     @property
     def lean(self) -> bool:
@@ -127,30 +55,7 @@ class CodingConfig:
         return self.fidelity == "fast" and self.backend == "simulated"
 
     def make_code(self) -> Code:
-        return make_code(self.code, gamma=self.gamma, copies=self.copies)
-
-    def engine_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`uepmm.coded_matmul` (all but ``A``, ``B``, ``seed``)."""
-        return {
-            "code": self.code,
-            "partition": self.partition,
-            "blocks": self.blocks,
-            "workers": self.workers,
-            "deadline": self.deadline,
-            "latency": self.latency,
-            "gamma": self.gamma,
-            "copies": self.copies,
-            "class_counts": self.class_counts,
-            "statistic": self.statistic,
-            "reorder": self.reorder,
-            "omega": self.omega,
-            "fidelity": self.fidelity,
-            "backend": self.backend,
-        }
-
-    def with_(self, **changes: Any) -> "CodingConfig":
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
+        return self.code_object
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,16 @@ with the engine's own pieces, and computes the estimate in torch on the operands
 2. class table: the engine's block scores from the sorted line statistics
    (:func:`uepmm.importance.product_scores_from_order`), then
    :func:`uepmm.importance.classes_by_rank`;
-3. the response times (``latency.sample_response``), then the code draw
-   (:meth:`uepmm.codes.Code.encode`), from one stream :func:`product_rng` ``(s)``, as
-   :func:`uepmm.plan_job` draws them when given a numpy ``Generator`` as seed;
+3. the response times, then the code draw, from one stream :func:`product_rng` ``(s)``:
+   the two halves of :func:`uepmm.draw.draw_job` (:func:`~uepmm.draw.draw_response_times`,
+   :func:`~uepmm.draw.draw_encoding`), as :func:`uepmm.plan_job` draws them when given a
+   numpy ``Generator`` as seed (the code draw is skipped when no packet arrives);
 4. the coefficient rows of the packets that arrive by the deadline, as the simulated
    backend delivers them, decided at once by :func:`uepmm.recoverable` (the batch form
    of the rank-only decoder :class:`uepmm.RecoveryTracker` that ``coded_matmul`` feeds
    packet by packet; the tests check that both recover the same sub-products);
-5. the estimate.  With fast fidelity the recovered sub-products are exact, so
+5. the estimate, by the spec's decoder (:mod:`uepmm.decoders`).  With fast fidelity and the
+   zero-fill decoder (the only one today, ``selects_exact_blocks``) the recovered sub-products are exact, so
    ``C_hat`` is the exact product with the unrecovered sub-products removed: r×c, the
    exact ``A @ B`` with the unrecovered blocks zeroed (mask gathered through the row and
    column permutations); c×r, ``(A * d) @ B`` with ``d`` the indicator of the inner
@@ -42,8 +44,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..codes import Code
-from ..decoding import _recoverable
+from ..decoding import recoverable
+from ..draw import draw_encoding, draw_response_times
 from ..importance import (
     ClassTable,
     ImportanceOrder,
@@ -52,16 +54,12 @@ from ..importance import (
     product_scores_from_order,
 )
 from ..partition import Partition, make_partition
+from ..streams import product_rng
 from .config import CodingConfig
 
 __all__ = ["ProductRecord", "LeanPlanner", "lean_product", "product_rng"]
 
 _NUMPY_DTYPE = {torch.float32: np.float32, torch.float64: np.float64}
-
-#: Codes whose coefficient rows ignore the class table (it is then only computed on demand).
-_CLASS_BLIND = ("uncoded", "repetition", "mds")
-#: Codes whose coefficient rows involve no random draw.
-_DETERMINISTIC = ("uncoded", "repetition")
 
 
 @dataclass
@@ -97,7 +95,7 @@ class ProductRecord:
         """Class of every sub-product (as the engine ranks them)."""
         if self.result is not None:
             return self.result.classes
-        return classes_by_rank(self.scores, self.config.class_counts)
+        return classes_by_rank(self.scores, self.config.counts)
 
     def engine_result(self, A: Any, B: Any, **overrides: Any):
         """Re-run this product through :func:`uepmm.coded_matmul` with the same seed.
@@ -108,10 +106,8 @@ class ProductRecord:
         """
         from ..api import coded_matmul
 
-        kwargs = self.config.engine_kwargs()
-        kwargs.update(overrides)
         to_np = lambda t: t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)  # noqa: E731
-        return coded_matmul(to_np(A), to_np(B), seed=product_rng(self.seed), **kwargs)
+        return coded_matmul(to_np(A), to_np(B), self.config, seed=product_rng(self.seed), **overrides)
 
 
 class _Layout:
@@ -137,22 +133,21 @@ class LeanPlanner:
         if not isinstance(config, CodingConfig):
             raise TypeError(f"config must be a uepmm.nn.CodingConfig, got {type(config).__name__}")
         self.config = config
-        self.code: Code = config.make_code()
-        name = getattr(self.code, "name", "")
-        self.class_aware = name not in _CLASS_BLIND
-        self.omega = config.omega_value
+        self.code = config.code_object
+        self.decoder = config.decoder_object
+        if not self.decoder.selects_exact_blocks:  # pragma: no cover - every registered decoder selects today
+            raise ValueError(f"the lean path has no torch form of decoder {self.decoder.name!r}; use fidelity='full'")
         self.workers = config.workers
         self.deadline = config.deadline
-        self.latency = config.latency
-        self.counts = config.class_counts
+        self.counts = config.counts
         self.statistic = config.statistic
         self.reorder = config.reorder
         self.layouts: dict[tuple[torch.Size, torch.Size], _Layout] = {}
-        self.uniform_table = ClassTable(tuple(c for c, n in enumerate(self.counts) for _ in range(n)))
-        # uncoded and repetition draw nothing: their coefficient rows are fixed
+        self.uniform_table = config.uniform_classes
+        # codes that draw nothing (uncoded, repetition) have fixed coefficient rows
         self.fixed_generator = None
-        if name in _DETERMINISTIC:
-            self.fixed_generator = self.code.encode(self.uniform_table, self.workers, np.random.default_rng(0)).generator
+        if self.code.deterministic:
+            self.fixed_generator = draw_encoding(config, self.uniform_table, np.random.default_rng(0)).generator
 
     def product(self, A: torch.Tensor, B: torch.Tensor, seed: int, *, track_loss: bool = False):
         """See :func:`lean_product`."""
@@ -204,8 +199,8 @@ def lean_product(
     *,
     track_loss: bool = False,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
-    """``C_hat`` for ``A @ B`` as ``coded_matmul(A, B, **config.engine_kwargs(),
-    seed=product_rng(seed))`` with ``fidelity="fast"`` would produce it, computed in torch.
+    """``C_hat`` for ``A @ B`` as ``coded_matmul(A, B, config, seed=product_rng(seed))``
+    with ``fidelity="fast"`` would produce it, computed in torch.
 
     Returns the estimate and a dict (``received``, ``recovered``, ``scores``,
     ``normalized_loss``, ``response_times``) for a :class:`ProductRecord`.  Work that
@@ -230,12 +225,8 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
 
     # one stream (plan_job with a Generator): response times first, then the code;
     # the decoder's decision does not depend on the arrival order, only on who arrived
-    W = plan.workers
     rng = product_rng(seed)
-    if plan.latency is None:
-        times = np.zeros(W)
-    else:
-        times = plan.latency.sample(rng, W) / plan.omega
+    times = draw_response_times(plan.config, rng)
     arrived = times <= plan.deadline
     received = int(np.count_nonzero(arrived))
     info: dict[str, Any] = {"received": received, "scores": None, "response_times": times}
@@ -243,10 +234,10 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     recovered = None
     if received == 0:
         recovered = np.zeros(layout.K, dtype=bool)
-    elif not plan.class_aware:
+    elif not plan.code.class_aware:
         generator = plan.fixed_generator
         if generator is None:
-            generator = plan.code._encode(plan.uniform_table, W, rng).generator
+            generator = draw_encoding(plan.config, plan.uniform_table, rng, layout.partition).generator
         recovered = _recover(generator[arrived], unit_rows=plan.fixed_generator is not None)
     a_perm = b_perm = None
     n_recovered = -1 if recovered is None else int(np.count_nonzero(recovered))
@@ -262,73 +253,14 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     if recovered is None:
         # class table, code draw, then the arrived packets' rows through the rank decision
         table = _class_table(np.argsort(-info["scores"], kind="stable").tobytes(), plan.counts)
-        # Code.encode is check() + _encode(); check() ran once, when the CodingConfig was built
-        generator = plan.code._encode(table, W, rng).generator
-        recovered = _recoverable(generator[arrived])
+        generator = draw_encoding(plan.config, table, rng, layout.partition).generator
+        recovered = recoverable(generator[arrived])
         n_recovered = int(np.count_nonzero(recovered))
 
     estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
     info["recovered"] = recovered
     info["normalized_loss"] = loss
     return estimate, info
-
-
-def product_rng(seed: int) -> np.random.Generator:
-    """The one random stream of a product: a ``PCG64`` generator seeded from ``seed``.
-
-    ``coded_matmul(..., seed=product_rng(seed))`` draws the response times from it first,
-    then the code, exactly as the lean path does.  The 256 bits of PCG64 state come from
-    splitmix64 (:class:`_ProductSeed`) rather than numpy's ``SeedSequence``: a training
-    step builds five of these streams, and ``SeedSequence``'s entropy pooling cost about
-    50 µs each on the development machine, a quarter of a plain step per step.
-    """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise TypeError(f"seed must be a non-negative int, got {seed!r}")
-    return np.random.Generator(np.random.PCG64(_ProductSeed(int(seed))))
-
-
-_MASK64 = (1 << 64) - 1
-_GOLDEN64 = 0x9E3779B97F4A7C15
-
-
-def _mix64(z: int) -> int:
-    """The splitmix64 output function (Steele, Lea & Flood 2014): a bijection of 64-bit words."""
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
-
-class _ProductSeed(np.random.bit_generator.ISeedSequence):
-    """Seed material for :func:`product_rng`: a splitmix64 stream keyed by the seed.
-
-    The seed is folded into a 64-bit key 64 bits at a time (injective below ``2**64``,
-    which covers every product seed of a layer seeded below 128); ``generate_state``
-    returns the splitmix64 sequence from that key.
-    """
-
-    __slots__ = ("_key",)
-
-    def __init__(self, seed: int):
-        key = _mix64((seed & _MASK64) ^ _GOLDEN64)
-        seed >>= 64
-        while seed:
-            key = _mix64(key ^ (seed & _MASK64))
-            seed >>= 64
-        self._key = key
-
-    def generate_state(self, n_words: int, dtype=np.uint32) -> np.ndarray:
-        dtype = np.dtype(dtype)
-        n64 = n_words if dtype == np.uint64 else (n_words + 1) // 2
-        state, words = self._key, []
-        for _ in range(n64):
-            state = (state + _GOLDEN64) & _MASK64
-            words.append(_mix64(state))
-        out = np.array(words, dtype=np.uint64)
-        if dtype == np.uint64:
-            return out
-        if dtype != np.uint32:
-            raise ValueError(f"generate_state supports uint32 and uint64 words, got {dtype}")
-        return out.view(np.uint32)[:n_words].copy()
 
 
 @lru_cache(maxsize=4096)
@@ -348,7 +280,7 @@ def _recover(rows: np.ndarray, unit_rows: bool = False) -> np.ndarray:
     """
     if unit_rows:
         return (rows != 0).any(axis=0)
-    return _recoverable(rows)
+    return recoverable(rows)
 
 
 def _mm(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:

@@ -30,10 +30,10 @@ from typing import Callable
 import torch
 
 from .._validation import choice
-from ..importance import TABLE3_GAMMA, TABLE8_COUNTS
+from ..codes import make_code
+from ..paper import TABLE3_GAMMA, TABLE7_WORKERS, TABLE8_COUNTS
 from ..latency import Exponential
 from .coded_linear import CodedLinear
-from ..paper import TABLE7_WORKERS
 from .config import PAPER_RATE, CodingConfig, ThresholdSchedule
 
 __all__ = [
@@ -67,14 +67,13 @@ def scheme_coding(
     if scheme == "centralized":
         return None
     return CodingConfig(
-        code=scheme,
+        code=scheme,  # repetition: 18 workers / 9 sub-products = 2 copies
+        gamma=TABLE3_GAMMA if make_code(scheme).uses_window_probabilities else None,
         partition=partition,
         blocks=(3, 3) if partition == "rxc" else 9,
         workers=TABLE7_WORKERS[scheme],
         deadline=deadline,
         latency=Exponential(rate),
-        gamma=TABLE3_GAMMA if scheme in ("now", "ew") else None,
-        copies=2 if scheme == "repetition" else None,
         class_counts=TABLE8_COUNTS,
         statistic="mean_abs",
         omega="paper",

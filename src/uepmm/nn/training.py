@@ -39,7 +39,7 @@ from torch import nn
 from .._progress import progress
 from .._validation import choice, positive_float, positive_int
 from ..partition import PARTITIONS
-from .coded_linear import coded_layers, set_coding_enabled, set_epoch
+from .coded_linear import set_coding_enabled, set_epoch
 from .config import ThresholdSchedule
 from .lean import ProductRecord
 from .setups import DATASETS, SCHEMES, paper_linear_factory
@@ -310,7 +310,6 @@ def run_training(
     )
     model = (model_factory or (lambda lin: _default_model(spec.dataset, lin)))(linear).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr)
-    layers = coded_layers(model)
 
     rows: list[dict[str, Any]] = []
     start_epoch, iteration, elapsed_before = 0, 0, 0.0
@@ -318,10 +317,8 @@ def run_training(
         state = torch.load(files["ckpt"], map_location=device, weights_only=False)
         if state.get("settings") != json.loads(json.dumps(spec.settings())):
             raise ValueError(f"{files['ckpt']} is a checkpoint of {spec.name} with other settings; use --force to restart")
-        model.load_state_dict(state["model"])
+        model.load_state_dict(state["model"])  # CodedLinear seeds and step counts travel in it
         optimizer.load_state_dict(state["optimizer"])
-        for layer, steps in zip(layers, state["steps"]):
-            layer.steps = steps
         rows, start_epoch, iteration = state["rows"], state["epoch"], state["iteration"]
         elapsed_before = state["seconds"]
         log(f"{spec.name}: resuming at epoch {start_epoch}, iteration {iteration}")
@@ -371,7 +368,7 @@ def run_training(
         if epoch + 1 < spec.epochs:
             torch.save({
                 "settings": json.loads(json.dumps(spec.settings())), "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "steps": [layer.steps for layer in layers],
+                "optimizer": optimizer.state_dict(),
                 "rows": rows, "epoch": epoch + 1, "iteration": iteration,
                 "seconds": time.perf_counter() - t0,
             }, files["ckpt"])
