@@ -40,16 +40,15 @@ def time_figure_all(repeats: int) -> list[float]:
 
 
 def crossover_tables() -> None:
-    from uepmm.experiments.paper_figures import (
-        PAPER_CROSSOVERS,
-        FigureOptions,
-        _mds_loss,
+    from uepmm.experiments.analytic_curves import (
         crossover_time,
         crossover_times,
-        engine_loss_curves,
-        omega_option,
+        mds_loss,
         time_grid,
     )
+    from uepmm.experiments.engine_curves import engine_loss_curves
+    from uepmm.experiments.figure_options import PAPER_CROSSOVERS, FigureOptions
+    from uepmm.experiments.paper_figures import omega_option
 
     keys = [f"{c}_{p}" for c in ("now", "ew") for p in ("rxc", "cxr")]
     print("\nCrossover times (UEP better than MDS until t), step 0.001")
@@ -62,7 +61,7 @@ def crossover_tables() -> None:
         print(f"{label + ', c×r from eq. 17 (exact mean)':<52}" + "".join(f"{theory_row[k]:>10.3f}" for k in keys))
     # How far a 100-trial simulation moves the crossovers: both partitions simulated, 10 seeds.
     times = time_grid(0.001, 1.2)
-    mds = _mds_loss(times, 1.0)
+    mds = mds_loss(times, 1.0)
     for partition in ("rxc", "cxr"):
         for code in ("now", "ew"):
             values = [

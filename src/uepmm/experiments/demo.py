@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..codes import make_code
 from ..importance import TABLE3_GAMMA, paper_sec6_classes
 from ..latency import Exponential
+from .plotting import new_figure
 from .synthetic import loss_vs_deadline, sec6_matrices, sec6_workers
 
-__all__ = ["DEMO_CODES", "DEMO_DEADLINES", "PLOT_GRID", "run_demo", "plot_demo"]
+__all__ = ["DEMO_CODES", "DEMO_DEADLINES", "PLOT_GRID", "plot_demo", "run_demo"]
 
 DEMO_CODES = ("uncoded", "mds", "now", "ew")
 DEMO_DEADLINES = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
@@ -65,15 +67,11 @@ def run_demo(
 
 def plot_demo(rows: list[dict[str, Any]], path: str) -> str | None:
     """Loss versus deadline, one curve per scheme (solid r×c, dotted c×r); ``None`` without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    fig = new_figure((6.4, 4.2))
+    if fig is None:
         return None
     colors = {"uncoded": "tab:blue", "mds": "tab:gray", "now": "tab:green", "ew": "orange", "repetition": "purple"}
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax = fig.subplots()
     for (code, partition) in sorted({(r["code"], r["partition"]) for r in rows}):
         pts = sorted((r["deadline"], r["mean_loss"]) for r in rows if r["code"] == code and r["partition"] == partition)
         ax.plot(*zip(*pts), color=colors.get(code), linestyle="-" if partition == "rxc" else ":",
@@ -87,5 +85,4 @@ def plot_demo(rows: list[dict[str, Any]], path: str) -> str | None:
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

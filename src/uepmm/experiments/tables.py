@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Iterable
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-__all__ = ["format_rows", "write_csv", "FORMATS"]
+__all__ = ["FORMATS", "format_rows", "write_csv"]
 
 FORMATS = ("table", "csv", "json")
 
@@ -36,10 +38,15 @@ def format_rows(rows: Iterable[dict[str, Any]], fmt: str) -> str:
     return "\n".join(lines)
 
 
-def write_csv(path: str, rows: Iterable[dict[str, Any]]) -> None:
-    """Write dict rows to ``path`` as CSV (columns from the first row)."""
+def write_csv(path: str | os.PathLike, rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
+    """Write dict rows to ``path`` as UTF-8 CSV with ``\\n`` line ends.
+
+    The columns are ``columns`` or else the first row's keys (then ``rows`` must not be
+    empty).  The one CSV writer of the figures, the demo, the analyses and the training runs.
+    """
     rows = list(rows)
+    fieldnames = list(rows[0]) if columns is None else list(columns)
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=fieldnames, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

@@ -18,25 +18,29 @@ import csv
 import math
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from .plotting import new_figure
+from .tables import write_csv
+
 __all__ = [
-    "TRAINING_FIGURES",
+    "FIG15_ITERATIONS",
     "SCHEME_COLOURS",
     "SCHEME_LABELS",
-    "FIG15_ITERATIONS",
-    "load_runs",
-    "fig13",
-    "fig14",
-    "fig15",
+    "TRAINING_FIGURES",
     "fig1",
-    "fig13_table",
-    "fig14_table",
-    "fig15_table",
     "fig1_table",
+    "fig13",
+    "fig13_table",
+    "fig14",
+    "fig14_table",
+    "fig15",
+    "fig15_table",
+    "load_runs",
 ]
 
 SCHEME_ORDER = ("centralized", "uncoded", "now", "ew", "repetition")
@@ -101,22 +105,13 @@ def _curves(rows: list[dict[str, Any]]) -> dict[tuple[str, str, float], dict[str
     return out
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def _save(fig, table: list[dict[str, Any]], out_dir: str | os.PathLike, name: str) -> Path:
     """Write ``name.csv`` (the table drawn) and ``name.png`` to ``out_dir``; return the PNG's path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _write_csv(out / f"{name}.csv", table)
+    write_csv(out / f"{name}.csv", table)
     path = out / f"{name}.png"
     fig.savefig(path, dpi=110)
-    _plt().close(fig)
     return path
 
 
@@ -155,28 +150,20 @@ def fig14_table(runs_dir: str | os.PathLike) -> list[dict[str, Any]]:
     return _accuracy_table(runs_dir, "cxr")
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _panels(n: int):
-    plt = _plt()
+    """A figure of ``n`` panels, two per row; raises ``ImportError`` without matplotlib."""
     cols = 2 if n > 1 else 1
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(6.2 * cols, 4.3 * rows), squeeze=False)
+    fig = new_figure((6.2 * cols, 4.3 * rows), required=True)
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
-    return plt, fig, list(axes.flat[:n])
+    return fig, list(axes.flat[:n])
 
 
 def _draw_accuracy(table: list[dict[str, Any]], partition: str, title: str, out_dir, name: str) -> Path:
     deadlines = sorted({r["deadline"] for r in table})
-    plt, fig, axes = _panels(len(deadlines))
+    fig, axes = _panels(len(deadlines))
     for ax, deadline in zip(axes, deadlines):
         rows = [r for r in table if r["deadline"] == deadline]
         for scheme in sorted({r["scheme"] for r in rows}, key=_scheme_key):
@@ -210,7 +197,7 @@ def fig14(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
 def _fixed_iterations(max_iteration: int) -> tuple[int, ...]:
     if max_iteration >= FIG15_ITERATIONS[-1]:
         return FIG15_ITERATIONS
-    return tuple(int(round(max_iteration * f)) for f in (1 / 3, 2 / 3))
+    return tuple(round(max_iteration * f) for f in (1 / 3, 2 / 3))
 
 
 def fig15_table(runs_dir: str | os.PathLike, iterations: tuple[int, ...] | None = None) -> list[dict[str, Any]]:
@@ -244,7 +231,7 @@ def fig15(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Fig. 15: MNIST accuracy at fixed iterations vs ``T_max`` (writes fig15.csv/png)."""
     table = fig15_table(runs_dir)
     iterations = sorted({r["iteration"] for r in table})
-    plt, fig, axes = _panels(len(iterations))
+    fig, axes = _panels(len(iterations))
     deadlines = sorted({r["deadline"] for r in table if r["scheme"] != "centralized"})
     for ax, target in zip(axes, iterations):
         rows = [r for r in table if r["iteration"] == target]
@@ -304,8 +291,8 @@ def fig1(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         table = fig1_table(runs_dir)
     except FileNotFoundError:
         table = fig1_table(runs_dir, first_epoch=0.0)
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    fig = new_figure((7.5, 4.8), required=True)
+    ax = fig.subplots()
     for scheme, partition in sorted({(r["scheme"], r["partition"]) for r in table}, key=lambda k: (_scheme_key(k[0]), k[1])):
         pts = [r for r in table if r["scheme"] == scheme and r["partition"] == partition]
         label = SCHEME_LABELS.get(scheme, scheme) + ("" if partition == "-" else f" ({'r×c' if partition == 'rxc' else 'c×r'})")

@@ -18,27 +18,29 @@ the seventh pass over those images instead of the first epoch of full MNIST.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._validation import positive_int
+from ..experiments.plotting import new_figure
+from ..experiments.tables import write_csv
 
 __all__ = [
     "PAPER_TAUS",
     "LayerSnapshot",
-    "gradient_snapshot",
-    "sparsity_table",
-    "fit_table",
-    "relu_gaussian_fit",
     "analyze_gradients",
+    "fit_table",
+    "gradient_snapshot",
+    "relu_gaussian_fit",
+    "sparsity_table",
 ]
 
 #: Sec. VII-B thresholds: gradients 1e-5, weights and inputs 1e-4.
@@ -190,13 +192,6 @@ def fit_table(snapshot: list[LayerSnapshot], taus: dict[str, float] = PAPER_TAUS
     return rows
 
 
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def analyze_gradients(
     out_dir: str | os.PathLike,
     *,
@@ -212,20 +207,17 @@ def analyze_gradients(
     table = sparsity_table(snapshot)
     fits = fit_table(snapshot)
     paths = {"table2": out / "table2.csv", "fig5_csv": out / "fig5.csv", "fig5": out / "fig5.png"}
-    _write(paths["table2"], [{**row, "iteration": iteration} for row in table])
-    _write(paths["fig5_csv"], [{**row, "iteration": iteration} for row in fits])
+    write_csv(paths["table2"], [{**row, "iteration": iteration} for row in table])
+    write_csv(paths["fig5_csv"], [{**row, "iteration": iteration} for row in fits])
     _plot(snapshot, fits, iteration, paths["fig5"])
     return paths
 
 
 def _plot(snapshot: list[LayerSnapshot], fits: list[dict[str, Any]], iteration: int, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from scipy import stats
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    fig = new_figure((11, 8), required=True)
+    axes = fig.subplots(2, 2)
     by = {(f["kind"], f["layer"]): f for f in fits}
     colours = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
 
@@ -263,4 +255,3 @@ def _plot(snapshot: list[LayerSnapshot], fits: list[dict[str, Any]], iteration: 
     fig.suptitle(f"MNIST network at mini-batch iteration {iteration} (cf. paper Fig. 5)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

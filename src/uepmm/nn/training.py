@@ -38,6 +38,7 @@ from torch import nn
 
 from .._progress import progress
 from .._validation import choice, positive_float, positive_int
+from ..experiments.tables import write_csv
 from ..partition import PARTITIONS
 from .coded_linear import set_coding_enabled, set_epoch
 from .config import ThresholdSchedule
@@ -389,11 +390,7 @@ def run_training(
 
 def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _fmt(row[k]) for k in CSV_COLUMNS})
+    write_csv(tmp, [{k: _fmt(row[k]) for k in CSV_COLUMNS} for row in rows], CSV_COLUMNS)
     os.replace(tmp, path)
 
 

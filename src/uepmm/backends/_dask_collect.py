@@ -1,0 +1,184 @@
+"""The parameter server's side of a Dask job: packets in arrival order until the deadline.
+
+:class:`Collector` takes the finished tasks of one job (from ``as_completed``, forwarded
+by a thread so that the deadline and the liveness checks are never blocked), turns each
+into a :class:`~uepmm.job.Packet` and says why a packet is an erasure: a raised task
+(``"error"``), a task Dask gave up on (``"lost"``, ``"worker-lost"``), or a packet the
+verifier rejected (``"malformed"``, ``"nonfinite"``, ``"corrupt"``).  Duplicate and late
+packets are dropped and counted.  Kept apart from :mod:`uepmm.backends.dask`, which only
+places, submits and starts the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..job import Job, Packet
+
+__all__ = ["Collector"]
+
+_log = logging.getLogger("uepmm.backends.dask")
+
+
+class Collector:
+    """Packets of one job, at most one per logical worker, and what happened to each.
+
+    ``placement[w]``: the Dask worker of logical worker ``w``; ``owner``: task key ->
+    logical worker; ``verifier``: a :class:`~uepmm.verification.PacketVerifier` or
+    ``None``; ``deadline_s``: seconds after the start; ``live_workers()``: the addresses
+    of the cluster's workers now (it may raise when the scheduler is unreachable).
+    """
+
+    def __init__(
+        self,
+        job: Job,
+        placement: list[str],
+        owner: dict[str, int],
+        verifier: Any,
+        deadline_s: float,
+        poll_interval: float,
+        live_workers: Callable[[], set[str]],
+    ):
+        self.job = job
+        self.placement = placement
+        self.owner = owner
+        self.verifier = verifier
+        self.deadline_s = deadline_s
+        self.poll_interval = poll_interval
+        self.live_workers = live_workers
+        self.pending = set(range(job.workers))
+        self.statuses: dict[int, str] = {}
+        self.arrival_seconds: dict[int, float] = {}
+        self.info_of: dict[int, dict[str, Any]] = {}
+        self.errors: list[dict[str, Any]] = []
+        self.counters = {"duplicates": 0, "late": 0, "rejected": 0}
+        self._missing: set[str] = set()
+
+    # ------------------------------------------------------------ the loop
+    def packets(self, completed: Iterable[tuple[Any, Any]], t0: float, name: str) -> Iterator[Packet]:
+        """Yield packets in arrival order until every worker answered or the deadline passed.
+
+        ``completed`` yields ``(future, result)`` as tasks finish; ``t0`` is the start
+        (``time.perf_counter()``).  Past the deadline, what had already arrived still
+        counts and the rest is late.
+        """
+        arrivals: queue.Queue = queue.Queue()
+        _forward(completed, arrivals, t0, name)
+        last_check = 0.0
+        while self.pending:
+            now = time.perf_counter() - t0
+            if now > self.deadline_s:
+                break
+            if now - last_check >= self.poll_interval:
+                last_check = now
+                for packet in self.lost_workers(now):
+                    self.statuses[packet.worker] = packet.status
+                    yield packet
+                if not self.pending:
+                    break
+            try:
+                item = arrivals.get(timeout=max(0.0, min(self.poll_interval, self.deadline_s - now)))
+            except queue.Empty:
+                continue
+            packet = self.accept(*item)
+            if packet is not None:
+                yield packet
+        while self.pending:
+            try:
+                item = arrivals.get_nowait()
+            except queue.Empty:
+                break
+            packet = self.accept(*item)
+            if packet is not None:
+                yield packet
+
+    def accept(self, future: Any, result: Any, t_recv: float) -> Packet | None:
+        """The packet of a finished task received ``t_recv`` s after the start (``None``: dropped)."""
+        w = self.owner[future.key]
+        if w not in self.pending:
+            self.counters["duplicates"] += 1
+            return None
+        if t_recv > self.deadline_s:
+            self.counters["late"] += 1
+            return None
+        self.pending.discard(w)
+        self.arrival_seconds[w] = t_recv
+        payload, status = None, "ok"
+        if future.status == "error":
+            status = "error"
+            exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+            self.errors.append({"worker": w, "error": f"{type(exc).__name__}: {exc}"})
+        elif future.status != "finished" or not (isinstance(result, tuple) and len(result) == 2):
+            # Dask gave up on the task, typically because its worker died with its blocks
+            status = "lost" if self.placement[w] in self._alive() else "worker-lost"
+        else:
+            payload, self.info_of[w] = result
+            if payload is None:  # released before its delay ran out: nobody asked for it
+                status = "lost"
+            elif self.verifier is not None:
+                status = self.verifier.check(self.job.encoding.generator[w], payload)
+            elif not (isinstance(payload, np.ndarray) and payload.shape == tuple(self.job.partition.product_shape)):
+                status = "malformed"
+        if status != "ok":
+            payload = None
+            if status in ("malformed", "nonfinite", "corrupt"):
+                self.counters["rejected"] += 1
+        self.statuses[w] = status
+        return Packet(w, t_recv, payload, status)
+
+    def lost_workers(self, now: float) -> list[Packet]:
+        """Erasures for pending logical workers whose Dask worker has left the cluster.
+
+        A worker counts as gone when two checks in a row (``poll_interval`` apart) miss it.
+        """
+        try:
+            alive = self.live_workers()
+        except Exception:  # noqa: BLE001 (scheduler unreachable: the deadline decides)
+            return []
+        missing = {self.placement[w] for w in self.pending} - alive
+        gone, self._missing = missing & self._missing, missing
+        lost = sorted(w for w in self.pending if self.placement[w] in gone)
+        for w in lost:
+            self.pending.discard(w)
+        return [Packet(w, now, None, "worker-lost") for w in lost]
+
+    def report(self, delays: np.ndarray) -> dict[str, Any]:
+        """Arrival and compute times, statuses, errors and counters of the job so far."""
+        ready = {w: float(info.get("ready_seconds", math.nan)) for w, info in self.info_of.items()}
+        return {
+            "arrival_seconds": self.arrival_seconds,
+            "compute_seconds": {w: float(i.get("compute_seconds", math.nan)) for w, i in self.info_of.items()},
+            "start_lag_seconds": {w: float(i.get("start_lag_seconds", math.nan)) for w, i in self.info_of.items()},
+            "overruns": sorted(w for w, r in ready.items() if r > delays[w]),
+            "statuses": self.statuses,
+            "unfinished": sorted(self.pending),
+            "errors": self.errors,
+            **self.counters,
+        }
+
+    def _alive(self) -> set[str]:
+        try:
+            return self.live_workers()
+        except Exception:  # noqa: BLE001 (scheduler unreachable: count the worker as gone)
+            return set()
+
+
+def _forward(completed: Iterable[tuple[Any, Any]], arrivals: queue.Queue, t0: float, name: str) -> None:
+    """A daemon thread that puts ``(future, result, seconds since t0)`` on ``arrivals``."""
+
+    def forward() -> None:
+        try:
+            for future, result in completed:
+                arrivals.put((future, result, time.perf_counter() - t0))
+        except Exception as exc:  # noqa: BLE001 (the client went away: the deadline or liveness check ends the job)
+            _log.debug("as_completed stopped: %r", exc)
+
+    threading.Thread(target=forward, name=name, daemon=True).start()
