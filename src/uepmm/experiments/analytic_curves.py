@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from .. import theory
+from ..codes import make_code
 from .._validation import positive_float
 from .engine_curves import curves_for
 from .figure_options import (
@@ -40,7 +41,7 @@ def analytic_loss(code: str, partition: str, times: np.ndarray, omega: float, bo
     """Normalised expected loss: Theorem 1 (eq. 17) or, with ``bound``, Theorem 2 (eq. 19)."""
     energy = theory.sec6_class_energy(partition)
     return theory.expected_loss(
-        code, FIG_K, FIG_GAMMA if code in ("now", "ew") else None, FIG_LATENCY, times, FIG_WORKERS, energy,
+        make_code(code, gamma=FIG_GAMMA, ignore_unused=True), FIG_K, None, FIG_LATENCY, times, FIG_WORKERS, energy,
         partition="cxr" if bound else "rxc", omega=omega, normalize=True,
     )
 

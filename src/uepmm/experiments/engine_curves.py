@@ -33,11 +33,16 @@ from .. import theory
 from .._progress import progress
 from .._validation import choice, positive_float, positive_int
 from ..codes import Code, make_code
+from ..draw import draw_job
+from ..spec import JobSpec
 from ..decoding import recovery_curve
 from ..importance import ClassTable, paper_sec6_classes
 from ..latency import LatencyModel
 from ..loss import BlockLoss
 from ..partition import make_partition
+
+#: Codes the figure Monte Carlo draws (the curves of Figs. 9-11).
+FIGURE_CODES = ("now", "ew", "mds")
 from .figure_options import (
     DEFAULT_MATRIX_DRAWS,
     ESTIMATORS,
@@ -49,7 +54,7 @@ from .figure_options import (
 )
 from .synthetic import sec6_matrices
 
-__all__ = ["EngineCurves", "clear_cache", "curves_for", "draw_trial", "engine_loss_curves", "trial_seed"]
+__all__ = ["EngineCurves", "FIGURE_CODES", "clear_cache", "curves_for", "draw_trial", "engine_loss_curves", "figure_spec", "trial_seed"]
 
 _PARTITION_BLOCKS = {"rxc": (3, 3), "cxr": 9}
 _STREAM_MATRICES = 0
@@ -65,6 +70,21 @@ def _matrix_seed(seed: int, draw: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(entropy=seed, spawn_key=(_STREAM_MATRICES, draw))
 
 
+def figure_spec(
+    code: str | Code,
+    classes: ClassTable,
+    workers: int,
+    latency: LatencyModel,
+    omega: float,
+    gamma: Sequence[float] | None = FIG_GAMMA,
+) -> JobSpec:
+    """The :class:`~uepmm.JobSpec` of a figure trial: ``code`` over the explicit ``classes``
+    (``gamma`` goes to the codes that draw windows), ``workers``, ``latency`` and ``omega``."""
+    code_obj = make_code(code, gamma=gamma, ignore_unused=True)
+    K = classes.num_products
+    return JobSpec(code=code_obj, partition="cxr", blocks=K, workers=workers, latency=latency, omega=omega, classes=classes)
+
+
 def draw_trial(
     code: str | Code,
     classes: ClassTable,
@@ -76,18 +96,11 @@ def draw_trial(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The coefficient rows ``(W, K)`` and response times ``(W,)`` of one job.
 
-    Exactly the draws of :func:`uepmm.plan_job` with ``seed=seed`` (the seed is split into
-    a code stream and a latency stream the same way, the code is
-    :func:`uepmm.codes.make_code`'s, the times are ``latency.sample_response``), without
-    validating and partitioning the matrices again for every trial.  ``gamma`` is used
-    when ``code`` is the name of a UEP code.
+    :func:`uepmm.draw.draw_job` for :func:`figure_spec` ``(...)`` and ``seed``: exactly the
+    draws of :func:`uepmm.plan_job` with that seed, without partitioning matrices.
     """
-    code_seed, latency_seed = seed.spawn(2)
-    if isinstance(code, str):
-        code = make_code(code, gamma=gamma if code in ("now", "ew") else None)
-    encoding = code.encode(classes, workers, np.random.default_rng(code_seed))
-    times = latency.sample_response(np.random.default_rng(latency_seed), workers, omega)
-    return encoding.generator, times
+    drawn = draw_job(figure_spec(code, classes, workers, latency, omega, gamma), classes, seed)
+    return drawn.generator, drawn.times
 
 
 @dataclass(frozen=True)
@@ -193,7 +206,7 @@ def engine_loss_curves(
     Results are cached per argument set (they are read-only arrays).
     """
     partition = choice(partition, "partition", tuple(_PARTITION_BLOCKS))
-    code = choice(code, "code", ("now", "ew", "mds"))
+    code = choice(code, "code", FIGURE_CODES)
     trials = positive_int(trials, "trials")
     seed = positive_int(seed, "seed", minimum=0)
     omega = positive_float(omega, "omega")
@@ -205,13 +218,14 @@ def engine_loss_curves(
         return _CURVE_CACHE[key]
     pricing = _sec6_block_losses(partition, seed, draws, size_scale, show_progress)
     classes = paper_sec6_classes(partition)
-    code_obj = make_code(code, gamma=FIG_GAMMA if code in ("now", "ew") else None)
+    spec = figure_spec(code, classes, workers, FIG_LATENCY, omega)
     loss_after = np.empty((trials, workers + 1))
     recovered_after = np.empty((trials, workers + 1, classes.num_products), dtype=bool)
     arrival_times = np.empty((trials, workers))
     label = f"{code:>4} {partition} trials"
     for j in progress(range(trials), trials, label, enabled=show_progress):
-        rows, times = draw_trial(code_obj, classes, workers, FIG_LATENCY, omega, trial_seed(seed, j))
+        drawn = draw_job(spec, classes, trial_seed(seed, j))
+        rows, times = drawn.generator, drawn.times
         order = np.argsort(times, kind="stable")  # the simulated backend's delivery order
         recovered_after[j] = recovery_curve(rows[order])  # [W+1, K]
         loss_after[j] = pricing[j % draws].normalized(recovered_after[j])
