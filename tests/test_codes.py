@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from uepmm.codes import EW, MDS, NOW, Repetition, Uncoded, make_code, to_factor_form
+from uepmm.codes import EW, MDS, NOW, Code, Repetition, Uncoded, make_code, to_factor_form
 from uepmm.importance import ClassTable, paper_sec6_classes
 from uepmm.partition import make_partition
 
@@ -73,3 +73,49 @@ def test_factor_form_refused_where_invalid(rng):
     part_cxr = make_partition((6, 9), (9, 6), "cxr", 9)
     with pytest.raises(ValueError, match="cross terms"):
         to_factor_form(EW().encode(TABLE, 3, rng), part_cxr, rng)
+
+
+# ----------------------------------------------------------------------------- self-description
+
+
+def test_codes_describe_themselves():
+    from uepmm import make_code, paper_sec6_classes, theory
+    from uepmm.partition import make_partition
+
+    props = {name: make_code(name) for name in ("uncoded", "repetition", "mds", "now", "ew")}
+    assert [n for n, c in props.items() if c.uses_window_probabilities] == ["now", "ew"]
+    assert [n for n, c in props.items() if c.class_aware] == ["now", "ew"]
+    assert [n for n, c in props.items() if c.deterministic] == ["uncoded", "repetition"]
+    assert props["mds"].recovery_threshold(9) == 9 and props["uncoded"].recovery_threshold(9) == 9
+    assert make_code("repetition", copies=3).recovery_threshold(9) == 19  # (r - 1) K + 1
+    assert props["now"].recovery_threshold(9) is None and props["repetition"].recovery_threshold(9) is None
+    assert props["uncoded"].task_count(9) == 9 and make_code("repetition", copies=2).task_count(9) == 18
+    # the code's own probabilities are theory's
+    for name in ("now", "ew"):
+        np.testing.assert_array_equal(
+            props[name].decoding_probabilities((3, 3, 3), 20),
+            theory.decoding_probabilities(name, (3, 3, 3), (0.40, 0.35, 0.25), 20),
+        )
+    # work per packet: c×r window size; r×c rank of the N×P pattern; factor form 1
+    classes = paper_sec6_classes("cxr")
+    rng = np.random.default_rng(0)
+    enc = make_code("ew").encode(classes, 30, rng)
+    cxr = make_partition((9, 9), (9, 9), "cxr", 9)
+    np.testing.assert_array_equal(props["ew"].packet_work(enc, cxr), np.count_nonzero(enc.generator, axis=1))
+    rxc = make_partition((9, 9), (9, 9), "rxc", (3, 3))
+    enc = make_code("mds").encode(paper_sec6_classes("rxc"), 4, rng)
+    np.testing.assert_array_equal(props["mds"].packet_work(enc, rxc), [3, 3, 3, 3])
+    enc = make_code("uncoded").encode(paper_sec6_classes("rxc"), 9, rng)
+    np.testing.assert_array_equal(props["uncoded"].packet_work(enc, rxc), np.ones(9))
+
+
+def test_parameters_a_code_does_not_take_are_refused():
+    from uepmm import make_code
+
+    with pytest.raises(ValueError, match="gamma=.* only applies to code 'now' or 'ew'"):
+        make_code("mds", gamma=(0.5, 0.5))
+    with pytest.raises(ValueError, match="copies=2 only applies to code 'repetition'"):
+        make_code("ew", copies=2)
+    assert make_code("mds", gamma=(0.5, 0.5), ignore_unused=True).name == "mds"
+    with pytest.raises(ValueError, match="no analytic decoding probabilities"):
+        type("Custom", (Code,), {"name": "custom"})().decoding_probabilities((3,), 4)

@@ -6,9 +6,11 @@ decoder, latency models, backends) are public so that they can be composed direc
 
 __version__ = "0.1.0"
 
-from .api import Progress, Result, TimelineEntry, coded_matmul, plan_job
+from .api import JobPlan, Progress, Result, TimelineEntry, coded_matmul, plan_job
 from .codes import CODES, EW, MDS, NOW, Code, Encoding, Repetition, Uncoded, make_code
+from .decoders import Decoder, ZeroFillDecoder, make_decoder
 from .decoding import ProgressiveDecoder, RecoveryTracker, recoverable, recovery_curve
+from .draw import JobDraw, draw_job
 from .importance import (
     SEC6_COUNTS,
     TABLE3_GAMMA,
@@ -26,10 +28,13 @@ from .job import Job, Packet
 from .latency import Deterministic, Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
 from .loss import BlockLoss
 from .partition import Partition, make_partition
+from .spec import JobSpec
+from .streams import job_streams, product_rng
 
 __all__ = [
     "__version__",
-    "coded_matmul", "plan_job", "Result", "TimelineEntry", "Progress",
+    "coded_matmul", "plan_job", "JobSpec", "JobPlan", "Result", "TimelineEntry", "Progress",
+    "draw_job", "JobDraw", "job_streams", "product_rng", "Decoder", "ZeroFillDecoder", "make_decoder",
     "CODES", "Code", "Encoding", "Uncoded", "Repetition", "MDS", "NOW", "EW", "make_code",
     "RecoveryTracker", "ProgressiveDecoder", "recovery_curve", "recoverable",
     "ClassTable", "ImportanceOrder", "importance_order", "product_scores", "classes_by_rank",

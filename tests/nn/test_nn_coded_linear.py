@@ -196,6 +196,33 @@ def test_product_seed_and_reproducibility():
     assert np.array_equal(a.last_results["grad_weight"].recovered, b.last_results["grad_weight"].recovered)
 
 
+def test_state_dict_carries_seed_and_steps():
+    """A differently seeded layer, after load_state_dict, makes the same next eight steps."""
+    torch.manual_seed(0)
+    a = CodedLinear(30, 20, code="now", workers=15, deadline=0.6, seed=5, layer_index=1)
+    x = torch.randn(32, 30)
+    for _ in range(3):  # a has drawn three steps
+        a.zero_grad()
+        a(x).sum().backward()
+    b = CodedLinear(30, 20, code="now", workers=15, deadline=0.6, seed=77, layer_index=1)
+    b.load_state_dict(a.state_dict())
+    assert (b.seed, b.steps) == (5, 3) and a.state_dict()["_extra_state"] == {"seed": 5, "steps": 3}
+    for _ in range(8):
+        for layer in (a, b):
+            layer.zero_grad()
+            layer(x).pow(2).sum().backward()
+        torch.testing.assert_close(a.weight.grad, b.weight.grad, rtol=0, atol=0)
+        ra, rb = a.last_results["grad_weight"], b.last_results["grad_weight"]
+        assert ra.seed == rb.seed and np.array_equal(ra.recovered, rb.recovered)
+        np.testing.assert_array_equal(ra.response_times, rb.response_times)
+    assert a.steps == b.steps == 11
+    plain = nn.Linear(30, 20)
+    b.load_state_dict(plain.state_dict())  # a plain Linear's weights load; b keeps its seed and steps
+    assert (b.seed, b.steps) == (5, 11) and torch.equal(b.weight, plain.weight)
+    with pytest.raises(ValueError, match="extra state"):
+        b.set_extra_state({"seed": 1})
+
+
 def test_validation_messages():
     with pytest.raises(TypeError, match="unexpected keyword"):
         CodedLinear(4, 4, colour="red")
