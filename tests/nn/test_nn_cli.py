@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 
 from uepmm.cli import analyze as analyze_cli  # noqa: E402
 from uepmm.cli import train as train_cli  # noqa: E402
-from uepmm.nn import datasets  # noqa: E402  (the real module, or the test stand-in)
+from uepmm.nn import datasets  # noqa: E402
 from uepmm.nn.training import CSV_COLUMNS  # noqa: E402
 
 
