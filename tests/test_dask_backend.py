@@ -1,7 +1,11 @@
 """The Dask backend on a real LocalCluster (processes, loopback): exactness, timing, faults.
 
 One module-scoped cluster (2 processes × 20 threads) serves every test but the embedded ones.
-Matrices are small; timings use ``time_unit`` of 0.1-0.2 s with margins for a loaded machine.
+Matrices are small; ``time_unit`` is 0.1-0.2 s.  No test bounds a wall-clock time by a fixed
+number of seconds (a loaded machine is slower by an unknown amount): timing checks are in the
+model's terms (packet times against ``deadline_seconds``) or ratios of times measured in the same
+test (a job with a deadline against the same job waiting for its stragglers).  The measured
+numbers are in ``benchmarks/bench_dask.py --part timing``.
 """
 
 from __future__ import annotations
@@ -115,27 +119,44 @@ def test_deadline_inf_reproduces_the_product(healthy, matrices, code, workers, e
 
 
 # --------------------------------------------------------------------- timing
-def test_deadline_returns_promptly_and_frees_the_threads(healthy, matrices):
+def test_deadline_returns_what_arrived_by_it(healthy, matrices):
     A, B = matrices
-    start = time.perf_counter()
     res = uepmm.coded_matmul(A, B, code="ew", partition="cxr", blocks=9, workers=15, deadline=4.0,
                              latency=uepmm.Exponential(rate=0.5), backend="dask", client=healthy,
                              time_unit=0.1, seed=0)
-    wall = time.perf_counter() - start
-    assert wall < 0.4 + 0.5
     model = np.asarray(res.report["response_times"])
     assert res.report["deadline_seconds"] == pytest.approx(0.4)
-    assert all(e.time <= 0.4 for e in res.timeline)
+    assert all(e.time <= res.report["deadline_seconds"] for e in res.timeline)
     unfinished = set(res.report["unfinished"])
     assert set(np.flatnonzero(model > 4.0)) <= unfinished and res.received == 15 - len(unfinished)
     if not res.recovered.all():  # (once C is complete the rest may be released early)
         assert unfinished <= set(np.flatnonzero(model > 4.0 - 1.0))
-    assert res.report["elapsed_seconds"] < 0.4 + 0.1
-    # the stragglers' threads are free again: nothing of this job is still running
-    give_up = time.perf_counter() + 1.0
+
+
+def test_deadline_returns_promptly_and_frees_the_threads(healthy, matrices):
+    A, B = matrices
+    # 8 workers answer by 2.5 units, 7 stragglers from 20 units on; with K = 9 sub-products C is
+    # never complete before a straggler answers, so without a deadline the job waits >= 20 units
+    times = np.r_[np.linspace(0.5, 2.5, 8), np.linspace(20.0, 26.0, 7)]
+    kwargs = dict(code="ew", partition="cxr", blocks=9, workers=15, latency=FixedTimes(times), omega=1.0,
+                  backend="dask", client=healthy, time_unit=0.1, seed=0)
+    start = time.perf_counter()
+    res = uepmm.coded_matmul(A, B, deadline=4.0, **kwargs)
+    with_deadline = time.perf_counter() - start
+    # the stragglers' threads are free again before the first of them would have finished by itself
+    give_up = start + 0.9 * times[8] * 0.1
     while any(healthy.processing().values()) and time.perf_counter() < give_up:
         time.sleep(0.02)
     assert not any(healthy.processing().values())
+    start = time.perf_counter()
+    waited = uepmm.coded_matmul(A, B, **kwargs)  # deadline = inf
+    without_deadline = time.perf_counter() - start
+    assert set(range(8, 15)) <= set(res.report["unfinished"]) and res.received <= 8
+    assert not res.recovered.all()
+    assert all(e.time <= res.report["deadline_seconds"] for e in res.timeline)
+    assert waited.received >= 9 and any(e.worker >= 8 for e in waited.timeline)
+    assert with_deadline < 0.5 * without_deadline
+    assert res.report["elapsed_seconds"] < 0.5 * waited.report["elapsed_seconds"]
 
 
 def _deadline_in_a_gap(times, time_unit, margin_s, first=3):
@@ -167,9 +188,10 @@ def test_agrees_with_the_simulated_backend(healthy, matrices, code, partition, s
         for b in arrival:
             if (times[b] - times[a]) * time_unit > margin:
                 assert arrival[a] < arrival[b]
-    # each packet arrived near its model time
+    # no packet arrived before its model time (20 ms for clock resolution); that none came later
+    # than the deadline's margin is what the equal results above show
     lags = [arrival[w] - times[w] * time_unit for w in arrival]
-    assert max(lags) < margin and min(lags) > -0.02
+    assert min(lags) > -0.02
 
 
 def test_on_packet_sees_the_estimate_while_the_job_runs(healthy, matrices):
@@ -187,8 +209,10 @@ def test_on_packet_sees_the_estimate_while_the_job_runs(healthy, matrices):
     wall = time.perf_counter() - start
     assert [s[1] for s in seen] == res.timeline
     assert len(seen) == res.received <= 8
-    # the first packet is due at 0.05 s and the deadline is 0.6 s: its estimate came long before the end
-    assert seen[0][0] < wall - 0.3
+    # the estimates came as the packets arrived, not in a burst at the end: the callbacks are spread
+    # over at least half the time over which the packets arrived (packets due from 0.05 s to 0.3 s)
+    assert seen[-1][0] - seen[0][0] > 0.5 * (res.timeline[-1].time - res.timeline[0].time) > 0
+    assert seen[-1][0] <= wall
     for _, _, estimate, recovered in seen:  # each estimate is the exact recovered blocks, zeros elsewhere
         assert np.allclose(estimate, _estimate_from(res, recovered, A, B), rtol=0, atol=1e-9 * np.abs(A @ B).max())
     assert np.allclose(seen[-1][2], res.estimate) and np.array_equal(seen[-1][3], res.recovered)
@@ -248,25 +272,30 @@ def test_late_packets_are_ignored(healthy, matrices):
                              time_unit=0.1, on_packet=slow)
     assert sorted(e.worker for e in res.timeline) == [0, 1, 2, 3, 4]  # on time, though read late
     assert res.report["late"] == 4 and sorted(res.report["unfinished"]) == [5, 6, 7, 8]
-    assert all(e.time <= 0.3 for e in res.timeline)
+    assert all(e.time <= res.report["deadline_seconds"] for e in res.timeline)
 
 
 def test_early_stop_releases_the_rest(healthy, matrices):
     A, B = matrices
+    straggler = 100.0  # model units: 10 s
     plan = plan_job(A, B, code="uncoded", partition="cxr", blocks=9, workers=9,
-                    latency=FixedTimes([0.0, 0.0, 0.0] + [50.0] * 6), omega=1.0, seed=0)
+                    latency=FixedTimes([0.0, 0.0, 0.0] + [straggler] * 6), omega=1.0, seed=0)
     backend = DaskBackend(client=healthy, time_unit=0.1)
     start = time.perf_counter()
     packets = backend.packets(plan.job)
     got = [next(packets) for _ in range(3)]
     packets.close()  # the parameter server stops listening (e.g. C is complete)
-    assert time.perf_counter() - start < 2.0
+    closed = time.perf_counter() - start
     assert sorted(p.worker for p in got) == [0, 1, 2]
     assert backend.last_report["unfinished"] == [3, 4, 5, 6, 7, 8]
-    give_up = time.perf_counter() + 1.0
+    due = straggler * backend.time_unit
+    give_up = start + 0.5 * due
     while any(healthy.processing().values()) and time.perf_counter() < give_up:
         time.sleep(0.02)
-    assert not any(healthy.processing().values())  # the 5-second sleepers were woken, not waited for
+    # the sleepers were woken, not waited for: the stream closed and the threads are free in less
+    # than half the time the stragglers would have taken
+    assert not any(healthy.processing().values())
+    assert closed < 0.5 * due
 
 
 def test_too_few_threads_warns(healthy, matrices):
@@ -285,23 +314,31 @@ def test_a_dying_worker_process_costs_its_packets_not_the_deadline(healthy, matr
     # later ones (>= 5 units) are lost.
     times = [1.0, 1.0, 1.5, 1.5, 8.0, 2.0, 5.0, 2.5, 5.5]
     kwargs = dict(code="uncoded", partition="cxr", blocks=9, workers=9, latency=FixedTimes(times), omega=1.0,
-                  seed=0, backend="dask", client=healthy, time_unit=0.1, faults={"kill": [4]})
+                  seed=0, backend="dask", client=healthy, time_unit=0.1)
+    # the same job without the fault, for the time it takes
+    start = time.perf_counter()
+    intact = uepmm.coded_matmul(A, B, deadline=6.0, **kwargs)
+    intact_wall = time.perf_counter() - start
+    assert 4 in intact.report["unfinished"] and intact.report["erasures"] == []  # due at 8.0 > 6.0
+    kwargs["faults"] = {"kill": [4]}
     start = time.perf_counter()
     res = uepmm.coded_matmul(A, B, deadline=6.0, **kwargs)
-    assert time.perf_counter() - start < 0.6 + 0.5 + 0.3  # deadline + 0.5 s, and set-up
+    assert time.perf_counter() - start < 2 * intact_wall  # the death did not hold the job past its deadline
     victims = next(ws for ws in res.report["dask_workers"].values() if 4 in ws)
     assert victims == [0, 2, 4, 6, 8]
     lost = [e["worker"] for e in res.report["erasures"] if e["status"] == "worker-lost"]
     # erasures if the death was noticed before the deadline, else simply never answered
     assert sorted(lost + res.report["unfinished"]) == [4, 6, 8], res.report["erasures"]
     assert sorted(e.worker for e in res.timeline) == [0, 1, 2, 3, 5, 7]
-    assert all(e.time <= 0.6 for e in res.timeline)
+    assert all(e.time <= res.report["deadline_seconds"] for e in res.timeline)
     assert res.recovered.sum() == 6 and _exact_blocks_ok(res, A, B)
     healthy.wait_for_workers(2, timeout=30)
     # deadline = inf: the job still ends, once the death is noticed and every live worker answered
     start = time.perf_counter()
     res = uepmm.coded_matmul(A, B, **kwargs)
-    assert time.perf_counter() - start < 0.4 + 1.5
+    # (the live workers are done by 2.5 units and the death comes at 4.0: it is noticed promptly,
+    # well before the 8.0 units the dead worker's packet was due)
+    assert time.perf_counter() - start < 3 * intact_wall
     lost = sorted(e["worker"] for e in res.report["erasures"] if e["status"] == "worker-lost")
     assert lost == [4, 6, 8] and res.report["unfinished"] == []
     assert res.received == 6 and _exact_blocks_ok(res, A, B)
@@ -310,11 +347,17 @@ def test_a_dying_worker_process_costs_its_packets_not_the_deadline(healthy, matr
 
 # ------------------------------------------------------------- configuration
 def test_unreachable_cluster_fails_fast_and_clearly(matrices):
+    import dask.config
+    from dask.utils import parse_timedelta
+
     A, B = matrices
+    default = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="s")
+    assert default >= 10  # so that connect_timeout=1.0 is the one that counts
     start = time.perf_counter()
     with pytest.raises(DaskConnectionError, match="could not reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
         uepmm.coded_matmul(A, B, backend="dask", address="tcp://127.0.0.1:9", connect_timeout=1.0)
-    assert time.perf_counter() - start < 4.0
+    # it gave up after connect_timeout, not after Dask's own (much longer) connect timeout
+    assert time.perf_counter() - start < 0.5 * default
 
 
 def test_bad_options_are_refused(healthy, matrices):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from uepmm.cli import analyze as analyze_cli  # noqa: E402
 from uepmm.cli import train as train_cli  # noqa: E402
-from uepmm.nn import datasets  # noqa: E402  (the real module, or the test stand-in)
+from uepmm.nn import datasets  # noqa: E402
 from uepmm.nn.training import CSV_COLUMNS  # noqa: E402
 
 
@@ -83,25 +84,47 @@ def test_train_cifar10_requires_data_dir(tmp_path):
 
 
 def test_analyze_gradients(idx_dir, tmp_path, capsys):
-    assert _cli(["analyze", "gradients", "mnist", "--iteration", "4", "--data-dir", str(idx_dir),
-                 "--out", str(tmp_path)]) == 0
+    argv = ["analyze", "gradients", "mnist", "--iteration", "4", "--data-dir", str(idx_dir), "--out", str(tmp_path)]
+    assert _cli(argv) == 0
     rows = list(csv.DictReader((tmp_path / "table2.csv").open()))
     assert [r["layer"] for r in rows] == ["1", "2", "3"]
     assert all(0.0 <= float(r[k]) <= 1.0 for r in rows for k in ("gradients", "weights", "inputs"))
     fits = list(csv.DictReader((tmp_path / "fig5.csv").open()))
-    assert {(f["kind"], f["layer"]) for f in fits} >= {("gradient", "1"), ("weight", "3"), ("input", "2"), ("input", "3")}
+    expected = {("gradient", "1"), ("weight", "3"), ("input", "2"), ("input", "3")}
+    assert {(f["kind"], f["layer"]) for f in fits} >= expected
     assert (tmp_path / "fig5.png").stat().st_size > 10_000
-    assert "layer,gradients,weights,inputs" in capsys.readouterr().out
+    # the default --format table: Table II as aligned columns, then the files written
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["layer", "gradients", "weights", "inputs", "input_is_relu_output", "iteration"]
+    assert [line.split()[0] for line in table[1:4]] == ["1", "2", "3"]
+    assert [float(line.split()[1]) for line in table[1:4]] == pytest.approx([float(r["gradients"]) for r in rows],
+                                                                            rel=1e-3, abs=1e-4)
+    assert table[4:] == [str(tmp_path / name) for name in ("table2.csv", "fig5.csv", "fig5.png")]
+    # csv: the file itself on stdout, the paths on stderr; json: the same rows as numbers
+    assert _cli([*argv, "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == (tmp_path / "table2.csv").read_text().strip()
+    assert str(tmp_path / "fig5.png") in captured.err
+    assert _cli([*argv, "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [r["layer"] for r in printed] == [1, 2, 3]
+    assert [r["gradients"] for r in printed] == [float(r["gradients"]) for r in rows]
 
 
-def test_full_command_line_when_available(idx_dir, tmp_path):
-    try:
-        from uepmm.cli import build_parser
-        build_parser()
-    except ImportError:
-        pytest.skip("other sub-commands of uepmm are not in this checkout")
+def test_full_command_line(idx_dir, tmp_path, capsys):
     from uepmm.cli import main
 
     assert main(["train", "mnist", "--epochs", "1", "--limit-train", "128", "--data-dir", str(idx_dir),
                  "--out", str(tmp_path), "--no-progress"]) == 0
     assert (tmp_path / "mnist_centralized_s0.csv").exists()
+    assert "[#" not in capsys.readouterr().err  # --no-progress: no bar
+
+
+def test_train_progress_flag(tmp_path):
+    def parse(*extra):
+        return _parser().parse_args(["train", "mnist", "--out", str(tmp_path), *extra])
+
+    assert parse().progress is True and parse("--no-progress").progress is False
+    assert parse("--no-progress", "--progress").progress is True
+    with pytest.raises(SystemExit):  # --out is required: runs must not land anywhere by accident
+        _parser().parse_args(["train", "mnist"])

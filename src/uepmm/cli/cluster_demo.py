@@ -13,6 +13,8 @@ import math
 import sys
 from typing import Any
 
+from ..experiments.tables import format_rows
+from ._common import add_format_argument, add_progress_argument, add_seed_argument, notes_stream
 from ._dask_options import add_dask_arguments, dask_options_from_args
 
 __all__ = ["register", "run", "add_dask_arguments", "dask_options_from_args", "format_table"]
@@ -61,8 +63,9 @@ def register(subparsers: Any) -> None:
                         help="simulated trials for the expectation column (default 200)")
     parser.add_argument("--size-scale", type=float, default=0.2,
                         help="shrink factor of the Sec. VI matrices (default 0.2; 1 = paper sizes)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--progress", action="store_true", help="show progress bars on stderr")
+    add_seed_argument(parser)
+    add_format_argument(parser)
+    add_progress_argument(parser)
     add_dask_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -131,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"Sec. VI {args.partition}, exponential rate {args.rate:g}, Omega = 9/W, time unit "
         f"{options.get('time_unit', 0.1):g} s, {args.trials} cluster trials and "
-        f"{args.expectation_trials} simulated trials per code; mean normalized loss ||C - C_hat||^2/||C||^2"
+        f"{args.expectation_trials} simulated trials per code; mean normalized loss ||C - C_hat||^2/||C||^2",
+        file=notes_stream(args.format),
     )
-    print(format_table(rows))
+    print(format_table(rows) if args.format == "table" else format_rows(rows, args.format))
     return 0

@@ -7,7 +7,8 @@ import os
 from typing import Any
 
 from ..experiments.demo import DEMO_CODES, DEMO_DEADLINES, PLOT_GRID, plot_demo, run_demo
-from ..experiments.tables import FORMATS, format_rows, write_csv
+from ..experiments.tables import format_rows, write_csv
+from ._common import add_format_argument, add_out_argument, add_progress_argument, add_seed_argument, notes_stream
 from .simulate import float_list
 
 
@@ -23,14 +24,16 @@ def register(subparsers: Any) -> None:
             "Writes demo.csv and demo.png to --out."
         ),
     )
-    parser.add_argument("--out", default="uepmm-out", help="output folder (default uepmm-out/)")
+    add_out_argument(parser, "uepmm-out", "demo.csv and demo.png")
     parser.add_argument("--trials", type=int, default=10, help="trials per scheme (default 10)")
     parser.add_argument("--deadlines", type=float_list, default=list(DEMO_DEADLINES),
-                        help="deadlines printed in the table, comma-separated (the CSV and PNG also hold a 0.1-step grid to 6)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--size-scale", type=float, default=1.0, help="shrink the paper's matrix sizes by this factor (default 1)")
-    parser.add_argument("--format", default="table", choices=FORMATS, help="printed format (default table)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+                        help="deadlines printed in the table, comma-separated "
+                             "(the CSV and PNG also hold a 0.1-step grid to 6)")
+    add_seed_argument(parser)
+    parser.add_argument("--size-scale", type=float, default=1.0,
+                        help="shrink the paper's matrix sizes by this factor (default 1)")
+    add_format_argument(parser)
+    add_progress_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         deadlines=sorted(set(args.deadlines) | set(PLOT_GRID)),
         seed=args.seed,
         size_scale=args.size_scale,
-        show_progress=not args.no_progress,
+        show_progress=args.progress,
     )
     os.makedirs(args.out, exist_ok=True)
     csv_path = os.path.join(args.out, "demo.csv")
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     png_path = plot_demo(rows, os.path.join(args.out, "demo.png"))
     wide = _wide_table([r for r in rows if r["deadline"] in set(args.deadlines)], DEMO_CODES)
     print(format_rows(wide, args.format))
-    print(f"\nwrote {csv_path}" + (f" and {png_path}" if png_path else " (install uepmm[plot] for the PNG)"))
+    print(f"\nwrote {csv_path}" + (f" and {png_path}" if png_path else " (install uepmm[plot] for the PNG)"),
+          file=notes_stream(args.format))
     return 0
 
 

@@ -7,10 +7,11 @@ import math
 from typing import Any
 
 from ..codes import CODES
-from ._dask_options import add_dask_arguments, backend_from_args
 from ..experiments.synthetic import gaussian_matrices, loss_vs_deadline, sec6_matrices
-from ..experiments.tables import FORMATS, format_rows
+from ..experiments.tables import format_rows
 from ..latency import Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
+from ._common import add_format_argument, add_progress_argument, add_seed_argument
+from ._dask_options import add_dask_arguments, backend_from_args
 
 LATENCIES = ("exponential", "shifted-exponential", "pareto", "weibull", "trace", "none")
 
@@ -31,13 +32,15 @@ def int_list(text: str) -> list[int]:
 
 def add_latency_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("latency model (paper eq. 8, scaled as F(omega t))")
-    group.add_argument("--latency", default="exponential", choices=LATENCIES, help="response-time model (default: exponential)")
+    group.add_argument("--latency", default="exponential", choices=LATENCIES,
+                       help="response-time model (default: exponential)")
     group.add_argument("--rate", type=float, default=1.0, help="rate lambda of (shifted) exponential (default 1)")
     group.add_argument("--shift", type=float, default=0.0, help="shift of shifted-exponential (default 0)")
     group.add_argument("--shape", type=float, default=2.0, help="shape of pareto/weibull (default 2)")
     group.add_argument("--scale", type=float, default=1.0, help="scale of pareto/weibull (default 1)")
     group.add_argument("--trace-file", help="file of recorded response times, one per line (for --latency trace)")
-    group.add_argument("--omega", default="paper", help="time scaling Omega: a number, or 'paper' = K / workers (Remark 1)")
+    group.add_argument("--omega", default="paper",
+                       help="time scaling Omega: a number, or 'paper' = K / workers (Remark 1)")
 
 
 def latency_from_args(args: argparse.Namespace) -> LatencyModel | None:
@@ -76,28 +79,40 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--code", default="ew", choices=CODES, help="code (default: ew)")
-    parser.add_argument("--partition", default="cxr", choices=("rxc", "cxr"), help="r×c (eq. 3) or c×r (eq. 4) (default: cxr)")
+    parser.add_argument("--partition", default="cxr", choices=("rxc", "cxr"),
+                        help="r×c (eq. 3) or c×r (eq. 4) (default: cxr)")
     parser.add_argument("--blocks", type=int_list, default=[9], help="rxc: N,P or K=N*N; cxr: M (default 9)")
     parser.add_argument("--workers", type=int, default=15, help="number of workers W (default 15)")
-    parser.add_argument("--gamma", type=float_list, help="window selection probabilities for now/ew (default 0.40,0.35,0.25)")
+    parser.add_argument("--gamma", type=float_list,
+                        help="window selection probabilities for now/ew (default 0.40,0.35,0.25)")
     parser.add_argument("--copies", type=int, help="copies per sub-product for repetition (default workers/K)")
-    parser.add_argument("--class-counts", type=int_list, help="sub-products per class k_1,..,k_L (default: 3 near-equal classes)")
-    parser.add_argument("--statistic", default="fro", choices=("fro", "mean_abs"), help="importance statistic (default fro)")
-    parser.add_argument("--no-reorder", action="store_true", help="do not sort rows/columns by magnitude before partitioning")
-    parser.add_argument("--encoding", default="direct", choices=("direct", "factor"), help="worker task form (default direct)")
+    parser.add_argument("--class-counts", type=int_list,
+                        help="sub-products per class k_1,..,k_L (default: 3 near-equal classes)")
+    parser.add_argument("--statistic", default="fro", choices=("fro", "mean_abs"),
+                        help="importance statistic (default fro)")
+    parser.add_argument("--no-reorder", action="store_true",
+                        help="do not sort rows/columns by magnitude before partitioning")
+    parser.add_argument("--encoding", default="direct", choices=("direct", "factor"),
+                        help="worker task form (default direct)")
     add_latency_arguments(parser)
-    parser.add_argument("--deadline", type=float_list, default=[0.5, 1.0, 2.0, 4.0], help="deadline(s) T_max, comma-separated (default 0.5,1,2,4)")
+    parser.add_argument("--deadline", type=float_list, default=[0.5, 1.0, 2.0, 4.0],
+                        help="deadline(s) T_max, comma-separated (default 0.5,1,2,4)")
     parser.add_argument("--trials", type=int, default=20, help="Monte Carlo trials (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--fidelity", default="full", choices=("full", "fast"), help="full: real packets and decoding; fast: rank-only (default full)")
-    parser.add_argument("--matrices", default="sec6", choices=("sec6", "gaussian"), help="sec6: the paper's Sec. VI blocks; gaussian: N(0,1) of --rows/--inner/--cols")
+    add_seed_argument(parser)
+    parser.add_argument("--fidelity", default="full", choices=("full", "fast"),
+                        help="full: real packets and decoding; fast: rank-only (default full)")
+    parser.add_argument("--matrices", default="sec6", choices=("sec6", "gaussian"),
+                        help="sec6: the paper's Sec. VI blocks; gaussian: N(0,1) of --rows/--inner/--cols")
     parser.add_argument("--rows", type=int, default=300, help="rows of A for --matrices gaussian (default 300)")
-    parser.add_argument("--inner", type=int, default=300, help="columns of A / rows of B for --matrices gaussian (default 300)")
+    parser.add_argument("--inner", type=int, default=300,
+                        help="columns of A / rows of B for --matrices gaussian (default 300)")
     parser.add_argument("--cols", type=int, default=300, help="columns of B for --matrices gaussian (default 300)")
-    parser.add_argument("--size-scale", type=float, default=1.0, help="shrink factor for the sec6 matrices (default 1 = paper sizes)")
-    parser.add_argument("--backend", default="simulated", choices=("simulated", "dask"), help="execution backend (default simulated)")
-    parser.add_argument("--format", default="table", choices=FORMATS, help="output format (default table)")
-    parser.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    parser.add_argument("--size-scale", type=float, default=1.0,
+                        help="shrink factor for the sec6 matrices (default 1 = paper sizes)")
+    parser.add_argument("--backend", default="simulated", choices=("simulated", "dask"),
+                        help="execution backend (default simulated)")
+    add_format_argument(parser)
+    add_progress_argument(parser)
     add_dask_arguments(parser)
     parser.set_defaults(func=run)
 

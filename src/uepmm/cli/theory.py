@@ -10,8 +10,7 @@ import numpy as np
 
 from .. import theory
 from ..importance import SEC6_COUNTS, TABLE3_GAMMA
-
-_FORMATS = ("csv", "table", "json")
+from ._common import add_format_argument
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -25,7 +24,9 @@ def _float_list(text: str) -> tuple[float, ...]:
     try:
         return tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.4,0.35,0.25, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.4,0.35,0.25, got {text!r}"
+        ) from None
 
 
 def _field_size(text: str) -> float:
@@ -74,14 +75,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     dec.add_argument(
         "--max-packets", type=int, default=None, metavar="N",
-        help="largest number of received packets (required for now/ew; default K for mds/uncoded, copies*K for repetition)",
+        help="largest number of received packets "
+             "(required for now/ew; default K for mds/uncoded, copies*K for repetition)",
     )
-    dec.add_argument("--copies", type=int, default=None, help="copies per sub-product for --code repetition (default 2)")
+    dec.add_argument("--copies", type=int, default=None,
+                     help="copies per sub-product for --code repetition (default 2)")
     dec.add_argument(
         "--q", type=_field_size, default=math.inf, metavar="Q",
         help="finite field size for now/ew random coefficients (default INF, the paper's large-field limit)",
     )
-    dec.add_argument("--format", choices=_FORMATS, default="csv", help="output format (default csv)")
+    add_format_argument(dec, default="csv")  # a data series (Fig. 8's data); CSV by default, as tested
     dec.set_defaults(func=_run_decoding)
 
 

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from ..nn.setups import CODED_SCHEMES, PAPER_DEADLINES, SCHEMES
+from ._common import add_out_argument, add_progress_argument, add_seed_argument
 
 _EPOCHS = {"mnist": 3, "cifar10": 120}
 
@@ -41,19 +42,21 @@ def _options(parser: argparse.ArgumentParser, dataset: str) -> None:
     )
     parser.add_argument("--partition", nargs="+", default=["rxc"], metavar="P",
                         help="rxc (N = P = 3) and/or cxr (M = 9), or 'both' (default rxc)")
+    paper = ", ".join(f"{t:g}" for t in PAPER_DEADLINES)
     parser.add_argument("--deadline", nargs="+", default=["1"], metavar="T",
-                        help=f"T_max, one or more, or 'paper' for {', '.join(f'{t:g}' for t in PAPER_DEADLINES)} (default 1)")
+                        help=f"T_max, one or more, or 'paper' for {paper} (default 1)")
     parser.add_argument("--epochs", type=int, default=_EPOCHS[dataset],
                         help=f"training epochs (default {_EPOCHS[dataset]}, Table IV)")
-    parser.add_argument("--seed", nargs="+", type=int, default=[0], metavar="S", help="seed(s) (default 0)")
+    add_seed_argument(parser, several=True)
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="directory of the MNIST IDX files" if dataset == "mnist" else
                         "directory of the CIFAR-10 python batches (required)")
     parser.add_argument("--eval-every", type=int, default=None, metavar="N",
                         help="evaluate on the test set every N mini-batch iterations "
                         + ("(default 10)" if dataset == "mnist" else "(default: once per epoch)"))
-    parser.add_argument("--limit-train", type=int, default=None, metavar="N", help="use only the first N training images")
-    parser.add_argument("--out", required=True, metavar="DIR", help="directory for the run CSVs")
+    parser.add_argument("--limit-train", type=int, default=None, metavar="N",
+                        help="use only the first N training images")
+    add_out_argument(parser, None, "the run CSVs (complete runs there are skipped, interrupted ones resumed)")
     parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01, Table IV)")
     parser.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64, Table IV)")
     parser.add_argument("--clean-epochs", type=int, default=None, metavar="E",
@@ -66,7 +69,7 @@ def _options(parser: argparse.ArgumentParser, dataset: str) -> None:
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel, one process each (default 1)")
     parser.add_argument("--force", action="store_true", help="redo runs whose CSV exists")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_argument(parser)
 
 
 def _expand(values: list[str], everything: tuple, word: str) -> list[str]:
@@ -126,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     coded = [s for s in specs if s.scheme in CODED_SCHEMES]
     print(f"{len(specs)} run(s) ({len(coded)} coded) -> {args.out}", file=sys.stderr)
     paths = run_many(specs, args.out, data_dir=args.data_dir, jobs=args.jobs, force=args.force,
-                     show_progress=not args.no_progress)
+                     show_progress=args.progress)
     for path in paths:
         print(path)
     return 0

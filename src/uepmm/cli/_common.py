@@ -1,0 +1,83 @@
+"""Options that several ``uepmm`` commands share, each defined once, so that a flag means
+the same thing (type, default, help) in every command that has it.
+
+=================================  ==========================================================
+``--progress/--no-progress``       a progress bar on stderr; on by default (off a terminal,
+                                   only its final line is printed)
+``--format {table,csv,json}``      how the result table is printed on stdout; ``table`` by
+                                   default (``theory decoding``: ``csv``, see below); with
+                                   csv/json stdout holds only the data (notes such as
+                                   "wrote FILE" go to stderr)
+``--seed S``                       the random seed, an int, 0 by default (``train``: several)
+``--out DIR``                      the output directory, created if missing; a default named
+                                   ``uepmm-...`` in the current directory, or required
+=================================  ==========================================================
+
+The one exception, ``uepmm theory decoding``, defaults to ``--format csv``: its output is a data
+series (P_d,l(N) for N = 0..max-packets, the data of Fig. 8) and tests/test_theory.py pins CSV as
+its default output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from ..experiments.tables import FORMATS
+
+__all__ = [
+    "FORMATS",
+    "add_progress_argument",
+    "add_format_argument",
+    "add_seed_argument",
+    "add_out_argument",
+    "notes_stream",
+    "PROGRESS_HELP",
+    "FORMAT_HELP",
+    "SEED_HELP",
+    "SEEDS_HELP",
+]
+
+PROGRESS_HELP = "show a progress bar on stderr (default: on; off a terminal only its final line is printed)"
+FORMAT_HELP = "how stdout shows the results: table (aligned columns), csv or json (default: {default})"
+SEED_HELP = "random seed: the same seed gives the same results (default: 0)"
+SEEDS_HELP = "random seed(s): the same seed gives the same results; several seeds give one run each (default: 0)"
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    """``--progress`` / ``--no-progress`` (``args.progress``, default ``True``)."""
+    action = parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True)
+    action.help = PROGRESS_HELP  # set afterwards: Python 3.10 would append "(default: True)" to it
+
+
+def add_format_argument(parser: argparse.ArgumentParser, *, default: str = "table") -> None:
+    """``--format {table,csv,json}`` (``args.format``, default ``"table"``; see above for the exception)."""
+    if default not in FORMATS:
+        raise ValueError(f"default must be one of {FORMATS}, got {default!r}")
+    parser.add_argument("--format", choices=FORMATS, default=default, help=FORMAT_HELP.format(default=default))
+
+
+def add_seed_argument(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """``--seed S`` (``args.seed``, an int, default 0); ``several=True``: ``--seed S [S ...]``, a list."""
+    if several:
+        parser.add_argument("--seed", type=int, nargs="+", default=[0], metavar="S", help=SEEDS_HELP)
+    else:
+        parser.add_argument("--seed", type=int, default=0, metavar="S", help=SEED_HELP)
+
+
+def add_out_argument(parser: argparse.ArgumentParser, default: str | None, contents: str) -> None:
+    """``--out DIR`` (``args.out``): the directory the command writes ``contents`` to.
+
+    ``default`` is a directory name in the current directory (``uepmm-...``), or ``None``
+    for a required option (commands whose output must not land anywhere by accident).
+    """
+    where = "required" if default is None else f"default: {default}/"
+    parser.add_argument("--out", metavar="DIR", default=default, required=default is None,
+                        help=f"output directory for {contents}, created if missing ({where})")
+
+
+def notes_stream(fmt: str) -> TextIO:
+    """Where a command prints notes beside its table: stdout for ``table``, stderr for csv/json
+    (so that stdout parses)."""
+    return sys.stdout if fmt == "table" else sys.stderr
