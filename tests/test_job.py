@@ -14,7 +14,7 @@ from uepmm.worker import coded_product, factor_product
 RTOL = 1e-10
 
 
-def _job(kind="cxr", *, latency=None, omega=1.0, latency_seed=None, drawn_times=None, encoding=None, seed=0):
+def _job(kind="cxr", *, times=None, encoding=None, seed=0, omega=1.0):
     rng = np.random.default_rng(seed)
     A, B = rng.standard_normal((9, 10)), rng.standard_normal((10, 7))
     partition = make_partition(A.shape, B.shape, kind, (2, 2) if kind == "rxc" else 3)
@@ -23,40 +23,37 @@ def _job(kind="cxr", *, latency=None, omega=1.0, latency_seed=None, drawn_times=
         generator = rng.standard_normal((5, K)) * (rng.random((5, K)) < 0.6)
         generator[np.arange(5), np.arange(5) % K] = 1.0  # no all-zero row
         encoding = Encoding(generator, np.zeros(5, dtype=int))
-    return Job(partition, partition.a_blocks(A), partition.b_blocks(B), encoding, latency, omega, 2.0,
-               latency_seed=latency_seed, drawn_times=drawn_times)
+    if times is None:
+        times = np.zeros(encoding.workers)
+    return Job(partition, partition.a_blocks(A), partition.b_blocks(B), encoding, times, 2.0, omega)
 
 
-def test_no_latency_model_means_everyone_answers_at_time_zero():
-    job = _job(latency=None, drawn_times=np.array([1.0, 2.0, 3.0, 4.0, 5.0]))  # ignored without a model
-    assert job.workers == 5
-    assert np.array_equal(job.response_times(), np.zeros(5))
-
-
-def test_response_times_are_the_latency_draws_of_the_job_seed():
-    seed = np.random.SeedSequence(2024)
-    latency = Exponential(rate=0.5)
-    job = _job(latency=latency, omega=0.6, latency_seed=seed)
-    times = job.response_times()
-    expected = latency.sample_response(np.random.default_rng(np.random.SeedSequence(2024)), 5, 0.6)
-    np.testing.assert_allclose(times, expected, rtol=RTOL)
-    # the same job draws the same times every time (every backend sees the same delays)
-    np.testing.assert_array_equal(job.response_times(), times)
-    # Omega scales time: F(omega t), i.e. the draws divided by omega
-    np.testing.assert_allclose(_job(latency=latency, omega=1.2, latency_seed=seed).response_times(), times / 2,
-                               rtol=RTOL)
-    # another seed, other times
-    other = _job(latency=latency, omega=0.6, latency_seed=np.random.SeedSequence(2025)).response_times()
-    assert not np.allclose(other, times)
-
-
-def test_drawn_times_are_used_as_given_and_copied():
+def test_response_times_are_the_drawn_times_and_copied():
     drawn = np.array([0.3, 2.5, 0.1, 7.0, 1.0])
-    job = _job(latency=Pareto(2.0, 1.0), omega=3.0, latency_seed=np.random.SeedSequence(1), drawn_times=drawn)
+    job = _job(times=drawn, omega=3.0)
+    assert job.workers == 5 and job.deadline == 2.0 and job.omega == 3.0
     times = job.response_times()
     np.testing.assert_array_equal(times, drawn)  # neither re-drawn nor rescaled by omega
     times[0] = 99.0  # the caller's copy; the job is unchanged
     np.testing.assert_array_equal(job.response_times(), drawn)
+
+
+def test_plan_job_draws_the_times_of_the_seed():
+    """The job carries draw_job's times: the latency stream of the seed, scaled by 1/Ω."""
+    from uepmm import plan_job
+
+    rng = np.random.default_rng(5)
+    A, B = rng.standard_normal((9, 12)), rng.standard_normal((12, 9))
+    latency = Exponential(rate=0.5)
+    plan = plan_job(A, B, code="mds", blocks=3, workers=5, latency=latency, omega=0.6, seed=2024)
+    _, times_seed = np.random.SeedSequence(2024).spawn(2)
+    expected = latency.sample_response(np.random.default_rng(times_seed), 5, 0.6)
+    np.testing.assert_allclose(plan.job.response_times(), expected, rtol=RTOL)
+    faster = plan_job(A, B, code="mds", blocks=3, workers=5, latency=latency, omega=1.2, seed=2024)
+    np.testing.assert_allclose(faster.job.response_times(), expected / 2, rtol=RTOL)  # F(Ω t)
+    none = plan_job(A, B, code="mds", blocks=3, workers=5, latency=None, seed=2024)
+    np.testing.assert_array_equal(none.job.response_times(), np.zeros(5))
+    assert Pareto(2.0, 1.0).sample_response(np.random.default_rng(0), 3).shape == (3,)
 
 
 @pytest.mark.parametrize("kind", ["rxc", "cxr"])
