@@ -129,9 +129,8 @@ def test_commands_of_missing_extras_say_what_to_install(monkeypatch, capsys):
 
 # ------------------------------------------------- the shared flags, command by command
 # Each leaf command: the arguments it needs to parse, and which shared flags it has.
-# ``uepmm figure`` is not here yet: cli/figure.py still defines its own --no-progress,
-# --seed and --out (see test_every_shared_flag_is_defined_by_the_common_helper).
 LEAVES = {
+    ("figure",): (["fig8"], {"--progress", "--seed", "--out"}),
     ("demo",): ([], {"--progress", "--format", "--seed", "--out"}),
     ("simulate",): ([], {"--progress", "--format", "--seed"}),
     ("theory", "decoding"): (["--code", "mds"], {"--format"}),
@@ -141,9 +140,8 @@ LEAVES = {
     ("analyze", "gradients"): (["mnist"], {"--format", "--seed", "--out"}),
 }
 SHARED = ("--progress", "--format", "--seed", "--out")
-# The documented exception: theory decoding prints a data series, CSV by default (see cli/_common.py).
-FORMAT_DEFAULT = {("theory", "decoding"): "csv"}
-NOT_YET_SHARED = {("figure",)}
+FORMAT_DEFAULT: dict[tuple[str, ...], str] = {}
+NOT_YET_SHARED: set[tuple[str, ...]] = set()
 
 
 def _subparsers(parser):

@@ -441,7 +441,8 @@ def theory_cli(monkeypatch):
 
 
 def test_cli_decoding_csv(theory_cli, capsys):
-    rc = theory_cli(["theory", "decoding", "--code", "ew", "--k", "3,3,3", "--gamma", "0.4,0.35,0.25", "--max-packets", "30"])
+    rc = theory_cli(["theory", "decoding", "--code", "ew", "--k", "3,3,3", "--gamma", "0.4,0.35,0.25", "--max-packets", "30",
+                     "--format", "csv"])
     assert rc == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "packets,class_1,class_2,class_3"

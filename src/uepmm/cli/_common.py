@@ -5,17 +5,13 @@ the same thing (type, default, help) in every command that has it.
 ``--progress/--no-progress``       a progress bar on stderr; on by default (off a terminal,
                                    only its final line is printed)
 ``--format {table,csv,json}``      how the result table is printed on stdout; ``table`` by
-                                   default (``theory decoding``: ``csv``, see below); with
-                                   csv/json stdout holds only the data (notes such as
-                                   "wrote FILE" go to stderr)
+                                   default; with csv/json stdout holds only the data (notes
+                                   such as "wrote FILE" go to stderr)
 ``--seed S``                       the random seed, an int, 0 by default (``train``: several)
 ``--out DIR``                      the output directory, created if missing; a default named
                                    ``uepmm-...`` in the current directory, or required
 =================================  ==========================================================
 
-The one exception, ``uepmm theory decoding``, defaults to ``--format csv``: its output is a data
-series (P_d,l(N) for N = 0..max-packets, the data of Fig. 8) and tests/test_theory.py pins CSV as
-its default output.
 """
 
 from __future__ import annotations
@@ -52,7 +48,7 @@ def add_progress_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_format_argument(parser: argparse.ArgumentParser, *, default: str = "table") -> None:
-    """``--format {table,csv,json}`` (``args.format``, default ``"table"``; see above for the exception)."""
+    """``--format {table,csv,json}`` (``args.format``, default ``"table"``)."""
     if default not in FORMATS:
         raise ValueError(f"default must be one of {FORMATS}, got {default!r}")
     parser.add_argument("--format", choices=FORMATS, default=default, help=FORMAT_HELP.format(default=default))

@@ -32,15 +32,17 @@ def register(subparsers: Any) -> None:
         epilog="example: uepmm figure all --out docs/figures --trials 100 --seed 0",
     )
     parser.add_argument("name", choices=names, metavar="NAME", help="figure to make: " + ", ".join(names))
-    parser.add_argument("--out", default="uepmm-figures", help="output folder (default uepmm-figures/)")
+    add_out_argument(parser, "uepmm-figures", "NAME.csv and NAME.png")
     parser.add_argument("--trials", type=int, default=100, help="Monte Carlo trials per point (default 100)")
     parser.add_argument(
         "--matrix-draws", type=int, default=None,
         help="Sec. VI matrix pairs the trials are spread over; sub-products are computed once per pair "
              "(default min(trials, 10))",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--t-step", type=float, default=0.01, help="largest step of the time grid on [0, 1.2] (default 0.01)")
+    add_seed_argument(parser)
+    parser.add_argument(
+        "--t-step", type=float, default=0.01, help="largest step of the time grid on [0, 1.2] (default 0.01)"
+    )
     parser.add_argument(
         "--omega", type=_omega, default=FIG9_OMEGA,
         help="response-time scaling F(omega t): a number, 'plain' (1, the default, which matches the paper's "
@@ -51,8 +53,10 @@ def register(subparsers: Any) -> None:
         help="c×r loss versus time: 'conditional' averages the engine's loss after n arrivals over "
              "N(t) ~ Binomial(W, F(omega t)) (default); 'sampled' counts each trial's sampled arrivals",
     )
-    parser.add_argument("--runs", default=None, metavar="DIR", help="folder of training runs (for training figures; ignored by fig8-fig11)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--runs", default=None, metavar="DIR", help="folder of training runs (for training figures; ignored by fig8-fig11)"
+    )
+    add_progress_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -65,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         estimator=args.estimator,
         matrix_draws=args.matrix_draws,
         runs=args.runs,
-        show_progress=not args.no_progress,
+        show_progress=args.progress,
     )
     if args.name == "all":
         names = [n for n in FIGURES if args.runs is not None or not getattr(FIGURES[n], "needs_runs", False)]

@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--q", type=_field_size, default=math.inf, metavar="Q",
         help="finite field size for now/ew random coefficients (default INF, the paper's large-field limit)",
     )
-    add_format_argument(dec, default="csv")  # a data series (Fig. 8's data); CSV by default, as tested
+    add_format_argument(dec)
     dec.set_defaults(func=_run_decoding)
 
 
