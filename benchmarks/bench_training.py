@@ -33,7 +33,6 @@ from uepmm.nn.models import MnistMLP  # noqa: E402
 from uepmm.nn.setups import PAPER_DEADLINES, SCHEMES, paper_linear_factory  # noqa: E402
 
 
-
 def _model(linear=None):
     return MnistMLP(linear=linear)
 

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from uepmm.experiments.synthetic import sec6_matrices
 from uepmm import Exponential, coded_matmul, paper_sec6_classes
+from uepmm.experiments.synthetic import sec6_matrices
 
 CODE_WORKERS = {"uncoded": 9, "repetition": 18, "mds": 12, "now": 30, "ew": 30}
 

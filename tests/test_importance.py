@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from uepmm.experiments.synthetic import sec6_matrices
 from uepmm.importance import (
     ClassTable,
     classes_by_rank,
@@ -10,7 +11,6 @@ from uepmm.importance import (
     paper_sec6_classes,
     product_scores,
 )
-from uepmm.experiments.synthetic import sec6_matrices
 from uepmm.partition import make_partition
 
 

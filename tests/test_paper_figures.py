@@ -92,7 +92,7 @@ def test_decoding_probabilities_match_engine_recovery(rxc_curves, code):
 
 
 def test_decoding_probabilities_known_values():
-    """DESIGN.md §4 check values at N = 9 (also fig8 row 9)."""
+    """docs/design.md §7 check values at N = 9 (also fig8 row 9)."""
     table = pf.fig8_table()
     row = table[9]
     np.testing.assert_allclose([row["now_1"], row["now_2"], row["now_3"]], [0.768, 0.663, 0.399], atol=1e-3)

@@ -1,4 +1,4 @@
-"""Real encode/decode against the analytic decoding rules of DESIGN.md §4 (paper eqs. 14-15).
+"""Real encode/decode against the analytic decoding rules of docs/design.md §7 (paper eqs. 14-15).
 
 The analytic side is computed here by brute-force enumeration of window counts, independent
 of ``uepmm.theory``; the engine side runs full-fidelity jobs (workers compute packets, the

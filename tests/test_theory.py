@@ -1,4 +1,4 @@
-"""Tests of uepmm.theory (paper Sec. V, eqs. 13-19; DESIGN.md §4) and ``uepmm theory``."""
+"""Tests of uepmm.theory (paper Sec. V, eqs. 13-19; docs/design.md §7) and ``uepmm theory``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from uepmm import cli
-from uepmm import theory
+from uepmm import cli, theory
 from uepmm.importance import SEC6_COUNTS, TABLE3_GAMMA, paper_sec6_classes
 from uepmm.latency import Exponential, Weibull
 from uepmm.theory import (
@@ -49,7 +48,7 @@ def _multinomial_pmf(n: tuple[int, ...], gamma) -> float:
 
 
 def _ew_decoded(n: tuple[int, ...], k: tuple[int, ...]) -> list[bool]:
-    """DESIGN.md §4 rule for one composition."""
+    """docs/design.md §7 rule for one composition."""
     complete, rank, K = [], 0, 0
     for n_l, k_l in zip(n, k):
         K += k_l
@@ -179,7 +178,7 @@ def test_large_case_is_a_valid_distribution():
     assert P.shape == (301, 8)
     assert np.all(np.isfinite(P))
     assert np.all(np.diff(P, axis=0) >= -1e-12)
-    # Monte Carlo over multinomial window counts with the DESIGN.md §4 rule
+    # Monte Carlo over multinomial window counts with the docs/design.md §7 rule
     rng = np.random.default_rng(7)
     k = np.full(8, 3)
     for N in (24, 40, 300):

@@ -1,4 +1,4 @@
-"""The progressive decoder (DESIGN.md §3), one for every linear code.
+"""The progressive decoder (docs/design.md §5), one for every linear code.
 
 Sub-product ``k`` is recoverable from the received coefficient rows ``G`` exactly when
 ``e_k`` lies in the row space of ``G``.  :class:`RecoveryTracker` keeps an orthonormal

@@ -104,7 +104,7 @@ class ImportanceOrder:
     b_line_stats: np.ndarray | None = None  # per line of B (r×c columns, c×r rows), permuted order
 
     @classmethod
-    def identity(cls, kind: str, A: np.ndarray, B: np.ndarray, statistic: str = "fro") -> "ImportanceOrder":
+    def identity(cls, kind: str, A: np.ndarray, B: np.ndarray, statistic: str = "fro") -> ImportanceOrder:
         """No reordering (the statistics are still recorded for the block scores)."""
         a_stats, b_stats = _factor_line_stats(A, B, kind, choice(statistic, "statistic", STATISTICS))
         return cls(kind, np.arange(a_stats.size), np.arange(b_stats.size), statistic, a_stats, b_stats)

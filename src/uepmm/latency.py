@@ -162,7 +162,7 @@ class Trace(LatencyModel):
         object.__setattr__(self, "times", tuple(np.sort(arr).tolist()))
 
     @classmethod
-    def from_file(cls, path: str) -> "Trace":
+    def from_file(cls, path: str) -> Trace:
         """Read response times from a text/CSV file: one number per line (a header is skipped)."""
         values: list[float] = []
         with open(path, encoding="utf-8") as handle:

@@ -1,4 +1,4 @@
-"""What one worker computes: its coded packet ``Y_w = sum_k g_w[k] P_k`` (DESIGN.md §2).
+"""What one worker computes: its coded packet ``Y_w = sum_k g_w[k] P_k`` (docs/design.md §3).
 
 These are pure functions of the blocks a worker holds and its coefficients, so the same
 code runs in the simulated backend and on remote (Dask) workers.

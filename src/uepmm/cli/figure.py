@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from ..experiments.figure_options import FIG9_OMEGA, FigureOptions
-from ._common import add_out_argument, add_progress_argument, add_seed_argument
 from ..experiments.paper_figures import FIGURES, omega_option, run_figure
+from ._common import add_out_argument, add_progress_argument, add_seed_argument
 
 
 def _omega(text: str) -> float:

@@ -1,4 +1,4 @@
-"""What every code produces: one coefficient row per worker (DESIGN.md §2).
+"""What every code produces: one coefficient row per worker (docs/design.md §3).
 
 Worker ``w`` computes the packet ``Y_w = sum_k G[w, k] P_k``; the support of row ``w`` is
 the window it drew.  The optional factor form of paper eq. (11) sends
@@ -104,7 +104,7 @@ class Code:
 
 
 def packet_work(encoding: Encoding, partition: Partition) -> np.ndarray:
-    """Block products per packet (DESIGN §6 "Work per packet").
+    """Block products per packet (docs/design.md §4).
 
     c×r: the window's size (one product of inner size ``s H``).  r×c: the rank of the
     ``N × P`` coefficient pattern, at most the number of distinct row or column blocks
@@ -140,7 +140,7 @@ def to_factor_form(encoding: Encoding, partition: Partition, rng: np.random.Gene
 
     Raises ``ValueError`` where a worker's window is not a rectangle of the r×c grid, or
     combines more than one sub-product in c×r (eq. 11 would add cross terms ``A_i B_j``,
-    ``i != j``, that are not part of ``C``; see DESIGN.md §2).
+    ``i != j``, that are not part of ``C``; see docs/design.md §3).
     """
     n_rows, n_cols = partition.grid
     generator = np.zeros_like(encoding.generator)

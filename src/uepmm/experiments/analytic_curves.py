@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from .. import theory
-from ..codes import make_code
 from .._validation import positive_float
+from ..codes import make_code
 from .engine_curves import curves_for
 from .figure_options import (
     DEFAULT_OPTIONS,

@@ -33,16 +33,13 @@ from .. import theory
 from .._progress import progress
 from .._validation import choice, positive_float, positive_int
 from ..codes import Code, make_code
-from ..draw import draw_job
-from ..spec import JobSpec
 from ..decoding import recovery_curve
+from ..draw import draw_job
 from ..importance import ClassTable, paper_sec6_classes
 from ..latency import LatencyModel
 from ..loss import BlockLoss
 from ..partition import make_partition
-
-#: Codes the figure Monte Carlo draws (the curves of Figs. 9-11).
-FIGURE_CODES = ("now", "ew", "mds")
+from ..spec import JobSpec
 from .figure_options import (
     DEFAULT_MATRIX_DRAWS,
     ESTIMATORS,
@@ -54,7 +51,13 @@ from .figure_options import (
 )
 from .synthetic import sec6_matrices
 
-__all__ = ["EngineCurves", "FIGURE_CODES", "clear_cache", "curves_for", "draw_trial", "engine_loss_curves", "figure_spec", "trial_seed"]
+__all__ = [
+    "EngineCurves", "FIGURE_CODES", "clear_cache", "curves_for", "draw_trial", "engine_loss_curves", "figure_spec",
+    "trial_seed",
+]
+
+#: Codes the figure Monte Carlo draws (the curves of Figs. 9-11).
+FIGURE_CODES = ("now", "ew", "mds")
 
 _PARTITION_BLOCKS = {"rxc": (3, 3), "cxr": 9}
 _STREAM_MATRICES = 0

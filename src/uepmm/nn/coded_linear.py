@@ -32,8 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import CodingConfig, ThresholdSchedule
 from ..streams import product_rng
+from .config import CodingConfig, ThresholdSchedule
 from .lean import LeanPlanner, ProductRecord, _mm
 
 __all__ = ["CodedLinear", "coded_layers", "set_epoch", "set_coding_enabled"]

@@ -93,7 +93,7 @@ class ThresholdSchedule:
                 raise ValueError(f"{name} must be >= 1 (thresholds never shrink), got {value}")
 
     @classmethod
-    def fixed(cls, gradient: float = 1e-5, weight: float = 1e-4, input: float = 1e-4) -> "ThresholdSchedule":
+    def fixed(cls, gradient: float = 1e-5, weight: float = 1e-4, input: float = 1e-4) -> ThresholdSchedule:
         """Constant thresholds (no growth over epochs or depth), e.g. for Table II."""
         return cls(gradient, weight, input, 1.0, 1.0, 1.0)
 

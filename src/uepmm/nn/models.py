@@ -22,7 +22,7 @@ modules in the same order.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable
 
 try:
     import torch
@@ -56,7 +56,7 @@ def default_linear(in_features: int, out_features: int, layer_index: int) -> nn.
     return nn.Linear(in_features, out_features)
 
 
-def _build_dense(linear: Optional[LinearFactory], sizes: tuple[int, ...], owner: str) -> nn.ModuleList:
+def _build_dense(linear: LinearFactory | None, sizes: tuple[int, ...], owner: str) -> nn.ModuleList:
     factory = default_linear if linear is None else linear
     if not callable(factory):
         raise TypeError(
@@ -84,7 +84,7 @@ class MnistMLP(nn.Module):
     784*100+100 + 100*200+200 + 200*10+10 = 100,710 with plain linear layers.
     """
 
-    def __init__(self, linear: Optional[LinearFactory] = None) -> None:
+    def __init__(self, linear: LinearFactory | None = None) -> None:
         super().__init__()
         self.dense = _build_dense(linear, MNIST_DENSE_SIZES, "MnistMLP")
         self.act = nn.ReLU()
@@ -112,7 +112,7 @@ class Cifar10CNN(nn.Module):
     builds the three dense layers (see :data:`LinearFactory`).
     """
 
-    def __init__(self, linear: Optional[LinearFactory] = None) -> None:
+    def __init__(self, linear: LinearFactory | None = None) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 32, kernel_size=3, padding="same")
         self.conv2 = nn.Conv2d(32, 32, kernel_size=3, padding="valid")

@@ -31,8 +31,8 @@ import torch
 
 from .._validation import choice
 from ..codes import make_code
-from ..paper import TABLE3_GAMMA, TABLE7_WORKERS, TABLE8_COUNTS
 from ..latency import Exponential
+from ..paper import TABLE3_GAMMA, TABLE7_WORKERS, TABLE8_COUNTS
 from .coded_linear import CodedLinear
 from .config import PAPER_RATE, CodingConfig, ThresholdSchedule
 
