@@ -54,7 +54,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--partition", default="rxc")
     parser.add_argument("--smoke-train", metavar="DIR", default=None,
-                        help="also run uepmm.nn.training on random CIFAR-shaped data (2 epochs, the first clean) into DIR")
+                        help="also run uepmm.nn.training on random CIFAR-shaped data "
+                             "(2 epochs, the first clean) into DIR")
     args = parser.parse_args(argv)
     if args.smoke_train:
         _smoke(args.smoke_train, args.device, args.partition)
@@ -69,7 +70,8 @@ def main(argv=None):
     for scheme in SCHEMES:
         model = _model(paper_linear_factory("cifar10", scheme, args.partition, 1.0, seed=0)).to(device)
         coded[scheme] = _time(model, x, y, args.steps, device)
-        print(f"{scheme:<12} {args.partition} T_max=1: {coded[scheme] * 1e3:.2f} ms ({coded[scheme] / plain:.2f}x plain)")
+        print(f"{scheme:<12} {args.partition} T_max=1: {coded[scheme] * 1e3:.2f} ms "
+              f"({coded[scheme] / plain:.2f}x plain)")
     steps = 781
     total = sum(30 * steps * plain + 90 * steps * t for t in coded.values())
     print(f"Fig. 1 run set (5 schemes x 120 epochs x {steps} steps, evaluations not included): {total / 3600:.2f} h")
@@ -95,7 +97,8 @@ def _smoke(out_dir, device, partition):
         rows = read_run_csv(run_training(spec, out_dir, data=data, model_factory=_model, force=True,
                                          show_progress=False, log=lambda m: None))
         print(f"smoke {spec.name}: {len(rows)} evaluations, {time.perf_counter() - start:.1f} s, "
-              f"recovered {[round(r['recovered'], 2) for r in rows]}, coded_loss {[round(r['coded_loss'], 3) for r in rows]}")
+              f"recovered {[round(r['recovered'], 2) for r in rows]}, "
+              f"coded_loss {[round(r['coded_loss'], 3) for r in rows]}")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,10 @@ def crossover_tables() -> None:
     print("\nCrossover times (UEP better than MDS until t), step 0.001")
     print(f"{'setting':<52}" + "".join(f"{k:>10}" for k in keys))
     print(f"{'paper (Sec. VI)':<52}" + "".join(f"{PAPER_CROSSOVERS[tuple(k.split('_'))]:>10.3f}" for k in keys))
-    for label, omega, t_max in (("Omega = 1 (plain F(t))", 1.0, 1.2), ("Omega = 9/30 (Remark 1)", omega_option("paper"), 4.0)):
+    for label, omega, t_max in (
+        ("Omega = 1 (plain F(t))", 1.0, 1.2),
+        ("Omega = 9/30 (Remark 1)", omega_option("paper"), 4.0),
+    ):
         cross = crossover_times(FigureOptions(trials=100, seed=0, omega=omega), t_max=t_max)
         print(f"{label + ', 100 trials, seed 0':<52}" + "".join(f"{cross[k]:>10.3f}" for k in keys))
         theory_row = {**cross, "now_cxr": cross["now_cxr_theory"], "ew_cxr": cross["ew_cxr_theory"]}

@@ -37,7 +37,7 @@ def main() -> None:
     ]
     print(f"L = 8 classes, W = {W} packets, gamma = {GAMMA.tolist()}")
     for code, k, q in cases:
-        seconds = best_of(5, lambda: decoding_probabilities(code, k, GAMMA, W, q=q))
+        seconds = best_of(5, lambda code=code, k=k, q=q: decoding_probabilities(code, k, GAMMA, W, q=q))
         print(f"{code:>4}  k = {k[0]}x8 (K = {sum(k):3d})  q = {q:<4g}  {seconds * 1e3:8.1f} ms")
 
 

@@ -97,7 +97,7 @@ def per_product(repeats):
     for scheme in SCHEMES[1:]:
         for partition in ("rxc", "cxr"):
             planner = LeanPlanner(scheme_coding(scheme, partition, 1.0))
-            t = best(lambda i: planner.product(A, g, i))
+            t = best(lambda i, planner=planner: planner.product(A, g, i))
             print(f"  {scheme:<11}{partition}  T_max=1: {t * 1e6:6.0f} us  (engine work {(t - bare) * 1e6:5.0f} us)")
 
 
@@ -114,7 +114,8 @@ def main(argv=None):
         per_product(args.repeats)
         return
     print(f"torch {torch.__version__}, 1 thread, batch 64, {args.repeats} pairs of {args.steps}-step blocks per row")
-    print(f"{'scheme':<12}{'part':<6}{'T_max':>6}{'plain ms':>10}{'coded ms':>10}{'ratio':>8}   (best blocks; median pair ratio)")
+    print(f"{'scheme':<12}{'part':<6}{'T_max':>6}{'plain ms':>10}{'coded ms':>10}{'ratio':>8}"
+          "   (best blocks; median pair ratio)")
     rows = []
     for scheme in args.schemes:
         partitions = ["rxc"] if scheme == "centralized" else ["rxc", "cxr"]

@@ -269,7 +269,9 @@ def test_cifar10_round_trip(tmp_path: Path) -> None:
     root = tmp_path / "cifar-10-batches-py"
     write_cifar10_batches(root, train_x, train_y, test_x, test_y)
     names = sorted(p.name for p in root.iterdir())
-    assert names == ["batches.meta", "data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
+    assert names == [
+        "batches.meta", "data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"
+    ]
     with (root / "data_batch_1").open("rb") as fh:
         first = pickle.load(fh, encoding="bytes")
     assert first[b"data"].dtype == np.uint8 and first[b"data"].shape[1] == 3072
@@ -290,7 +292,8 @@ def test_cifar10_missing_batches(tmp_path: Path) -> None:
     write_cifar10_batches(tmp_path, train_x, train_y, test_x, test_y)
     (tmp_path / "data_batch_3").unlink()
     (tmp_path / "test_batch").unlink()
-    with pytest.raises(FileNotFoundError, match=f"missing in directory '{tmp_path}': looked for data_batch_3, test_batch"):
+    with pytest.raises(FileNotFoundError,
+                       match=f"missing in directory '{tmp_path}': looked for data_batch_3, test_batch"):
         load_cifar10(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_cifar10(tmp_path / "nowhere")

@@ -90,11 +90,13 @@ def test_scores_from_line_stats_equal_direct_block_scores(rng, kind, statistic):
     order = importance_order(A, B, kind, statistic)
     Ap, Bp = order.apply(A, B)
     part = make_partition(Ap.shape, Bp.shape, kind, 9 if kind == "rxc" else 4)
-    np.testing.assert_allclose(product_scores_from_order(order, part), product_scores(Ap, Bp, part, statistic), rtol=1e-12)
+    np.testing.assert_allclose(product_scores_from_order(order, part), product_scores(Ap, Bp, part, statistic),
+                               rtol=1e-12)
 
 
 def test_assemble_in_original_order_equals_restore_of_assembled(rng):
-    A, B = rng.standard_normal((11, 7)) * rng.uniform(0.1, 3, (11, 1)), rng.standard_normal((7, 10)) * rng.uniform(0.1, 3, 10)
+    A, B = (rng.standard_normal((11, 7)) * rng.uniform(0.1, 3, (11, 1)),
+            rng.standard_normal((7, 10)) * rng.uniform(0.1, 3, 10))
     order = importance_order(A, B, "rxc")
     part = make_partition(A.shape, B.shape, "rxc", (3, 4))
     products = list(part.block_products(part.a_blocks(A, order.a_perm), part.b_blocks(B, order.b_perm)))

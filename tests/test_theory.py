@@ -262,7 +262,9 @@ def _gf2_exhaustive(code: str, k, gamma, N: int) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("code,k,gamma", [("ew", (1, 1), (0.6, 0.4)), ("ew", (1, 2), (0.5, 0.5)), ("ew", (2, 1), (0.3, 0.7)), ("now", (2, 1), (0.6, 0.4))])
+@pytest.mark.parametrize("code,k,gamma", [
+    ("ew", (1, 1), (0.6, 0.4)), ("ew", (1, 2), (0.5, 0.5)), ("ew", (2, 1), (0.3, 0.7)), ("now", (2, 1), (0.6, 0.4)),
+])
 def test_finite_field_model_is_exact_for_gf2(code, k, gamma):
     P = decoding_probabilities(code, k, gamma, 4, q=2)
     for N in range(5):
@@ -338,7 +340,8 @@ def test_theorem2_bound_is_M_times_theorem1():
     np.testing.assert_allclose(cxr, 9 * rxc, rtol=1e-12)
     P = decoding_probabilities("ew", k, gamma, W)
     np.testing.assert_allclose(conditional_loss_bound_cxr(P, k, energy), 9 * conditional_loss_rxc(P, k, energy))
-    np.testing.assert_allclose(conditional_loss_bound_cxr(P, k, energy, num_blocks=4), 4 * conditional_loss_rxc(P, k, energy))
+    np.testing.assert_allclose(conditional_loss_bound_cxr(P, k, energy, num_blocks=4),
+                               4 * conditional_loss_rxc(P, k, energy))
 
 
 def test_conditional_loss_formula():
@@ -440,8 +443,8 @@ def theory_cli(monkeypatch):
 
 
 def test_cli_decoding_csv(theory_cli, capsys):
-    rc = theory_cli(["theory", "decoding", "--code", "ew", "--k", "3,3,3", "--gamma", "0.4,0.35,0.25", "--max-packets", "30",
-                     "--format", "csv"])
+    rc = theory_cli(["theory", "decoding", "--code", "ew", "--k", "3,3,3", "--gamma", "0.4,0.35,0.25",
+                     "--max-packets", "30", "--format", "csv"])
     assert rc == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "packets,class_1,class_2,class_3"

@@ -126,12 +126,18 @@ def plan_job(
     """
     spec, rest = _spec_from(spec, dict(settings))
     if rest:
-        raise TypeError(f"plan_job got unexpected keyword(s) {sorted(rest)}; the settings are {list(JobSpec.field_names())}")
+        raise TypeError(
+            f"plan_job got unexpected keyword(s) {sorted(rest)}; the settings are {list(JobSpec.field_names())}"
+        )
     A = as_matrix(A, "A")
     B = as_matrix(B, "B")
     layout = make_partition(A.shape, B.shape, spec.partition, spec.blocks)
     kind = layout.kind
-    order = importance_order(A, B, kind, spec.statistic) if spec.reorder else ImportanceOrder.identity(kind, A, B, spec.statistic)
+    order = (
+        importance_order(A, B, kind, spec.statistic)
+        if spec.reorder
+        else ImportanceOrder.identity(kind, A, B, spec.statistic)
+    )
     scores = product_scores_from_order(order, layout)
     classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
     drawn = draw_job(spec, classes, seed, layout)

@@ -78,7 +78,9 @@ class Decoder:
     def start(self, context: DecodeContext) -> DecodeSession:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def reconstruction(self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext | None = None) -> np.ndarray:
+    def reconstruction(
+        self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext | None = None
+    ) -> np.ndarray:
         """``M`` (``K × K``) with ``P_hat = M P`` for the received coefficient ``rows``."""
         raise NotImplementedError  # pragma: no cover - interface
 
@@ -94,7 +96,9 @@ class ZeroFillDecoder(Decoder):
             return _ExactBlocksSession(context)
         return _ProgressiveSession(context)
 
-    def reconstruction(self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext | None = None) -> np.ndarray:
+    def reconstruction(
+        self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext | None = None
+    ) -> np.ndarray:
         return np.diag(np.asarray(recovered, dtype=np.float64))
 
 
@@ -117,7 +121,11 @@ class _ProgressiveSession(DecodeSession):
     def estimate(self) -> np.ndarray:
         decoder, context = self.decoder, self.context
         if decoder.aggregate:  # c×r: C_hat is the decoded sum itself
-            return decoder.total.copy() if decoder.total is not None else np.zeros(context.partition.c_shape, context.dtype)
+            return (
+                decoder.total.copy()
+                if decoder.total is not None
+                else np.zeros(context.partition.c_shape, context.dtype)
+            )
         return context.order.assemble(context.partition, decoder.products, dtype=context.dtype)
 
 

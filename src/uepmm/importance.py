@@ -56,7 +56,8 @@ class ClassTable:
         missing = [c for c in range(max(values) + 1) if c not in present]
         if missing:
             raise ValueError(
-                f"classes must use every class 0..{max(values)} at least once; class(es) {missing} are empty in {values}"
+                f"classes must use every class 0..{max(values)} at least once; "
+                f"class(es) {missing} are empty in {values}"
             )
         object.__setattr__(self, "classes", values)
 
@@ -188,7 +189,9 @@ def product_scores_from_order(order: ImportanceOrder, partition: Partition) -> n
     return np.multiply.outer(a, b).ravel() if partition.kind == "rxc" else a * b
 
 
-def block_scores(A: np.ndarray, B: np.ndarray, partition: Partition, statistic: str = "fro") -> tuple[np.ndarray, np.ndarray]:
+def block_scores(
+    A: np.ndarray, B: np.ndarray, partition: Partition, statistic: str = "fro"
+) -> tuple[np.ndarray, np.ndarray]:
     """Statistic of every block of ``A`` and of ``B`` (unpadded blocks)."""
     statistic = choice(statistic, "statistic", STATISTICS)
 

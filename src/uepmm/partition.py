@@ -103,13 +103,17 @@ class Partition:
         lines ``perm[e_i:e_(i+1)]``.  Permutation and padding happen in one gather.
         """
         if self.kind == "rxc":
-            return [_gather(A, perm, lo, hi, 0, self.product_shape[0]) for lo, hi in zip(self.row_edges, self.row_edges[1:])]
+            return [
+                _gather(A, perm, lo, hi, 0, self.product_shape[0]) for lo, hi in zip(self.row_edges, self.row_edges[1:])
+            ]
         return [_gather(A, perm, lo, hi, 1, None) for lo, hi in zip(self.inner_edges, self.inner_edges[1:])]
 
     def b_blocks(self, B: np.ndarray, perm: np.ndarray | None = None) -> list[np.ndarray]:
         """The blocks of ``B`` (r×c: padded column blocks; c×r: row blocks); ``perm`` as in :meth:`a_blocks`."""
         if self.kind == "rxc":
-            return [_gather(B, perm, lo, hi, 1, self.product_shape[1]) for lo, hi in zip(self.col_edges, self.col_edges[1:])]
+            return [
+                _gather(B, perm, lo, hi, 1, self.product_shape[1]) for lo, hi in zip(self.col_edges, self.col_edges[1:])
+            ]
         return [_gather(B, perm, lo, hi, 0, None) for lo, hi in zip(self.inner_edges, self.inner_edges[1:])]
 
     def products(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -217,15 +221,20 @@ def make_partition(
     n, p = block_grid(kind, blocks)
     if kind == "rxc":
         if n > a_shape[0]:
-            raise ValueError(f"blocks asks for N={n} row blocks but A has only {a_shape[0]} rows; use N <= {a_shape[0]}")
+            raise ValueError(
+                f"blocks asks for N={n} row blocks but A has only {a_shape[0]} rows; use N <= {a_shape[0]}"
+            )
         if p > b_shape[1]:
             raise ValueError(
                 f"blocks asks for P={p} column blocks but B has only {b_shape[1]} columns; use P <= {b_shape[1]}"
             )
-        return Partition(kind, tuple(a_shape), tuple(b_shape), split_edges(a_shape[0], n), split_edges(b_shape[1], p), full_inner)
+        return Partition(
+            kind, tuple(a_shape), tuple(b_shape), split_edges(a_shape[0], n), split_edges(b_shape[1], p), full_inner
+        )
     m = n
     if m > a_shape[1]:
         raise ValueError(
-            f"blocks={m} for partition 'cxr' exceeds the inner dimension {a_shape[1]} (A's columns); use M <= {a_shape[1]}"
+            f"blocks={m} for partition 'cxr' exceeds the inner dimension {a_shape[1]} (A's columns); "
+            f"use M <= {a_shape[1]}"
         )
     return Partition(kind, tuple(a_shape), tuple(b_shape), full_rows, full_cols, split_edges(a_shape[1], m))

@@ -90,17 +90,22 @@ class JobSpec:
         K = self._grid[0] * self._grid[1]
         set_("workers", positive_int(self.workers, "workers"))
         if isinstance(self.deadline, bool) or not isinstance(self.deadline, (int, float, np.integer, np.floating)):
-            raise TypeError(f"deadline must be a number (use float('inf') to wait for every worker), got {self.deadline!r}")
+            raise TypeError(
+                f"deadline must be a number (use float('inf') to wait for every worker), got {self.deadline!r}"
+            )
         set_("deadline", positive_float(self.deadline, "deadline", allow_zero=True, allow_inf=True))
         if self.latency is not None and not isinstance(self.latency, LatencyModel):
             raise TypeError(
-                f"latency must be a uepmm latency model such as uepmm.Exponential(rate=1.0), or None; got {self.latency!r}"
+                f"latency must be a uepmm latency model such as uepmm.Exponential(rate=1.0), or None; "
+                f"got {self.latency!r}"
             )
         if self.gamma is not None and not isinstance(self.gamma, tuple):
             try:
                 set_("gamma", tuple(float(g) for g in self.gamma))
             except (TypeError, ValueError):
-                raise TypeError(f"gamma must be a sequence of probabilities, one per class, got {self.gamma!r}") from None
+                raise TypeError(
+                    f"gamma must be a sequence of probabilities, one per class, got {self.gamma!r}"
+                ) from None
         set_("_code", make_code(self.code, gamma=self.gamma, copies=self.copies))
         set_("classes", self._class_table(K))
         set_("class_counts", self._counts(K))
@@ -109,7 +114,9 @@ class JobSpec:
             raise TypeError(f"reorder must be True or False, got {self.reorder!r}")
         if isinstance(self.omega, str):
             if self.omega != "paper":
-                raise ValueError(f"omega must be a positive number or 'paper' (K / workers, Remark 1), got {self.omega!r}")
+                raise ValueError(
+                    f"omega must be a positive number or 'paper' (K / workers, Remark 1), got {self.omega!r}"
+                )
         else:
             set_("omega", positive_float(self.omega, "omega"))
         set_("_omega", paper_omega(K, self.workers) if self.omega == "paper" else float(self.omega))
@@ -142,7 +149,11 @@ class JobSpec:
     def _counts(self, K: int) -> tuple[int, ...] | None:
         if self.classes is not None:
             return None
-        counts = self.default_class_counts(K) if self.class_counts is None else int_sequence(self.class_counts, "class_counts")
+        counts = (
+            self.default_class_counts(K)
+            if self.class_counts is None
+            else int_sequence(self.class_counts, "class_counts")
+        )
         if sum(counts) != K:
             raise ValueError(f"class_counts {counts} sum to {sum(counts)} but the partition has K = {K} sub-products")
         return tuple(counts)

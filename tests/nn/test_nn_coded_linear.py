@@ -57,8 +57,8 @@ def test_gradcheck_float64():
                         deadline=math.inf, seed=3)
     x = torch.randn(9, 6, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda inp: layer(inp), (x,), eps=1e-6, atol=1e-6)
-    assert torch.autograd.gradcheck(lambda w, b: nn.functional.linear(x, w, b) * 0 + layer(x), (layer.weight, layer.bias),
-                                    eps=1e-6, atol=1e-6)
+    assert torch.autograd.gradcheck(lambda w, b: nn.functional.linear(x, w, b) * 0 + layer(x),
+                                    (layer.weight, layer.bias), eps=1e-6, atol=1e-6)
 
 
 def _relative_error(coded, exact):
@@ -72,8 +72,10 @@ def test_gradient_error_equals_engine_loss_for_the_same_seed(partition, code, wo
                          blocks=BLOCKS[partition], deadline=1.0, track_loss=True)
     gen = torch.Generator().manual_seed(2)
     # rows/columns of unequal size, as in back-propagation
-    x = torch.randn(64, 30, generator=gen, dtype=torch.float64) * torch.rand(1, 30, generator=gen, dtype=torch.float64) * 3
-    r = torch.randn(64, 20, generator=gen, dtype=torch.float64) * torch.rand(64, 1, generator=gen, dtype=torch.float64) * 3
+    x = (torch.randn(64, 30, generator=gen, dtype=torch.float64)
+         * torch.rand(1, 30, generator=gen, dtype=torch.float64) * 3)
+    r = (torch.randn(64, 20, generator=gen, dtype=torch.float64)
+         * torch.rand(64, 1, generator=gen, dtype=torch.float64) * 3)
     losses = []
     for step in range(4):  # several steps: new draws each step
         _, (gx_c, gw_c, gb_c) = _grads(coded, x, r)
@@ -132,7 +134,8 @@ def test_uncoded_flags_and_disabled_coding_give_exact_products():
 
 def test_per_product_configuration_and_flags():
     uncoded = CodingConfig(code="uncoded", workers=9, deadline=0.2)
-    layer = CodedLinear(30, 20, code="ew", deadline=0.2, grad_weight=uncoded, grad_input=False, seed=2, dtype=torch.float64)
+    layer = CodedLinear(30, 20, code="ew", deadline=0.2, grad_weight=uncoded, grad_input=False, seed=2,
+                        dtype=torch.float64)
     x = torch.randn(32, 30, dtype=torch.float64, requires_grad=True)
     layer(x).sum().backward()
     assert set(layer.last_results) == {"grad_weight"}

@@ -27,7 +27,9 @@ def make_backend(backend: str | Backend, fidelity: str, **options: Any) -> Backe
     """A backend from its name (or the object itself) and its options."""
     if not isinstance(backend, str):
         if options:
-            raise TypeError(f"options {sorted(options)} are for backends given by name; configure the backend object instead")
+            raise TypeError(
+                f"options {sorted(options)} are for backends given by name; configure the backend object instead"
+            )
         return backend
     name = choice(backend, "backend", BACKENDS)
     if name == "simulated":

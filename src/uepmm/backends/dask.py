@@ -134,10 +134,14 @@ class DaskBackend:
         self.time_unit = positive_float(time_unit, "time_unit")
         self.connect_timeout = positive_float(connect_timeout, "connect_timeout")
         self.n_workers = None if n_workers is None else positive_int(n_workers, "n_workers")
-        self.threads_per_worker = None if threads_per_worker is None else positive_int(threads_per_worker, "threads_per_worker")
+        self.threads_per_worker = (
+            None if threads_per_worker is None else positive_int(threads_per_worker, "threads_per_worker")
+        )
         self.verify = verify
         self.verify_rtol = None if verify_rtol is None else positive_float(verify_rtol, "verify_rtol")
-        self._verify_seeds = verify_seed if isinstance(verify_seed, np.random.SeedSequence) else np.random.SeedSequence(verify_seed)
+        self._verify_seeds = (
+            verify_seed if isinstance(verify_seed, np.random.SeedSequence) else np.random.SeedSequence(verify_seed)
+        )
         self.poll_interval = positive_float(poll_interval, "poll_interval")
         self.start_timeout = positive_float(start_timeout, "start_timeout")
         self.faults = _check_faults(faults)

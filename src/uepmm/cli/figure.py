@@ -55,7 +55,10 @@ def register(subparsers: Any) -> None:
              "N(t) ~ Binomial(W, F(omega t)) (default); 'sampled' counts each trial's sampled arrivals",
     )
     parser.add_argument(
-        "--runs", default=None, metavar="DIR", help="folder of training runs (for training figures; ignored by fig8-fig11)"
+        "--runs",
+        default=None,
+        metavar="DIR",
+        help="folder of training runs (for training figures; ignored by fig8-fig11)",
     )
     add_progress_argument(parser)
     parser.set_defaults(func=run)

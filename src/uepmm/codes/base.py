@@ -123,7 +123,8 @@ def large_field_only(name: str, q: float) -> None:
     """Raise unless ``q`` is the large-field limit (codes whose analysis has no finite-field form)."""
     if not math.isinf(q):
         raise ValueError(
-            f"q={q:g} (a finite field) only applies to the random linear codes 'now' and 'ew'; use q=math.inf for code={name!r}"
+            f"q={q:g} (a finite field) only applies to the random linear codes 'now' and 'ew'; "
+            f"use q=math.inf for code={name!r}"
         )
 
 

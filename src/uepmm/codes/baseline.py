@@ -89,7 +89,8 @@ class Repetition(Code):
         copies = positive_int(self.copies, "copies")
         if workers != copies * K:
             raise ValueError(
-                f"code 'repetition' with copies={copies} needs workers = copies * K = {copies * K}, got workers={workers}"
+                f"code 'repetition' with copies={copies} needs workers = copies * K = {copies * K}, "
+                f"got workers={workers}"
             )
         return copies
 

@@ -71,7 +71,9 @@ def crossover_time(times: np.ndarray, uep: np.ndarray, mds: np.ndarray) -> float
     return float(times[i - 1] + frac * (times[i] - times[i - 1]))
 
 
-def crossover_times(options: FigureOptions = DEFAULT_OPTIONS, t_step: float = 0.001, t_max: float = 3.0) -> dict[str, float]:
+def crossover_times(
+    options: FigureOptions = DEFAULT_OPTIONS, t_step: float = 0.001, t_max: float = 3.0
+) -> dict[str, float]:
     """Times until which NOW / EW beat MDS, on a fine grid, keyed ``"{code}_{partition}"``.
 
     r×c from Theorem 1; c×r from the engine Monte Carlo (``options.estimator``), and, for
@@ -84,6 +86,8 @@ def crossover_times(options: FigureOptions = DEFAULT_OPTIONS, t_step: float = 0.
     out: dict[str, float] = {}
     for code in ("now", "ew"):
         out[f"{code}_rxc"] = crossover_time(times, analytic_loss(code, "rxc", times, options.omega), mds)
-        out[f"{code}_cxr"] = crossover_time(times, curves_for(options, "cxr", code).vs_time(times, options.estimator), mds)
+        out[f"{code}_cxr"] = crossover_time(
+            times, curves_for(options, "cxr", code).vs_time(times, options.estimator), mds
+        )
         out[f"{code}_cxr_theory"] = crossover_time(times, analytic_loss(code, "cxr", times, options.omega), mds)
     return out

@@ -115,9 +115,16 @@ def cluster_loss_vs_deadline(
             expected[t] = _at(sim, grid, 1.0)[0]
         for i, deadline in enumerate(grid):
             d_mean = float(dask[:, i].mean())
-            e_mean, e_sd = float(expected[:, i].mean()), float(expected[:, i].std(ddof=1)) if expectation_trials > 1 else 0.0
+            e_mean, e_sd = (
+                float(expected[:, i].mean()),
+                float(expected[:, i].std(ddof=1)) if expectation_trials > 1 else 0.0,
+            )
             scale = e_sd * math.sqrt(1.0 / trials + 1.0 / expectation_trials)
-            z = (d_mean - e_mean) / scale if scale > 0 else (0.0 if d_mean == e_mean else math.copysign(math.inf, d_mean - e_mean))
+            z = (
+                (d_mean - e_mean) / scale
+                if scale > 0
+                else (0.0 if d_mean == e_mean else math.copysign(math.inf, d_mean - e_mean))
+            )
             points.append(
                 ClusterLossPoint(
                     code, int(workers), float(deadline), d_mean, _stderr(dask[:, i]), float(paired[:, i].mean()),

@@ -85,7 +85,9 @@ def figure_spec(
     (``gamma`` goes to the codes that draw windows), ``workers``, ``latency`` and ``omega``."""
     code_obj = make_code(code, gamma=gamma, ignore_unused=True)
     K = classes.num_products
-    return JobSpec(code=code_obj, partition="cxr", blocks=K, workers=workers, latency=latency, omega=omega, classes=classes)
+    return JobSpec(
+        code=code_obj, partition="cxr", blocks=K, workers=workers, latency=latency, omega=omega, classes=classes
+    )
 
 
 def draw_trial(

@@ -73,7 +73,9 @@ def fig10_table(options: FigureOptions = DEFAULT_OPTIONS) -> list[dict[str, floa
     for code in ("now", "ew"):
         data.append(curves_for(options, "cxr", code).vs_packets()[0])
     data.append(
-        theory.expected_loss_vs_packets("mds", FIG_K, None, theory.sec6_class_energy("rxc"), FIG_MAX_PACKETS, normalize=True)
+        theory.expected_loss_vs_packets(
+            "mds", FIG_K, None, theory.sec6_class_energy("rxc"), FIG_MAX_PACKETS, normalize=True
+        )
     )
     return _rows(COLUMNS["fig10"], data)
 

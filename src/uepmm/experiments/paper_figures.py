@@ -97,7 +97,9 @@ __all__ = [
 ]
 
 
-def _write(name: str, rows: list[dict[str, float]], plot: Callable, out_dir: str, notes: list[str] | None = None) -> FigureOutput:
+def _write(
+    name: str, rows: list[dict[str, float]], plot: Callable, out_dir: str, notes: list[str] | None = None
+) -> FigureOutput:
     os.makedirs(out_dir, exist_ok=True)
     csv_path = os.path.join(out_dir, f"{name}.csv")
     write_csv(csv_path, rows)
@@ -177,5 +179,7 @@ def omega_option(value: float | str) -> float:
         try:
             value = float(key)
         except ValueError:
-            raise ValueError(f"omega must be a positive number, 'plain' (1) or 'paper' (K/W = 0.3), got {value!r}") from None
+            raise ValueError(
+                f"omega must be a positive number, 'plain' (1) or 'paper' (K/W = 0.3), got {value!r}"
+            ) from None
     return positive_float(value, "omega")

@@ -62,7 +62,9 @@ def load_runs(runs_dir: str | os.PathLike, dataset: str | None = None) -> list[d
     """Every row of every complete run CSV (``*.csv`` with the run columns) in ``runs_dir``."""
     root = Path(runs_dir)
     if not root.is_dir():
-        raise FileNotFoundError(f"runs directory {str(root)!r} does not exist; point --runs at the --out of uepmm train")
+        raise FileNotFoundError(
+            f"runs directory {str(root)!r} does not exist; point --runs at the --out of uepmm train"
+        )
     rows: list[dict[str, Any]] = []
     for path in sorted(root.glob("*.csv")):
         with path.open(newline="") as handle:
@@ -127,7 +129,9 @@ def _accuracy_table(runs_dir, partition: str, dataset: str = "mnist") -> list[di
         raise FileNotFoundError(f"no {dataset} runs with partition {partition!r} in {str(runs_dir)!r}")
     table = []
     for deadline in deadlines:
-        keys = [k for k in curves if k[1] == partition and k[2] == deadline] + [k for k in curves if k[0] == "centralized"]
+        keys = [k for k in curves if k[1] == partition and k[2] == deadline] + [
+            k for k in curves if k[0] == "centralized"
+        ]
         for key in sorted(keys, key=lambda k: _scheme_key(k[0])):
             c = curves[key]
             for i in range(len(c["iteration"])):
@@ -213,7 +217,9 @@ def fig15_table(runs_dir: str | os.PathLike, iterations: tuple[int, ...] | None 
         iterations = _fixed_iterations(max(r["iteration"] for r in rows))
     table = []
     for target in iterations:
-        for (scheme, partition, deadline), c in sorted(curves.items(), key=lambda kv: (_scheme_key(kv[0][0]), kv[0][1:])):
+        for (scheme, partition, deadline), c in sorted(
+            curves.items(), key=lambda kv: (_scheme_key(kv[0][0]), kv[0][1:])
+        ):
             window = (c["iteration"] > 0.9 * target) & (c["iteration"] <= target)
             if not window.any():
                 continue
@@ -237,8 +243,8 @@ def fig15(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         rows = [r for r in table if r["iteration"] == target]
         for r in rows:
             if r["scheme"] == "centralized" and deadlines:
-                ax.plot([min(deadlines), max(deadlines)], [r["test_accuracy"]] * 2, "-", color=SCHEME_COLOURS["centralized"],
-                        label=SCHEME_LABELS["centralized"], lw=1.4)
+                ax.plot([min(deadlines), max(deadlines)], [r["test_accuracy"]] * 2, "-",
+                        color=SCHEME_COLOURS["centralized"], label=SCHEME_LABELS["centralized"], lw=1.4)
         for scheme in sorted({r["scheme"] for r in rows if r["scheme"] != "centralized"}, key=_scheme_key):
             for partition in ("rxc", "cxr"):
                 pts = sorted((r for r in rows if r["scheme"] == scheme and r["partition"] == partition),
@@ -246,7 +252,9 @@ def fig15(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
                 if pts:
                     ax.plot([r["deadline"] for r in pts], [r["test_accuracy"] for r in pts],
                             PARTITION_STYLES[partition], marker="o", ms=3.5, color=SCHEME_COLOURS.get(scheme, "black"),
-                            label=f"{SCHEME_LABELS.get(scheme, scheme)} ({'r×c' if partition == 'rxc' else 'c×r'})", lw=1.4)
+                            label=f"{SCHEME_LABELS.get(scheme, scheme)} "
+                                  f"({'r×c' if partition == 'rxc' else 'c×r'})",
+                            lw=1.4)
         ax.set_xscale("log", base=2)
         ax.set_xticks(deadlines)
         ax.set_xticklabels([f"{d:g}" for d in deadlines])
@@ -293,9 +301,13 @@ def fig1(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
         table = fig1_table(runs_dir, first_epoch=0.0)
     fig = new_figure((7.5, 4.8), required=True)
     ax = fig.subplots()
-    for scheme, partition in sorted({(r["scheme"], r["partition"]) for r in table}, key=lambda k: (_scheme_key(k[0]), k[1])):
+    for scheme, partition in sorted(
+        {(r["scheme"], r["partition"]) for r in table}, key=lambda k: (_scheme_key(k[0]), k[1])
+    ):
         pts = [r for r in table if r["scheme"] == scheme and r["partition"] == partition]
-        label = SCHEME_LABELS.get(scheme, scheme) + ("" if partition == "-" else f" ({'r×c' if partition == 'rxc' else 'c×r'})")
+        label = SCHEME_LABELS.get(scheme, scheme) + (
+            "" if partition == "-" else f" ({'r×c' if partition == 'rxc' else 'c×r'})"
+        )
         ax.plot([r["epoch"] for r in pts], [r["test_accuracy"] for r in pts], PARTITION_STYLES.get(partition, "-"),
                 color=SCHEME_COLOURS.get(scheme, "black"), label=label, lw=1.4)
     ax.set_xlabel("epoch")

@@ -200,9 +200,13 @@ class CodedLinear(nn.Linear):
         self.seed = int(state["seed"])
         self.steps = int(state["steps"])
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         # a plain nn.Linear's state (no seed, no steps) loads too: the layer keeps its own
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
         key = prefix + "_extra_state"
         if key in missing_keys:
             missing_keys.remove(key)

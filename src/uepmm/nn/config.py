@@ -1,7 +1,7 @@
 """Configuration of coded back-propagation: what a :class:`~uepmm.nn.CodedLinear` hands the engine.
 
-:class:`CodingConfig` is the :class:`uepmm.JobSpec` of ONE coded product, with the training defaults; :class:`ThresholdSchedule` is
-the sparsification of paper eq. (28) with its per-layer, per-epoch thresholds.
+:class:`CodingConfig` is the :class:`uepmm.JobSpec` of ONE coded product, with the training defaults;
+:class:`ThresholdSchedule` is the sparsification of paper eq. (28) with its per-layer, per-epoch thresholds.
 """
 
 from __future__ import annotations

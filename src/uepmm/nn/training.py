@@ -266,7 +266,8 @@ def run_training(
 
     ``data`` is a loaded data set (``train_images``, ``train_labels``, ``test_images``,
     ``test_labels``, ``name``, ``source``), a callable returning one (called only if the
-    run is not skipped), or ``None`` to load ``spec.dataset`` from ``data_dir``; ``model_factory(linear)`` builds the network from a linear factory
+    run is not skipped), or ``None`` to load ``spec.dataset`` from ``data_dir``; ``model_factory(linear)``
+    builds the network from a linear factory
     (default: the paper's ``MnistMLP``/``Cifar10CNN`` of :mod:`uepmm.nn.models`).
     """
     if not isinstance(spec, RunSpec):
@@ -317,7 +318,9 @@ def run_training(
     if files["ckpt"].exists():
         state = torch.load(files["ckpt"], map_location=device, weights_only=False)
         if state.get("settings") != json.loads(json.dumps(spec.settings())):
-            raise ValueError(f"{files['ckpt']} is a checkpoint of {spec.name} with other settings; use --force to restart")
+            raise ValueError(
+                f"{files['ckpt']} is a checkpoint of {spec.name} with other settings; use --force to restart"
+            )
         model.load_state_dict(state["model"])  # CodedLinear seeds and step counts travel in it
         optimizer.load_state_dict(state["optimizer"])
         rows, start_epoch, iteration = state["rows"], state["epoch"], state["iteration"]

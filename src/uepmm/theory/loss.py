@@ -47,7 +47,9 @@ def arrival_distribution(
     row for a scalar).  ``F(Ω t)`` is ``latency.response_cdf(t, omega)`` (Remark 1).
     """
     if not isinstance(latency, LatencyModel):
-        raise TypeError(f"latency must be a uepmm.latency.LatencyModel (e.g. Exponential(1.0)), got {type(latency).__name__}")
+        raise TypeError(
+            f"latency must be a uepmm.latency.LatencyModel (e.g. Exponential(1.0)), got {type(latency).__name__}"
+        )
     workers = positive_int(workers, "workers")
     times = _times(t)
     F = np.clip(latency.response_cdf(times, omega), 0.0, 1.0)
@@ -147,7 +149,9 @@ def conditional_loss_bound_cxr(
     return M * conditional_loss_rxc(probs, k, class_energy)
 
 
-def _conditional_loss(P: np.ndarray, k: tuple[int, ...], class_energy: object, partition: str, normalize: bool) -> np.ndarray:
+def _conditional_loss(
+    P: np.ndarray, k: tuple[int, ...], class_energy: object, partition: str, normalize: bool
+) -> np.ndarray:
     if partition == "rxc":
         loss = conditional_loss_rxc(P, k, class_energy)
     else:
@@ -208,7 +212,9 @@ def expected_loss(
     k = int_sequence(k, "k")
     workers = positive_int(workers, "workers")
     K = sum(k)
-    code_obj = make_code(choice(code, "code", THEORY_CODES) if isinstance(code, str) else code, gamma=gamma, copies=copies)
+    code_obj = make_code(
+        choice(code, "code", THEORY_CODES) if isinstance(code, str) else code, gamma=gamma, copies=copies
+    )
     code_obj.check(ClassTable(tuple(level for level, size in enumerate(k) for _ in range(size))), workers)
     if omega is None:
         omega = K / workers

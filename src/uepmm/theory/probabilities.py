@@ -50,7 +50,9 @@ def field_size(q: object) -> float:
     """The checked field size ``q`` (``math.inf`` is the paper's large-field limit)."""
     q = positive_float(q, "q", allow_inf=True)
     if q < 2:
-        raise ValueError(f"q is the field size and must be >= 2 (or math.inf for the paper's large-field limit), got {q}")
+        raise ValueError(
+            f"q is the field size and must be >= 2 (or math.inf for the paper's large-field limit), got {q}"
+        )
     return q
 
 
@@ -285,7 +287,8 @@ def decoding_probabilities(
 ) -> np.ndarray:
     """``P_d,l(N)`` for ``N = 0..max_packets`` received packets; shape ``(max_packets+1, L)``.
 
-    ``code`` is a code's name (one of :data:`THEORY_CODES`) or a :class:`~uepmm.codes.Code`; ``k = (k_1..k_L)`` sub-products per class
+    ``code`` is a code's name (one of :data:`THEORY_CODES`) or a :class:`~uepmm.codes.Code`;
+    ``k = (k_1..k_L)`` sub-products per class
     (class 0 the most important); ``gamma`` the window selection probabilities (required
     for ``now``/``ew``, ignored otherwise but validated if given).
 

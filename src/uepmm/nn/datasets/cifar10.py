@@ -9,7 +9,14 @@ import numpy as np
 
 from .dataset import NUM_CLASSES, Dataset, PathLike, as_path, check_dir, class_labels
 
-__all__ = ["CIFAR10_DIRNAME", "CIFAR10_LABEL_NAMES", "CIFAR10_TEST_BATCH", "CIFAR10_TRAIN_BATCHES", "load_cifar10", "write_cifar10_batches"]
+__all__ = [
+    "CIFAR10_DIRNAME",
+    "CIFAR10_LABEL_NAMES",
+    "CIFAR10_TEST_BATCH",
+    "CIFAR10_TRAIN_BATCHES",
+    "load_cifar10",
+    "write_cifar10_batches",
+]
 
 CIFAR10_DIRNAME = "cifar-10-batches-py"
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -58,7 +65,9 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except ValueError:
         raise ValueError(f"{path}: b'labels' must be a list of integers") from None
     if label_arr.ndim != 1 or not (label_arr.size == 0 or np.issubdtype(label_arr.dtype, np.integer)):
-        raise ValueError(f"{path}: b'labels' must be a list of integers, got {label_arr.dtype} of shape {label_arr.shape}")
+        raise ValueError(
+            f"{path}: b'labels' must be a list of integers, got {label_arr.dtype} of shape {label_arr.shape}"
+        )
     if len(label_arr) != len(data):
         raise ValueError(f"{path}: batch has {len(data)} images but {len(label_arr)} labels; the file is corrupt")
     return data, class_labels(label_arr, str(path))
@@ -120,9 +129,13 @@ def _cifar_uint8(images: object, labels: object, name: str) -> tuple[np.ndarray,
         )
     y = np.asarray(labels)
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"write_cifar10_batches: {name}_labels must be a 1-D integer array, got {y.dtype} of shape {y.shape}")
+        raise TypeError(
+            f"write_cifar10_batches: {name}_labels must be a 1-D integer array, got {y.dtype} of shape {y.shape}"
+        )
     if len(y) != len(x):
-        raise ValueError(f"write_cifar10_batches: {len(x)} {name} images but {len(y)} {name} labels; give one label per image")
+        raise ValueError(
+            f"write_cifar10_batches: {len(x)} {name} images but {len(y)} {name} labels; give one label per image"
+        )
     if y.size and (y.min() < 0 or y.max() >= NUM_CLASSES):
         raise ValueError(f"write_cifar10_batches: {name}_labels must be in 0..{NUM_CLASSES - 1}")
     return np.ascontiguousarray(x), y.astype(np.int64)
@@ -147,7 +160,10 @@ def write_cifar10_batches(
     test_x, test_y = _cifar_uint8(test_images, test_labels, "test")
     n_batches = len(CIFAR10_TRAIN_BATCHES)
     if len(train_x) < n_batches:
-        raise ValueError(f"write_cifar10_batches: need at least {n_batches} training images (one per data_batch file), got {len(train_x)}")
+        raise ValueError(
+            f"write_cifar10_batches: need at least {n_batches} training images (one per data_batch file), "
+            f"got {len(train_x)}"
+        )
     out.mkdir(parents=True, exist_ok=True)
     parts = np.array_split(np.arange(len(train_x)), n_batches)
     batches_out = [(n, train_x[p], train_y[p]) for n, p in zip(CIFAR10_TRAIN_BATCHES, parts)]

@@ -89,7 +89,9 @@ def check_dir(data_dir: object, name: str) -> Path:
     if not directory.exists():
         raise FileNotFoundError(f"{name} {str(directory)!r} does not exist; pass an existing directory")
     if not directory.is_dir():
-        raise FileNotFoundError(f"{name} {str(directory)!r} is a file, not a directory; pass the directory that holds the data files")
+        raise FileNotFoundError(
+            f"{name} {str(directory)!r} is a file, not a directory; pass the directory that holds the data files"
+        )
     return directory
 
 

@@ -51,7 +51,9 @@ def read_idx(path: PathLike) -> np.ndarray:
     code, ndim = data[2], data[3]
     if code not in _IDX_DTYPES:
         valid = ", ".join(f"0x{c:02X} ({n})" for c, n in _IDX_NAMES.items())
-        raise ValueError(f"{path}: bad IDX magic number {data[:4].hex()}: unknown type code 0x{code:02X}; valid codes are {valid}")
+        raise ValueError(
+            f"{path}: bad IDX magic number {data[:4].hex()}: unknown type code 0x{code:02X}; valid codes are {valid}"
+        )
     if ndim == 0:
         raise ValueError(f"{path}: bad IDX magic number {data[:4].hex()}: 0 dimensions; the 4th byte must be >= 1")
     header = 4 + 4 * ndim

