@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from .api import Progress, Result, TimelineEntry, coded_matmul, plan_job
 from .codes import CODES, EW, MDS, NOW, Code, Encoding, Repetition, Uncoded, make_code
 from .decoding import ProgressiveDecoder, RecoveryTracker, recoverable, recovery_curve
+from .design import GammaDesign, design_gamma  # noqa: F401  (Γ design; LMMSE algebra in uepmm.estimation)
 from .importance import (
     SEC6_COUNTS,
     TABLE3_GAMMA,
