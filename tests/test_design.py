@@ -227,6 +227,15 @@ def test_other_class_counts():
     )
 
 
+def test_a_deadline_by_which_everything_decodes_keeps_a_grid_point():
+    # Ω = 1, T = 5: almost every worker has answered, the loss is zero to rounding
+    result = design_gamma("ew", (3,) * 5, (16.0, 8.0, 4.0, 2.0, 1.0), 100, LAT, 5.0, omega=1.0)
+    assert result.expected_loss <= 1e-14
+    assert result.expected_loss == pytest.approx(
+        gamma_loss("ew", (3,) * 5, result.gamma, (16.0, 8.0, 4.0, 2.0, 1.0), 100, LAT, 5.0, omega=1.0), abs=1e-30
+    )
+
+
 def test_result_is_frozen():
     result = design_gamma("now", (2, 2), (2.0, 1.0), 8, LAT, 1.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
