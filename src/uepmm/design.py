@@ -64,9 +64,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
 
-from . import theory
 from ._validation import (
     choice,
     int_sequence,
@@ -79,6 +77,12 @@ from .latency import LatencyModel
 
 __all__ = ["DECODERS", "DESIGN_CODES", "OBJECTIVES", "GammaDesign", "design_gamma", "gamma_loss"]
 
+# scipy.stats / scipy.optimize and uepmm.theory (which needs scipy.stats) are imported where
+# they are used: ``import uepmm`` loads this module and stays as light as it was without it
+# (scipy.stats also builds array-API helpers at import that trip over a stubbed-out torch).
+
+#: Partitionings (as uepmm.theory.PARTITIONS).
+PARTITIONS = ("rxc", "cxr")
 #: Codes whose window probabilities can be designed.
 DESIGN_CODES = ("now", "ew")
 #: ``zero``: recovered sub-products in place, zeros elsewhere (the paper); ``lmmse``: DESIGN.md §6.
@@ -215,7 +219,7 @@ def _weights(value: object, count: int) -> tuple[float, ...]:
 def _problem(code, k, class_energy, workers, latency, deadline, omega, partition, decoder, weights, trials, seed) -> _Problem:
     code = choice(code, "code", DESIGN_CODES)
     decoder = choice(decoder, "decoder", DECODERS)
-    partition = choice(partition, "partition", theory.PARTITIONS)
+    partition = choice(partition, "partition", PARTITIONS)
     k = int_sequence(k, "k")
     energy = _class_energy(class_energy, len(k))
     workers = positive_int(workers, "workers")
@@ -231,6 +235,8 @@ def _problem(code, k, class_energy, workers, latency, deadline, omega, partition
         raise TypeError(f"seed must be a non-negative integer (the Monte Carlo draws are fixed by it), got {seed!r}")
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer (the Monte Carlo draws are fixed by it), got {seed}")
+    from . import theory
+
     arrivals = np.asarray(w) @ theory.arrival_distribution(latency, deadlines, workers, omega)
     return _Problem(code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega)
 
@@ -254,6 +260,8 @@ def _zero_fill(problem: _Problem, code: str) -> Callable[[np.ndarray], float]:
     ``K * 1e-15``, while the dynamic programme over ``N`` gets much shorter when the
     deadline is early (for EW its cost grows as ``n_max^2``).
     """
+    from . import theory
+
     weights = np.asarray(problem.k, dtype=np.float64) * problem.energy / problem.total
     if problem.partition == "cxr":
         weights = weights * sum(problem.k)
@@ -269,6 +277,8 @@ def _zero_fill(problem: _Problem, code: str) -> Callable[[np.ndarray], float]:
 
 def _lmmse_now(problem: _Problem) -> Callable[[np.ndarray], float]:
     """NOW under LMMSE: ``sum_l e_l E[(k_l - n_l)^+] / E||C||^2``, ``n_l | N ~ Bin(N, Γ_l)``."""
+    from scipy import stats
+
     N = np.arange(problem.workers + 1)[:, None]
     short = [np.arange(k_l)[None, :] for k_l in problem.k]  # n_l = 0..k_l-1
 
@@ -405,6 +415,8 @@ def _start_grid(L: int, seed: int, smooth: bool) -> tuple[np.ndarray, float]:
 
 
 def _minimise(f: Callable[[np.ndarray], float], L: int, smooth: bool, seed: int) -> tuple[np.ndarray, float]:
+    from scipy import optimize
+
     if L == 1:
         one = np.ones(1)
         return one, f(one)
