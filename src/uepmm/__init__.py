@@ -10,6 +10,7 @@ from .api import JobPlan, Progress, Result, TimelineEntry, coded_matmul, plan_jo
 from .codes import CODES, EW, MDS, NOW, Code, Encoding, Repetition, Uncoded, make_code
 from .decoders import Decoder, ZeroFillDecoder, make_decoder
 from .decoding import ProgressiveDecoder, RecoveryTracker, recoverable, recovery_curve
+from .design import GammaDesign, design_gamma
 from .draw import JobDraw, draw_job
 from .importance import (
     SEC6_COUNTS,
@@ -34,7 +35,7 @@ from .streams import job_streams, product_rng
 __all__ = [
     "__version__",
     "coded_matmul", "plan_job", "JobSpec", "JobPlan", "Result", "TimelineEntry", "Progress",
-    "draw_job", "JobDraw", "job_streams", "product_rng", "Decoder", "ZeroFillDecoder", "make_decoder",
+    "draw_job", "JobDraw", "design_gamma", "GammaDesign", "job_streams", "product_rng", "Decoder", "ZeroFillDecoder", "make_decoder",
     "CODES", "Code", "Encoding", "Uncoded", "Repetition", "MDS", "NOW", "EW", "make_code",
     "RecoveryTracker", "ProgressiveDecoder", "recovery_curve", "recoverable",
     "ClassTable", "ImportanceOrder", "importance_order", "product_scores", "classes_by_rank",

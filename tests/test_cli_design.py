@@ -1,0 +1,104 @@
+"""Tests of ``uepmm design`` (src/uepmm/cli/design.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pytest
+
+from uepmm.cli import main
+from uepmm.design import design_gamma
+from uepmm.latency import Exponential
+
+SEC6 = ["--k", "3,3,3", "--class-energy", "40,1,0.07", "--workers", "30", "--rate", "1", "--omega", "1", "--deadline", "0.5"]
+
+
+def test_csv_is_one_row_with_the_documented_columns(capsys):
+    assert main(["design", "--code", "now", *SEC6, "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["gamma_1", "gamma_2", "gamma_3", "expected_loss", "table3_loss", "mds_loss"]
+    assert len(rows) == 2
+    values = [float(v) for v in rows[1]]
+    library = design_gamma("now", (3, 3, 3), (40, 1, 0.07), 30, Exponential(1.0), 0.5, omega=1.0)
+    assert values[:3] == pytest.approx(library.gamma, abs=1e-9)
+    assert sum(values[:3]) == pytest.approx(1.0, abs=1e-9)
+    assert values[3] == pytest.approx(library.expected_loss, rel=1e-9)
+    assert values[4] == pytest.approx(0.1301214912, rel=1e-9)
+    assert values[5] == pytest.approx(library.mds_loss, rel=1e-9)
+
+
+def test_csv_table3_is_nan_unless_three_classes(capsys):
+    args = ["design", "--code", "ew", "--k", "2,2", "--class-energy", "4,1", "--workers", "8", "--deadline", "1",
+            "--format", "csv"]
+    assert main(args) == 0
+    header, row = capsys.readouterr().out.strip().splitlines()
+    assert header == "gamma_1,gamma_2,expected_loss,table3_loss,mds_loss"
+    assert math.isnan(float(row.split(",")[3]))
+
+
+def test_json_keys_and_values(capsys):
+    assert main(["design", "--code", "ew", *SEC6[:-1], "0.5,1", "--deadline-weights", "3,1", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {
+        "code", "gamma", "expected_loss", "table3_loss", "mds_loss", "objective", "mds_objective", "decoder",
+        "partition", "deadlines", "weights", "k", "class_energy", "workers", "rate", "omega", "trials", "seed",
+    }
+    assert payload["code"] == "ew" and payload["objective"] == "theorem1" and payload["decoder"] == "zero"
+    assert payload["deadlines"] == [0.5, 1.0] and payload["weights"] == [0.75, 0.25]
+    assert len(payload["gamma"]) == 3 and payload["expected_loss"] <= payload["table3_loss"]
+
+
+def test_json_without_table3_uses_null(capsys):
+    assert main(["design", "--code", "now", "--k", "2,2", "--class-energy", "4,1", "--deadline", "1", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["table3_loss"] is None
+    assert payload["omega"] == pytest.approx(4 / 30)  # default Ω = K / W
+
+
+def test_lmmse_and_cxr_options_reach_the_library(capsys):
+    assert main(["design", "--code", "now", *SEC6, "--decoder", "lmmse", "--partition", "cxr", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["objective"] == "lmmse-exact" and payload["mds_objective"] == "monte-carlo-lmmse"
+    assert payload["partition"] == "cxr"
+
+
+def test_table_format(capsys):
+    assert main(["design", "--code", "now", *SEC6]) == 0
+    out = capsys.readouterr().out
+    assert "gamma         (0.7044, 0.2956, 0.0000)" in out
+    assert "Table III     0.130121" in out and "theorem1" in out
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--class-energy", "40,1"], "class_energy has 2 entries but k has 3 classes"),
+        (["--class-energy", "40,0,1"], "class_energy entries must be finite and > 0"),
+        (["--deadline", "-1"], "deadline must be finite and > 0"),
+        (["--deadline", "0.5,1", "--deadline-weights", "1"], "weights has 1 entries but there are 2 deadlines"),
+        (["--workers", "0"], "workers must be >= 1"),
+        (["--rate", "0"], "rate must be > 0"),
+        (["--trials", "0", "--decoder", "lmmse"], "trials must be >= 1"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(capsys, extra, words):
+    assert main(["design", "--code", "ew", *SEC6, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("uepmm design: error: ")
+    assert words in err
+
+
+def test_argparse_rejects_unknown_choices(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["design", "--code", "mds", *SEC6])
+    assert info.value.code == 2
+    assert "invalid choice: 'mds'" in capsys.readouterr().err
+
+
+def test_listed_in_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "design" in capsys.readouterr().out
