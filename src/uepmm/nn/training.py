@@ -6,12 +6,18 @@ categorical cross entropy), its dense layers built by
 ``eval_every`` mini-batch iterations (and before the first).  It writes
 
 * ``<name>.csv`` -- one row per evaluation: ``dataset, scheme, partition, deadline, seed,
-  iteration, epoch, test_accuracy, test_loss, train_loss, recovered, coded_loss, seconds``;
+  iteration, epoch, test_accuracy, test_loss, train_loss, recovered, coded_loss``;
   ``train_loss`` is the mean training loss since the previous evaluation, ``recovered``
   the mean fraction of sub-products recovered per coded product, ``coded_loss`` the mean
   normalized loss ``||C - C_hat||^2 / ||C||^2`` of the coded products (NaN unless
-  ``track_loss``);
-* ``<name>.json`` -- the run's settings, the data set used and timings.
+  ``track_loss``).  Only results: the same run on the same software gives the same file,
+  byte for byte;
+* ``<name>.json`` -- the run summary: settings, the data set used, and what may differ
+  between two runs of the same settings -- wall time, the torch thread count
+  (``torch.get_num_threads()``), torch/numpy/Python versions, the device, the finish time.
+
+CSVs of older versions have a trailing ``seconds`` column (wall time); the readers
+(:func:`read_run_csv`, :mod:`uepmm.experiments.training_figures`) still accept them.
 
 Restartable: rows go to ``<name>.csv.part`` while the run is going and a checkpoint
 ``<name>.ckpt.pt`` (model, optimizer, step counters, rows) is written at every epoch end;
@@ -53,6 +59,7 @@ __all__ = [
     "load_dataset",
     "describe_dataset",
     "read_run_csv",
+    "run_summary",
 ]
 
 CSV_COLUMNS = (
@@ -68,7 +75,6 @@ CSV_COLUMNS = (
     "train_loss",
     "recovered",
     "coded_loss",
-    "seconds",
 )
 #: Default evaluation period (mini-batch iterations); CIFAR-10: once per epoch.
 DEFAULT_EVAL_EVERY = {"mnist": 10, "cifar10": None}
@@ -338,7 +344,7 @@ def run_training(
         rows.append({
             **base, "iteration": iteration, "epoch": round(epoch_value, 6), "test_accuracy": accuracy,
             "test_loss": test_loss, "train_loss": float(np.mean(train_losses)) if train_losses else math.nan,
-            "recovered": recovered, "coded_loss": coded_loss, "seconds": round(time.perf_counter() - t0, 3),
+            "recovered": recovered, "coded_loss": coded_loss,
         })
         train_losses.clear()
         collector.reset()
@@ -379,16 +385,34 @@ def run_training(
     next(bar_iter, None)  # let the bar finish its line
 
     seconds = time.perf_counter() - t0
-    files["json"].write_text(json.dumps({
-        "settings": spec.settings(), "name": spec.name, "data": describe_dataset(data, data_dir),
-        "steps": total_steps, "steps_per_epoch": steps_per_epoch, "eval_every": eval_every,
-        "seconds": round(seconds, 2), "final_test_accuracy": rows[-1]["test_accuracy"],
-        "torch": torch.__version__, "device": spec.device,
-    }, indent=2))
+    summary = run_summary(spec, seconds=seconds, resumed_from_epoch=start_epoch or None)
+    summary.update({
+        "data": describe_dataset(data, data_dir), "steps": total_steps, "steps_per_epoch": steps_per_epoch,
+        "eval_every": eval_every, "final_test_accuracy": rows[-1]["test_accuracy"],
+    })
+    files["json"].write_text(json.dumps(summary, indent=2) + "\n")
     os.replace(files["part"], files["csv"])
     files["ckpt"].unlink(missing_ok=True)
-    log(f"{spec.name}: {total_steps} steps in {seconds:.1f} s, final test accuracy {rows[-1]['test_accuracy']:.4f}")
+    log(f"{spec.name}: {total_steps} steps in {seconds:.1f} s ({summary['torch_threads']} torch thread"
+        f"{'s' if summary['torch_threads'] != 1 else ''}), final test accuracy {rows[-1]['test_accuracy']:.4f}")
     return files["csv"]
+
+
+def run_summary(spec: RunSpec, *, seconds: float, resumed_from_epoch: int | None = None) -> dict[str, Any]:
+    """The ``<name>.json`` summary of a finished run, less the data-dependent fields: the
+    settings and what is not a result -- wall ``seconds``, ``torch_threads``
+    (``torch.get_num_threads()`` when the run ended), the torch/numpy/Python versions,
+    the device and the finish time (UTC)."""
+    import datetime
+    import platform
+
+    return {
+        "settings": spec.settings(), "name": spec.name, "seconds": round(seconds, 2),
+        "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "numpy": np.__version__,
+        "python": platform.python_version(), "device": spec.device,
+        "resumed_from_epoch": resumed_from_epoch,
+        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
@@ -408,7 +432,7 @@ def _fmt(value: Any) -> Any:
 
 
 def read_run_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rows of a run CSV with numbers parsed."""
+    """Rows of a run CSV with numbers parsed (also older CSVs, which end with a ``seconds`` column)."""
     out = []
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
