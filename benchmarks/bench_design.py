@@ -20,7 +20,10 @@ from uepmm.latency import Exponential
 SEC6 = {"k": (3, 3, 3), "class_energy": (40.0, 1.0, 0.07), "workers": 30, "deadline": 0.5, "omega": 1.0}
 # 8 classes of 3 sub-products, energies falling by sqrt(10) per class; Ω = K / W (Remark 1);
 # at T = 1.6 about 1.5 K = 36 of the 300 packets have arrived on average.
-LARGE = {"k": (3,) * 8, "class_energy": tuple(10.0 ** (-0.5 * np.arange(8))), "workers": 300, "deadline": 1.6, "omega": None}
+LARGE = {
+    "k": (3,) * 8, "class_energy": tuple(10.0 ** (-0.5 * np.arange(8))),
+    "workers": 300, "deadline": 1.6, "omega": None,
+}
 
 
 def best_of(repeats: int, func):

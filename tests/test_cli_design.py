@@ -13,7 +13,10 @@ from uepmm.cli import main
 from uepmm.design import design_gamma
 from uepmm.latency import Exponential
 
-SEC6 = ["--k", "3,3,3", "--class-energy", "40,1,0.07", "--workers", "30", "--rate", "1", "--omega", "1", "--deadline", "0.5"]
+SEC6 = [
+    "--k", "3,3,3", "--class-energy", "40,1,0.07", "--workers", "30",
+    "--rate", "1", "--omega", "1", "--deadline", "0.5",
+]
 
 
 def test_csv_is_one_row_with_the_documented_columns(capsys):
@@ -52,7 +55,8 @@ def test_json_keys_and_values(capsys):
 
 
 def test_json_without_table3_uses_null(capsys):
-    assert main(["design", "--code", "now", "--k", "2,2", "--class-energy", "4,1", "--deadline", "1", "--format", "json"]) == 0
+    argv = ["design", "--code", "now", "--k", "2,2", "--class-energy", "4,1", "--deadline", "1", "--format", "json"]
+    assert main(argv) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["table3_loss"] is None
     assert payload["omega"] == pytest.approx(4 / 30)  # default Ω = K / W

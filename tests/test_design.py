@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from uepmm import design, theory
-from uepmm.design import GammaDesign, design_gamma, gamma_loss
+from uepmm import theory
+from uepmm.design import GammaDesign, design_gamma, gamma_loss, objectives, problem
 from uepmm.estimation import lmmse_error, lmmse_error_sum
 from uepmm.importance import TABLE3_GAMMA
 from uepmm.latency import Exponential
@@ -139,8 +139,8 @@ def test_lmmse_now_closed_form_against_direct_sum():
 
 
 def _mc(code="ew", partition="rxc", trials=400, seed=0, deadline=0.5):
-    p = design._problem(code, K3, E3, 30, LAT, deadline, 1.0, partition, "lmmse", None, trials, seed)
-    return p, design._LmmseMonteCarlo(p)
+    p = problem._problem(code, K3, E3, 30, LAT, deadline, 1.0, partition, "lmmse", None, trials, seed)
+    return p, objectives._LmmseMonteCarlo(p)
 
 
 @pytest.mark.parametrize("partition", ["rxc", "cxr"])
@@ -160,7 +160,7 @@ def test_monte_carlo_agrees_with_the_now_closed_form(partition):
     p, mc = _mc(code="now", partition=partition, trials=3000)
     gamma = np.array(TABLE3_GAMMA)
     per_trial = mc.prefix_errors(mc.rows(gamma, expanding=False)) @ mc.arrivals / p.total
-    exact = design._lmmse_now(p)(gamma)
+    exact = objectives._lmmse_now(p)(gamma)
     assert abs(per_trial.mean() - exact) < 4 * per_trial.std() / math.sqrt(per_trial.size)
 
 
@@ -223,7 +223,9 @@ def test_other_class_counts():
     uniform = gamma_loss("ew", (2, 2, 2, 2), (0.25,) * 4, (8.0, 4.0, 2.0, 1.0), 20, LAT, 1.0)
     assert four.expected_loss <= uniform
     assert four.expected_loss == pytest.approx(
-        float(theory.expected_loss("ew", (2, 2, 2, 2), four.gamma, LAT, 1.0, 20, (8.0, 4.0, 2.0, 1.0), normalize=True)[0]),
+        float(
+            theory.expected_loss("ew", (2, 2, 2, 2), four.gamma, LAT, 1.0, 20, (8.0, 4.0, 2.0, 1.0), normalize=True)[0]
+        ),
         rel=1e-12,
     )
 

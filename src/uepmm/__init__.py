@@ -35,7 +35,8 @@ from .streams import job_streams, product_rng
 __all__ = [
     "__version__",
     "coded_matmul", "plan_job", "JobSpec", "JobPlan", "Result", "TimelineEntry", "Progress",
-    "draw_job", "JobDraw", "design_gamma", "GammaDesign", "job_streams", "product_rng", "Decoder", "ZeroFillDecoder", "make_decoder",
+    "draw_job", "JobDraw", "design_gamma", "GammaDesign", "job_streams", "product_rng",
+    "Decoder", "ZeroFillDecoder", "make_decoder",
     "CODES", "Code", "Encoding", "Uncoded", "Repetition", "MDS", "NOW", "EW", "make_code",
     "RecoveryTracker", "ProgressiveDecoder", "recovery_curve", "recoverable",
     "ClassTable", "ImportanceOrder", "importance_order", "product_scores", "classes_by_rank",

@@ -65,7 +65,9 @@ def _check(rows: object, energies: object, rank_tol: object) -> tuple[np.ndarray
     try:
         s = np.asarray(energies, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"energies must be a 1-D sequence of {G.shape[1]} non-negative numbers, got {energies!r}") from None
+        raise TypeError(
+            f"energies must be a 1-D sequence of {G.shape[1]} non-negative numbers, got {energies!r}"
+        ) from None
     if s.ndim != 1 or s.size != G.shape[1]:
         raise ValueError(
             f"energies has shape {s.shape} but rows has {G.shape[1]} columns; "

@@ -1,0 +1,147 @@
+"""The design problem: the arguments of :func:`uepmm.design.design_gamma` checked and combined.
+
+The deadlines and their weights become one arrival distribution ``P(N = n)``, ``n = 0..W``
+(eq. 13 under the latency model and Ω, mixed over the deadlines with their weights), which
+is all that the objectives need of the time axis.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import choice, int_sequence, positive_float, positive_int
+from ..latency import LatencyModel
+
+__all__ = ["DECODERS", "DESIGN_CODES", "PARTITIONS"]
+
+# uepmm.theory (which needs scipy.stats) is imported where it is used: ``import uepmm`` loads
+# this package and stays as light as it was without it (scipy.stats also builds array-API
+# helpers at import that trip over a stubbed-out torch).
+
+#: Partitionings (as uepmm.theory.PARTITIONS).
+PARTITIONS = ("rxc", "cxr")
+#: Codes whose window probabilities can be designed.
+DESIGN_CODES = ("now", "ew")
+#: ``zero``: recovered sub-products in place, zeros elsewhere (the paper); ``lmmse``: DESIGN.md §6.
+DECODERS = ("zero", "lmmse")
+
+
+@dataclass(frozen=True)
+class _Problem:
+    code: str
+    k: tuple[int, ...]
+    energy: np.ndarray  # per class
+    workers: int
+    arrivals: np.ndarray  # P(N = n), n = 0..W, mixed over the deadlines with their weights
+    partition: str
+    decoder: str
+    deadlines: tuple[float, ...]
+    weights: tuple[float, ...]
+    trials: int
+    seed: int
+    latency: LatencyModel
+    omega: float
+
+    @property
+    def total(self) -> float:
+        return float(np.dot(self.k, self.energy))
+
+
+def _class_energy(value: object, L: int) -> np.ndarray:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"class_energy must be a sequence of {L} positive numbers (one per class), got {value!r}")
+    try:
+        e = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"class_energy must be a sequence of {L} positive numbers (one per class), got {value!r}"
+        ) from None
+    if e.ndim != 1:
+        raise ValueError(f"class_energy must be 1-D (one energy per class), got shape {e.shape}")
+    if e.size != L:
+        raise ValueError(
+            f"class_energy has {e.size} entries but k has {L} classes; give one per-sub-product "
+            f"energy E||P_k||_F^2 per class, e.g. class_energy=(40, 1, 0.07) for k=(3, 3, 3)"
+        )
+    if not np.all(np.isfinite(e)) or np.any(e <= 0):
+        raise ValueError(
+            f"class_energy entries must be finite and > 0, got {e.tolist()}; a class of zero "
+            f"energy needs no protection: leave its sub-products out of k"
+        )
+    return e
+
+
+def _deadlines(value: object) -> tuple[float, ...]:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"deadline must be a positive number or a sequence of them, got {value!r}")
+    items = (value,) if isinstance(value, numbers.Real) else value
+    try:
+        items = tuple(items)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"deadline must be a positive number or a sequence of them, got {value!r}") from None
+    if not items:
+        raise ValueError("deadline is empty; give at least one deadline T > 0")
+    out = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Real):
+            raise TypeError(f"deadline must be a positive number or a sequence of them, got entry {item!r}")
+        t = float(item)
+        if not math.isfinite(t) or t <= 0:
+            raise ValueError(f"deadline must be finite and > 0 (the time at which the PS decodes), got {t}")
+        out.append(t)
+    return tuple(out)
+
+
+def _weights(value: object, count: int) -> tuple[float, ...]:
+    if value is None:
+        return (1.0 / count,) * count
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"weights must be a sequence of {count} non-negative numbers (one per deadline), got {value!r}")
+    items = (value,) if isinstance(value, numbers.Real) else value
+    try:
+        w = np.asarray(tuple(items), dtype=np.float64)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"weights must be a sequence of {count} non-negative numbers (one per deadline), got {value!r}"
+        ) from None
+    if w.ndim != 1 or w.size != count:
+        raise ValueError(
+            f"weights has {w.size} entries but there are {count} deadlines; give one weight per "
+            f"deadline (or omit weights for equal weights)"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError(f"weights must be finite, >= 0 and not all zero, got {w.tolist()}")
+    return tuple((w / w.sum()).tolist())
+
+
+def _problem(
+    code, k, class_energy, workers, latency, deadline, omega, partition, decoder, weights, trials, seed
+) -> _Problem:
+    code = choice(code, "code", DESIGN_CODES)
+    decoder = choice(decoder, "decoder", DECODERS)
+    partition = choice(partition, "partition", PARTITIONS)
+    k = int_sequence(k, "k")
+    energy = _class_energy(class_energy, len(k))
+    workers = positive_int(workers, "workers")
+    if not isinstance(latency, LatencyModel):
+        raise TypeError(
+            f"latency must be a uepmm.latency.LatencyModel (e.g. uepmm.Exponential(1.0)), got {type(latency).__name__}"
+        )
+    deadlines = _deadlines(deadline)
+    w = _weights(weights, len(deadlines))
+    omega = sum(k) / workers if omega is None else positive_float(omega, "omega")
+    trials = positive_int(trials, "trials")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be a non-negative integer (the Monte Carlo draws are fixed by it), got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer (the Monte Carlo draws are fixed by it), got {seed}")
+    from .. import theory
+
+    arrivals = np.asarray(w) @ theory.arrival_distribution(latency, deadlines, workers, omega)
+    return _Problem(
+        code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega
+    )
