@@ -130,6 +130,8 @@ def test_commands_of_missing_extras_say_what_to_install(monkeypatch, capsys):
 # ------------------------------------------------- the shared flags, command by command
 # Each leaf command: the arguments it needs to parse, and which shared flags it has.
 LEAVES = {
+    ("design",): (["--code", "now", "--k", "3,3,3", "--class-energy", "40,1,0.07", "--deadline", "0.5"],
+                  {"--format", "--seed"}),
     ("figure",): (["fig8"], {"--progress", "--seed", "--out"}),
     ("demo",): ([], {"--progress", "--format", "--seed", "--out"}),
     ("simulate",): ([], {"--progress", "--format", "--seed"}),

@@ -18,7 +18,14 @@ from .backends import make_backend
 from .codes import Encoding
 from .decoders import DecodeContext
 from .draw import draw_job
-from .importance import ClassTable, ImportanceOrder, classes_by_rank, importance_order, product_scores_from_order
+from .importance import (
+    ClassTable,
+    ImportanceOrder,
+    classes_by_rank,
+    importance_order,
+    product_scores_from_order,
+    sub_product_energies,
+)
 from .job import Job
 from .loss import BlockLoss
 from .partition import Partition, make_partition
@@ -99,6 +106,7 @@ class JobPlan:
     order: ImportanceOrder
     scores: np.ndarray  # importance score of every sub-product (after the permutation)
     dtype: np.dtype  # of the product
+    energies: np.ndarray | None = None  # prior E||P_k||^2, for decoders that need it
 
 
 def _spec_from(spec: JobSpec | None, settings: dict[str, Any]) -> tuple[JobSpec, dict[str, Any]]:
@@ -144,7 +152,8 @@ def plan_job(
     a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
     a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
     job = Job(layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value)
-    return JobPlan(spec, job, classes, order, scores, np.result_type(A, B))
+    energies = sub_product_energies(order, layout, A, B) if spec.decoder_object.needs_energies else None
+    return JobPlan(spec, job, classes, order, scores, np.result_type(A, B), energies)
 
 
 def coded_matmul(
@@ -195,7 +204,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
     pricing = BlockLoss(layout, exact) if track_loss else None
     context = DecodeContext(
         layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
-        exact if spec.fidelity == "fast" else None,
+        exact if spec.fidelity == "fast" else None, plan.energies, spec.code_object,
     )
     session = spec.decoder_object.start(context)
 

@@ -12,22 +12,36 @@ The rank decision (which ``e_k`` lie in the row space of the received rows) is
 :func:`uepmm.decoding.recoverable` / :class:`uepmm.decoding.RecoveryTracker`; the payload
 algebra of exact recovery is :class:`uepmm.decoding.ProgressiveDecoder`.
 
-``"zero"`` (the paper's decoder): recovered sub-products exact, the others zero.
+Decoders (docs/design.md §5; docs/beyond.md for the measurements):
+
+* ``"zero"`` (the paper's): recovered sub-products exact, the others zero.
+* ``"lmmse"``: the linear MMSE estimate ``P_hat = S G^T (G S G^T)^+ Y`` under a diagonal prior
+  ``S`` of sub-product energies from the block norms (``E||A_i B_j||^2 ≈ ||A_i||^2 ||B_j||^2 / H``).
+  Recovered sub-products stay exact; the others get the best linear guess from the packets that
+  mix them.  It assumes uncorrelated zero-mean sub-products; where they are correlated (a Gram
+  matrix ``X X^T``, sub-products with a common mean) it can lose to zero-fill.
+* ``"unbiased"``: recovered sub-products scaled so that ``E[C_hat | N] = C`` (see
+  :class:`UnbiasedDecoder`).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from ._validation import choice
-from .decoding import ProgressiveDecoder, RecoveryTracker
+from .codes import Code
+from .decoding import ProgressiveDecoder, RecoveryTracker, _combine_chunked
 from .importance import ClassTable, ImportanceOrder
 from .partition import Partition
 
-__all__ = ["Decoder", "DecodeContext", "DecodeSession", "ZeroFillDecoder", "make_decoder", "DECODER_NAMES"]
+__all__ = [
+    "Decoder", "DecodeContext", "DecodeSession", "ZeroFillDecoder", "LMMSEDecoder", "UnbiasedDecoder", "make_decoder",
+    "DECODER_NAMES",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class DecodeContext:
     classes: ClassTable
     scores: np.ndarray | None = None
     exact: np.ndarray | None = None  # (K, *product_shape), fast fidelity only
+    energies: np.ndarray | None = None  # prior E||P_k||_F^2 (decoders with needs_energies)
+    code: Code | None = None  # the job's code (decoders that use its decoding probabilities)
 
     @property
     def num_products(self) -> int:
@@ -74,14 +90,28 @@ class Decoder:
     name = "decoder"
     #: ``C_hat`` is the exact product restricted to the recovered sub-products (a 0/1 mask).
     selects_exact_blocks = False
+    #: ``M`` is diagonal: each recovered sub-product scaled, nothing mixed (:meth:`scales`).
+    diagonal = False
+    #: The decoder uses the prior sub-product energies (``context.energies``).
+    needs_energies = False
 
-    def start(self, context: DecodeContext) -> DecodeSession:  # pragma: no cover - interface
-        raise NotImplementedError
+    def start(self, context: DecodeContext) -> DecodeSession:
+        return _LinearSession(self, context)
 
     def reconstruction(
         self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext | None = None
     ) -> np.ndarray:
         """``M`` (``K × K``) with ``P_hat = M P`` for the received coefficient ``rows``."""
+        if self.diagonal:
+            return np.diag(self.scales(rows, recovered, context))
+        return self.weights(rows, context) @ rows
+
+    def scales(self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext) -> np.ndarray:
+        """Diagonal decoders: the factor of every sub-product (0 where not recovered)."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def weights(self, rows: np.ndarray, context: DecodeContext) -> np.ndarray:
+        """Mixing decoders: ``W`` (``K × n``) with ``P_hat = W Y``."""
         raise NotImplementedError  # pragma: no cover - interface
 
 
@@ -90,16 +120,73 @@ class ZeroFillDecoder(Decoder):
 
     name = "zero"
     selects_exact_blocks = True
+    diagonal = True
 
     def start(self, context: DecodeContext) -> DecodeSession:
         if context.exact is not None:
             return _ExactBlocksSession(context)
         return _ProgressiveSession(context)
 
-    def reconstruction(
-        self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext | None = None
-    ) -> np.ndarray:
-        return np.diag(np.asarray(recovered, dtype=np.float64))
+    def scales(self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext | None = None) -> np.ndarray:
+        return np.asarray(recovered, dtype=np.float64)
+
+
+class LMMSEDecoder(Decoder):
+    """Linear MMSE: ``P_hat = S G^T (G S G^T)^+ Y`` with the energy prior ``S`` (:mod:`uepmm.estimation`)."""
+
+    name = "lmmse"
+    needs_energies = True
+
+    def weights(self, rows: np.ndarray, context: DecodeContext) -> np.ndarray:
+        from .estimation import lmmse_weights
+
+        if context.energies is None:
+            raise ValueError("decoder 'lmmse' needs the sub-product energies (DecodeContext.energies)")
+        return lmmse_weights(rows, context.energies)
+
+
+class UnbiasedDecoder(Decoder):
+    """Recovered sub-products scaled so that ``E[C_hat | N] = C`` given ``N`` packets.
+
+    With ``q(N)`` the probability that everything is recovered and ``p_k(N)`` that
+    sub-product ``k`` is (the code's analytic probabilities, :mod:`uepmm.theory`): when
+    everything is recovered, ``C_hat = C``; otherwise a recovered ``P_k`` is scaled by
+    ``1 / P(k recovered | N, not everything) = (1 - q) / (p_k - q)``.  Then
+    ``E[C_hat_k | N] = q P_k + (p_k - q) P_k (1 - q) / (p_k - q) / (1 - q) (1 - q) = P_k``
+    wherever ``p_k(N) > q(N)`` ("everything" implies "k").  The variance grows as that
+    conditional probability falls, so it is clipped from below at ``min_probability``
+    (a scale of at most ``1 / min_probability``).  Clipping, and sub-products that ``N``
+    packets cannot recover at all (``p_k(N) = 0``), are where it is biased.
+    """
+
+    name = "unbiased"
+    diagonal = True
+
+    def __init__(self, min_probability: float = 0.02):
+        if isinstance(min_probability, bool) or not 0.0 < float(min_probability) <= 1.0:
+            raise ValueError(f"min_probability must be in (0, 1], got {min_probability!r}")
+        self.min_probability = float(min_probability)
+
+    def scales(self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext) -> np.ndarray:
+        recovered = np.asarray(recovered, dtype=bool)
+        if recovered.all() or not recovered.any():
+            return recovered.astype(np.float64)
+        if context.code is None:
+            raise ValueError("decoder 'unbiased' needs the job's code (DecodeContext.code)")
+        n = int(rows.shape[0])
+        per_class, everything = _recovery_probabilities(context.code, context.classes.counts, context.workers)
+        p = per_class[n][context.classes.as_array()]
+        q = everything[n]
+        conditional = np.where(p > q, (p - q) / max(1.0 - q, 1e-300), 0.0)
+        return np.where(recovered, 1.0 / np.maximum(conditional, self.min_probability), 0.0)
+
+
+@functools.lru_cache(maxsize=256)
+def _recovery_probabilities(code: Code, counts: tuple[int, ...], workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """``P_d,l(N)`` and ``P(everything | N)`` for ``N = 0..workers`` (cached per code and classes)."""
+    per_class = code.decoding_probabilities(counts, workers, workers=workers)
+    everything = code.all_decoded_probability(counts, workers, workers=workers)
+    return per_class, everything
 
 
 class _ProgressiveSession(DecodeSession):
@@ -146,7 +233,67 @@ class _ExactBlocksSession(DecodeSession):
         return context.order.assemble(context.partition, products, dtype=context.dtype)
 
 
-_DECODERS: dict[str, Callable[[], Decoder]] = {"zero": ZeroFillDecoder}
+class _LinearSession(DecodeSession):
+    """A decoder's ``M`` (fast: exact sub-products) or ``W`` (full: real packets), applied
+    when the estimate is asked for; recovered flags from the rank decision as always."""
+
+    def __init__(self, decoder: Decoder, context: DecodeContext):
+        self.decoder, self.context = decoder, context
+        K = context.num_products
+        self.full = context.exact is None
+        # diagonal decoders scale exactly recovered blocks: keep them (per block, also in c×r)
+        self.progressive = None
+        if self.full and decoder.diagonal:
+            layout = context.partition
+            self.progressive = ProgressiveDecoder(K, layout.product_shape, context.workers, context.dtype)
+            self.tracker = self.progressive.tracker
+        else:
+            self.tracker = RecoveryTracker(K)
+        self.recovered = self.tracker.recovered
+        self._rows = np.zeros((context.workers, K))
+        self._payloads: list[np.ndarray] = []
+        self._count = 0
+
+    def add(self, row: np.ndarray, payload: np.ndarray | None) -> np.ndarray:
+        if self.full and payload is None:
+            raise ValueError("full fidelity needs every packet's payload; use fidelity='fast' for rank-only runs")
+        self._rows[self._count] = row
+        self._count += 1
+        if self.progressive is not None:
+            return self.progressive.add(row, payload)
+        if self.full:
+            self._payloads.append(payload)
+        return self.tracker.add(row)
+
+    def estimate(self) -> np.ndarray:
+        context, decoder = self.context, self.decoder
+        layout, K = context.partition, context.num_products
+        rows = self._rows[: self._count]
+        if decoder.diagonal:
+            scale = decoder.scales(rows, self.recovered, context)
+            source = self.progressive.products if self.progressive is not None else context.exact
+            blocks = [scale[k] * source[k] if scale[k] != 0.0 else None for k in range(K)]
+            return context.order.assemble(layout, blocks, dtype=context.dtype)
+        if self.full:
+            mix, packets = decoder.weights(rows, context), self._payloads  # P_hat = W Y
+        else:
+            mix, packets = decoder.weights(rows, context) @ rows, list(context.exact)  # P_hat = M P
+        if not packets:
+            return np.zeros(layout.c_shape, context.dtype)
+        if layout.kind == "cxr":  # C_hat = sum_k P_hat_k: one weighted sum of the packets
+            total = np.zeros((1, *layout.product_shape), context.dtype)
+            _combine_chunked(mix.sum(axis=0)[:, None], packets, total)
+            return total[0]
+        solved = np.empty((K, *layout.product_shape), context.dtype)
+        _combine_chunked(mix.T, packets, solved, accumulate=False)
+        return context.order.assemble(layout, list(solved), dtype=context.dtype)
+
+
+_DECODERS: dict[str, Callable[[], Decoder]] = {
+    "zero": ZeroFillDecoder,
+    "lmmse": LMMSEDecoder,
+    "unbiased": UnbiasedDecoder,
+}
 #: Names of the registered decoders.
 DECODER_NAMES = tuple(_DECODERS)
 

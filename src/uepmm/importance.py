@@ -27,6 +27,8 @@ __all__ = [
     "product_scores",
     "product_scores_from_order",
     "group_levels",
+    "energies_from_line_norms",
+    "sub_product_energies",
     "classes_by_rank",
     "classes_from_levels",
     "equal_counts",
@@ -187,6 +189,31 @@ def product_scores_from_order(order: ImportanceOrder, partition: Partition) -> n
     a, b = blocks(order.a_line_stats, *a_blocks), blocks(order.b_line_stats, *b_blocks)
     # sub-product k multiplies blocks partition.factors(k): r×c row-major (i, j), c×r (k, k)
     return np.multiply.outer(a, b).ravel() if partition.kind == "rxc" else a * b
+
+
+def energies_from_line_norms(a_norms: np.ndarray, b_norms: np.ndarray, partition: Partition) -> np.ndarray:
+    """The parameter server's prior ``E||P_k||_F^2 ≈ ||A_i||_F^2 ||B_j||_F^2 / H_k`` of every sub-product.
+
+    Exact in expectation for blocks with i.i.d. zero-mean entries (docs/design.md, "LMMSE").
+    ``a_norms`` / ``b_norms``: Frobenius norms of the lines of ``A`` and ``B`` along the split
+    axes, in partition order (r×c: rows of ``A``, columns of ``B``; c×r: the inner lines).
+    ``H_k`` is the inner size: ``A``'s columns (r×c) or the block's own lines (c×r).
+    """
+    (a_starts, a_sizes), (b_starts, b_sizes) = partition.factor_blocks
+    a2 = np.add.reduceat(np.square(a_norms, dtype=np.float64), a_starts)
+    b2 = np.add.reduceat(np.square(b_norms, dtype=np.float64), b_starts)
+    if partition.kind == "rxc":
+        return np.multiply.outer(a2, b2).ravel() / partition.a_shape[1]
+    return a2 * b2 / a_sizes
+
+
+def sub_product_energies(order: ImportanceOrder, partition: Partition, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """:func:`energies_from_line_norms` for a planned job: reuses the order's line norms
+    (``statistic="fro"``) or computes them from ``A``, ``B`` in the order's permutation."""
+    if order.statistic == "fro":
+        return energies_from_line_norms(order.a_line_stats, order.b_line_stats, partition)
+    a_norms, b_norms = _factor_line_stats(A, B, order.kind, "fro")
+    return energies_from_line_norms(a_norms[order.a_perm], b_norms[order.b_perm], partition)
 
 
 def block_scores(

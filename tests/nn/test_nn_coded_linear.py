@@ -33,12 +33,13 @@ def _grads(layer, x, r):
     return out.detach(), [g.detach().clone() for g in grads]
 
 
+@pytest.mark.parametrize("decoder", ["zero", "lmmse", "unbiased"])
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-6), (torch.float32, 1e-4)])
 @pytest.mark.parametrize("partition", ["rxc", "cxr"])
 @pytest.mark.parametrize("code,workers", COMPLETE_CODES)
-def test_gradients_equal_linear_when_nobody_straggles(dtype, tol, partition, code, workers):
+def test_gradients_equal_linear_when_nobody_straggles(dtype, tol, partition, code, workers, decoder):
     coded, plain = _pair(dtype, code=code, workers=workers, partition=partition, blocks=BLOCKS[partition],
-                         deadline=math.inf)
+                         deadline=math.inf, decoder=decoder)
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(24, 30, generator=gen, dtype=dtype)
     r = torch.randn(24, 20, generator=gen, dtype=dtype)

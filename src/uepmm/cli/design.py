@@ -10,9 +10,8 @@ from .. import design
 from ..importance import SEC6_COUNTS
 from ..latency import Exponential
 from ..theory import PARTITIONS
+from ._common import add_format_argument, add_seed_argument
 from .theory import _float_list, _int_list, _join
-
-_FORMATS = ("table", "csv", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,8 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--trials", type=int, default=2000,
         help="Monte Carlo draws of the LMMSE objective for EW and MDS (default 2000; ignored otherwise)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of those draws (default 0)")
-    parser.add_argument("--format", choices=_FORMATS, default="table", help="output format (default table)")
+    add_seed_argument(parser)
+    add_format_argument(parser)
     parser.set_defaults(func=_run)
 
 

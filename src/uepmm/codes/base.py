@@ -102,6 +102,14 @@ class Code:
         """
         raise ValueError(f"code {self.name!r} has no analytic decoding probabilities")
 
+    def all_decoded_probability(self, k: Sequence[int], max_packets: int, *, workers: int | None = None) -> np.ndarray:
+        """``P(every sub-product recovered | N)`` for ``N = 0..max_packets`` (large field).
+
+        Not the product of the per-class probabilities (the classes share the packets).
+        Codes without a closed form raise ``ValueError``.
+        """
+        raise ValueError(f"code {self.name!r} has no analytic probability of decoding everything")
+
 
 def packet_work(encoding: Encoding, partition: Partition) -> np.ndarray:
     """Block products per packet (docs/design.md §4).

@@ -34,6 +34,9 @@ class Uncoded(Code):
         large_field_only(self.name, q)
         return repetition_probabilities(k, 1, max_packets)
 
+    def all_decoded_probability(self, k, max_packets, *, workers=None):
+        return (np.arange(max_packets + 1) >= sum(k)).astype(np.float64)
+
     def check(self, classes: ClassTable, workers: int) -> None:
         K = classes.num_products
         if workers != K:
@@ -77,6 +80,13 @@ class Repetition(Code):
         else:
             copies = 2
         return repetition_probabilities(k, copies, max_packets)
+
+    def all_decoded_probability(self, k, max_packets, *, workers=None):
+        from ..theory.probabilities import repetition_all_decoded
+
+        K = sum(k)
+        copies = positive_int(self.copies, "copies") if self.copies is not None else self._copies(K, workers or 2 * K)
+        return repetition_all_decoded(k, copies, max_packets)
 
     def _copies(self, K: int, workers: int) -> int:
         if self.copies is None:

@@ -29,6 +29,9 @@ class MDS(Code):
         large_field_only(self.name, q)
         return mds_probabilities(k, max_packets)
 
+    def all_decoded_probability(self, k, max_packets, *, workers=None):
+        return (np.arange(max_packets + 1) >= sum(k)).astype(np.float64)
+
     def _encode(self, classes, workers, rng):
         K = classes.num_products
         return Encoding(rng.standard_normal((workers, K)), np.zeros(workers, dtype=np.int64))

@@ -81,6 +81,17 @@ class _WindowCode(Code):
         probabilities = ew_probabilities if self.expanding else now_probabilities
         return probabilities(tuple(k), gamma, max_packets, q)
 
+    def all_decoded_probability(self, k, max_packets, *, workers=None):
+        """EW: the last class decodes iff the whole window is complete, so ``P_d,L(N)``;
+        NOW: every class has ``n_l >= k_l`` (a DP over classes)."""
+        from ..theory.probabilities import now_all_decoded
+
+        gamma = self.window_probabilities(len(k))
+        gamma = gamma / gamma.sum()
+        if self.expanding:
+            return self.decoding_probabilities(k, max_packets)[:, -1]
+        return now_all_decoded(tuple(k), gamma, max_packets)
+
     def check(self, classes, workers):
         _resolve_gamma(self.gamma, classes)
 

@@ -44,12 +44,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..decoders import DecodeContext
 from ..decoding import recoverable
 from ..draw import draw_encoding, draw_response_times
 from ..importance import (
     ClassTable,
     ImportanceOrder,
     classes_by_rank,
+    energies_from_line_norms,
     order_from_line_stats,
     product_scores_from_order,
 )
@@ -135,8 +137,6 @@ class LeanPlanner:
         self.config = config
         self.code = config.code_object
         self.decoder = config.decoder_object
-        if not self.decoder.selects_exact_blocks:  # pragma: no cover - every registered decoder selects today
-            raise ValueError(f"the lean path has no torch form of decoder {self.decoder.name!r}; use fidelity='full'")
         self.workers = config.workers
         self.deadline = config.deadline
         self.counts = config.counts
@@ -231,7 +231,8 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     received = int(np.count_nonzero(arrived))
     info: dict[str, Any] = {"received": received, "scores": None, "response_times": times}
 
-    recovered = None
+    recovered = order = None
+    table = plan.uniform_table
     if received == 0:
         recovered = np.zeros(layout.K, dtype=bool)
     elif not plan.code.class_aware:
@@ -241,7 +242,8 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         recovered = _recover(generator[arrived], unit_rows=plan.fixed_generator is not None)
     a_perm = b_perm = None
     n_recovered = -1 if recovered is None else int(np.count_nonzero(recovered))
-    if recovered is None or (plan.reorder and 0 < n_recovered < layout.K):
+    mixes = received > 0 and not plan.decoder.selects_exact_blocks  # the estimate is not a 0/1 selection
+    if recovered is None or (plan.reorder and 0 < n_recovered < layout.K) or mixes:
         # importance order (the sort of uepmm.importance.importance_order) and block scores
         sa, sb = _line_stats(A, B, layout.kind, plan.statistic)
         if plan.reorder:
@@ -257,10 +259,75 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         recovered = recoverable(generator[arrived])
         n_recovered = int(np.count_nonzero(recovered))
 
-    estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
     info["recovered"] = recovered
+    if mixes:
+        estimate, loss = _decode(plan, A, B, layout, generator[arrived], recovered, order, table, track_loss)
+    else:
+        estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
     info["normalized_loss"] = loss
     return estimate, info
+
+
+def _decode(plan, A, B, layout, rows, recovered, order, table, track_loss):
+    """``C_hat`` by a decoder other than zero-fill: its ``M`` (``P_hat = M P``) applied in torch.
+
+    A diagonal ``M`` is a weighted mask (the zero-fill path with weights); otherwise c×r needs
+    only ``1^T M`` (``C_hat = sum_j (sum_k M_kj) P_j``) and r×c mixes the blocks of ``A @ B``.
+    """
+    energies = None
+    if plan.decoder.needs_energies:
+        if order.statistic == "fro":
+            a_norms, b_norms = order.a_line_stats, order.b_line_stats
+        else:
+            a_norms, b_norms = _line_stats(A, B, layout.kind, "fro")
+            a_norms, b_norms = a_norms[order.a_perm], b_norms[order.b_perm]
+        energies = energies_from_line_norms(a_norms, b_norms, layout.partition)
+    context = DecodeContext(
+        layout.partition, order, np.dtype(_NUMPY_DTYPE.get(A.dtype, np.float64)), plan.workers, table,
+        None, None, energies, plan.code,
+    )
+    a_perm, b_perm = (order.a_perm, order.b_perm) if plan.reorder else (None, None)
+    if plan.decoder.diagonal:
+        weights = plan.decoder.scales(rows, recovered, context)
+    else:
+        M = plan.decoder.reconstruction(rows, recovered, context)
+        if layout.kind == "rxc":
+            return _mix_blocks(A, B, layout, M, order, track_loss)
+        weights = M.sum(axis=0)
+    return _assemble(A, B, layout, weights, _count_for(weights, layout.K), a_perm, b_perm, track_loss)
+
+
+def _count_for(weights: np.ndarray, K: int) -> int:
+    """What :func:`_assemble`'s shortcuts read: 0 (all weights 0), ``K`` (all 1), else 1."""
+    if not weights.any():
+        return 0
+    return K if np.all(weights == 1.0) else 1
+
+
+def _mix_blocks(A, B, layout, M, order, track_loss):
+    """r×c ``C_hat`` with block ``k = sum_j M[k, j] P_j``: the blocks of the exact ``A @ B`` in
+    importance order, zero-padded to one shape (as the engine pads them), mixed, scattered back."""
+    rows_n, cols_p = layout.grid
+    exact = _mm(A, B)
+    U, Q = exact.shape
+    (a_starts, a_sizes), (b_starts, b_sizes) = layout.partition.factor_blocks
+    u_max, q_max = int(a_sizes.max()), int(b_sizes.max())
+    # index of every padded block line in the original C (U / Q: a zero line appended)
+    row_idx = np.full((rows_n, u_max), U)
+    for n in range(rows_n):
+        row_idx[n, : a_sizes[n]] = order.a_perm[a_starts[n] : a_starts[n] + a_sizes[n]]
+    col_idx = np.full((cols_p, q_max), Q)
+    for p in range(cols_p):
+        col_idx[p, : b_sizes[p]] = order.b_perm[b_starts[p] : b_starts[p] + b_sizes[p]]
+    padded = torch.nn.functional.pad(exact, (0, 1, 0, 1))
+    r = _to_index(row_idx, A)[:, None, :, None]
+    c = _to_index(col_idx, A)[None, :, None, :]
+    blocks = padded[r, c].reshape(rows_n * cols_p, u_max, q_max)  # (K, u_max, q_max)
+    mixed = torch.tensordot(_to(torch.from_numpy(M), A), blocks, dims=1).reshape(rows_n, cols_p, u_max, q_max)
+    out = padded.new_zeros(padded.shape)
+    out[r, c] = mixed  # padding lines land on the appended zero line, cropped below
+    estimate = out[:U, :Q].contiguous()
+    return estimate, (_ratio(exact - estimate, exact) if track_loss else math.nan)
 
 
 @lru_cache(maxsize=4096)

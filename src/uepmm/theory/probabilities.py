@@ -36,6 +36,8 @@ __all__ = [
     "now_probabilities",
     "ew_probabilities",
     "mds_probabilities",
+    "now_all_decoded",
+    "repetition_all_decoded",
     "repetition_probabilities",
     "field_size",
     "require_window_probabilities",
@@ -266,6 +268,48 @@ def repetition_probabilities(k: Sequence[int], copies: int, max_packets: int) ->
     for i in range(r):
         missing *= np.maximum(tasks - N - i, 0.0) / (tasks - i)
     return np.repeat((1.0 - missing)[:, None], len(k), axis=1)
+
+
+# --------------------------------------------------------------------------- everything decoded
+
+
+def now_all_decoded(k: Sequence[int], gamma: np.ndarray, max_packets: int) -> np.ndarray:
+    """``P(n_l >= k_l for every l | N)``, ``N = 0..max_packets`` (large field): a DP over classes.
+
+    ``f_l(m)``: the probability that classes ``l..L`` all decode given ``m`` packets in windows
+    ``l..L``; class ``l`` takes Binomial(``m``, ``gamma_l / sum_{i>=l} gamma_i``) of them.
+    """
+    W = max_packets
+    suffix = np.concatenate((np.cumsum(gamma[::-1])[::-1], [0.0]))
+    f = np.ones(W + 1)  # no class left: certain
+    for level in range(len(k) - 1, -1, -1):
+        p = _split_probability(gamma[level], suffix[level + 1])
+        B = _binom_columns(W + 1, W + 1, p)  # B[m, j] = P(j of m packets fall in window l)
+        new = np.zeros(W + 1)
+        for j in range(k[level], W + 1):
+            new[j:] += B[j:, j] * f[: W + 1 - j]
+        f = new
+    return np.clip(f, 0.0, 1.0)
+
+
+def repetition_all_decoded(k: Sequence[int], copies: int, max_packets: int) -> np.ndarray:
+    """``P(every sub-product has a copy among the N received of rK tasks)`` (inclusion-exclusion)."""
+    K = sum(k)
+    tasks = copies * K
+    log_fact = _log_factorials(tasks)
+    N = np.arange(max_packets + 1)
+
+    def log_choose(n: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return log_fact[n] - log_fact[r] - log_fact[n - r]
+
+    out = np.zeros(N.size)
+    for j in range(K + 1):
+        left = tasks - copies * j
+        ok = N <= left
+        term = np.where(ok, np.exp(log_choose(np.full_like(N, left), np.where(ok, N, 0)) - log_choose(
+            np.full_like(N, tasks), N)), 0.0)
+        out += (-1) ** j * math.comb(K, j) * term
+    return np.clip(out, 0.0, 1.0)
 
 
 def require_window_probabilities(code: Code, gamma: Sequence[float] | None) -> None:
