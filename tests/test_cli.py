@@ -282,3 +282,21 @@ def test_simulate_progress_bar_is_on_by_default_and_on_stderr(capsys):
     assert main([*argv, "--no-progress"]) == 0
     quiet = capsys.readouterr()
     assert quiet.err == "" and quiet.out == captured.out  # same seed, same numbers
+
+
+def test_simulate_takes_decoder_and_auto_gamma(capsys):
+    from uepmm import cli
+
+    args = ["simulate", "--code", "now", "--partition", "rxc", "--blocks", "3,3", "--workers", "30",
+            "--deadline", "1", "--trials", "10", "--size-scale", "0.2", "--fidelity", "fast", "--no-progress",
+            "--format", "csv"]
+    assert cli.main(args + ["--decoder", "lmmse", "--gamma", "auto"]) == 0
+    lmmse = capsys.readouterr().out.strip().splitlines()
+    assert cli.main(args) == 0
+    zero = capsys.readouterr().out.strip().splitlines()
+    loss = lambda lines: float(lines[1].split(",")[lines[0].split(",").index("mean_loss")])  # noqa: E731
+    assert loss(lmmse) < loss(zero)
+    with pytest.raises(SystemExit):
+        cli.main(args + ["--gamma", "best"])
+    with pytest.raises(SystemExit):
+        cli.main(args + ["--decoder", "median"])

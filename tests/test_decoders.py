@@ -155,3 +155,15 @@ def test_energy_prior_from_norms():
             assert s[k] == pytest.approx(expected)
         mean_abs = ImportanceOrder.identity(kind, A, B, "mean_abs")  # the prior is always from norms
         np.testing.assert_allclose(sub_product_energies(mean_abs, layout, A, B), s)
+
+
+def test_track_loss_prices_the_decoders_own_estimate():
+    rng = np.random.default_rng(4)
+    A, B = rng.standard_normal((12, 18)), rng.standard_normal((18, 12))
+    C = A @ B
+    seen = []
+    res = coded_matmul(A, B, code="now", partition="rxc", blocks=(3, 3), workers=15, deadline=0.6, decoder="lmmse",
+                       track_loss=True, seed=3, on_packet=lambda p: seen.append(np.sum((C - p.estimate()) ** 2)))
+    assert res.timeline, "some packets arrived"
+    np.testing.assert_allclose([e.loss for e in res.timeline], np.array(seen) / np.sum(C**2), rtol=1e-9)
+    assert res.timeline[-1].loss == pytest.approx(res.normalized_loss(C))

@@ -15,8 +15,9 @@ import numpy as np
 
 from ._validation import as_matrix
 from .backends import make_backend
-from .codes import Encoding
+from .codes import Code, Encoding
 from .decoders import DecodeContext
+from .design.auto import auto_code
 from .draw import draw_job
 from .importance import (
     ClassTable,
@@ -107,6 +108,7 @@ class JobPlan:
     scores: np.ndarray  # importance score of every sub-product (after the permutation)
     dtype: np.dtype  # of the product
     energies: np.ndarray | None = None  # prior E||P_k||^2, for decoders that need it
+    code: Code | None = None  # the code used (gamma="auto": with the designed Γ)
 
 
 def _spec_from(spec: JobSpec | None, settings: dict[str, Any]) -> tuple[JobSpec, dict[str, Any]]:
@@ -148,12 +150,14 @@ def plan_job(
     )
     scores = product_scores_from_order(order, layout)
     classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
-    drawn = draw_job(spec, classes, seed, layout)
+    need_energies = spec.decoder_object.needs_energies or spec.auto_gamma
+    energies = sub_product_energies(order, layout, A, B) if need_energies else None
+    code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
+    drawn = draw_job(spec, classes, seed, layout, code)
     a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
     a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
     job = Job(layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value)
-    energies = sub_product_energies(order, layout, A, B) if spec.decoder_object.needs_energies else None
-    return JobPlan(spec, job, classes, order, scores, np.result_type(A, B), energies)
+    return JobPlan(spec, job, classes, order, scores, np.result_type(A, B), energies, code)
 
 
 def coded_matmul(
@@ -202,9 +206,13 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
     job, layout, spec = plan.job, plan.job.partition, plan.spec
     exact = layout.block_products(job.a_blocks, job.b_blocks) if (spec.fidelity == "fast" or track_loss) else None
     pricing = BlockLoss(layout, exact) if track_loss else None
+    selects = spec.decoder_object.selects_exact_blocks
+    if track_loss and not selects:  # the loss of the decoder's own estimate: C itself is needed
+        C = plan.order.assemble(layout, list(exact), dtype=np.float64)
+        C_energy = float(np.sum(C**2))
     context = DecodeContext(
         layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
-        exact if spec.fidelity == "fast" else None, plan.energies, spec.code_object,
+        exact if spec.fidelity == "fast" else None, plan.energies, plan.code,
     )
     session = spec.decoder_object.start(context)
 
@@ -220,7 +228,13 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         t1 = _time.perf_counter()
         session.add(job.encoding.generator[packet.worker], packet.payload)
         decode_seconds += _time.perf_counter() - t1
-        loss = float(pricing.normalized(session.recovered)) if pricing is not None else math.nan
+        loss = math.nan
+        if pricing is not None:
+            if selects:
+                loss = float(pricing.normalized(session.recovered))
+            else:
+                missing = float(np.sum((C - session.estimate()) ** 2))
+                loss = missing / C_energy if C_energy > 0 else (0.0 if missing == 0 else math.inf)
         entry = TimelineEntry(packet.time, packet.worker, received, int(session.recovered.sum()), loss)
         timeline.append(entry)
         if on_packet is not None:
@@ -233,6 +247,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         "backend": getattr(runner, "name", type(runner).__name__),
         "fidelity": spec.fidelity,
         "decoder": spec.decoder_object.name,
+        "gamma": getattr(plan.code, "gamma", None),
         "omega": job.omega,
         "deadline": job.deadline,
         "workers": job.workers,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codes import Encoding, to_factor_form
+from .codes import Code, Encoding, to_factor_form
 from .importance import ClassTable
 from .partition import Partition
 from .spec import JobSpec
@@ -44,11 +44,16 @@ def draw_response_times(spec: JobSpec, rng: np.random.Generator) -> np.ndarray:
 
 
 def draw_encoding(
-    spec: JobSpec, classes: ClassTable, rng: np.random.Generator, partition: Partition | None = None
+    spec: JobSpec,
+    classes: ClassTable,
+    rng: np.random.Generator,
+    partition: Partition | None = None,
+    code: Code | None = None,
 ) -> Encoding:
     """The code's coefficient rows for ``classes`` (eq. 11's factor form re-drawn from the
-    same stream when ``spec.encoding == "factor"``, which needs the ``partition``)."""
-    encoding = spec.code_object.encode(classes, spec.workers, rng)
+    same stream when ``spec.encoding == "factor"``, which needs the ``partition``).
+    ``code`` replaces the spec's (``gamma="auto"``: the code with the designed ``Γ``)."""
+    encoding = (code or spec.code_object).encode(classes, spec.workers, rng)
     if spec.encoding == "factor":
         if partition is None:
             raise ValueError("encoding='factor' needs the partition to check its windows; pass partition=")
@@ -61,6 +66,7 @@ def draw_job(
     classes: ClassTable | None = None,
     seed: SeedLike | JobStreams = None,
     partition: Partition | None = None,
+    code: Code | None = None,
 ) -> JobDraw:
     """Response times, then coefficient rows, from ``seed`` (``classes`` default: the spec's).
 
@@ -68,5 +74,5 @@ def draw_job(
     """
     streams = seed if isinstance(seed, JobStreams) else job_streams(seed)
     times = draw_response_times(spec, streams.times)
-    encoding = draw_encoding(spec, spec.uniform_classes if classes is None else classes, streams.code, partition)
+    encoding = draw_encoding(spec, spec.uniform_classes if classes is None else classes, streams.code, partition, code)
     return JobDraw(times, encoding)

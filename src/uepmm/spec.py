@@ -44,7 +44,8 @@ class JobSpec:
     workers : ``W``, one coded task each.
     deadline : ``T_max`` in the latency model's unit; ``inf`` waits for every worker.
     latency : response-time model (``None``: everyone answers at time 0).
-    gamma : window probabilities of NOW/EW (default Table III for 3 classes).
+    gamma : window probabilities of NOW/EW (default Table III for 3 classes), or ``"auto"``:
+        designed for each job from the PS's energy estimates and the deadline.
     copies : copies per sub-product for repetition (default ``workers / K``).
     classes : the class of every sub-product (after the importance permutation), or
     class_counts : ``(k_1..k_L)`` filled by rank of ``||A_i|| ||B_j||`` (``None`` when ``classes`` is given).
@@ -64,7 +65,7 @@ class JobSpec:
     workers: int = 15
     deadline: float = math.inf
     latency: LatencyModel | None = Exponential(1.0)
-    gamma: tuple[float, ...] | None = None
+    gamma: tuple[float, ...] | str | None = None
     copies: int | None = None
     classes: ClassTable | None = None
     class_counts: tuple[int, ...] | None = None
@@ -99,14 +100,24 @@ class JobSpec:
                 f"latency must be a uepmm latency model such as uepmm.Exponential(rate=1.0), or None; "
                 f"got {self.latency!r}"
             )
-        if self.gamma is not None and not isinstance(self.gamma, tuple):
+        if isinstance(self.gamma, str):
+            if self.gamma != "auto":
+                raise ValueError(f"gamma must be window probabilities (one per class) or 'auto', got {self.gamma!r}")
+        elif self.gamma is not None and not isinstance(self.gamma, tuple):
             try:
                 set_("gamma", tuple(float(g) for g in self.gamma))
             except (TypeError, ValueError):
                 raise TypeError(
                     f"gamma must be a sequence of probabilities, one per class, got {self.gamma!r}"
                 ) from None
-        set_("_code", make_code(self.code, gamma=self.gamma, copies=self.copies))
+        if self.auto_gamma:
+            set_("_code", make_code(self.code, copies=self.copies))
+            if not self._code.uses_window_probabilities:
+                raise ValueError(
+                    f"gamma='auto' designs window probabilities: use code='now' or 'ew', not {self.code!r}"
+                )
+        else:
+            set_("_code", make_code(self.code, gamma=self.gamma, copies=self.copies))
         set_("classes", self._class_table(K))
         set_("class_counts", self._counts(K))
         set_("statistic", choice(self.statistic, "statistic", STATISTICS))
@@ -129,7 +140,8 @@ class JobSpec:
         set_("_decoder", make_decoder(self.decoder))
         set_("cost", choice(self.cost, "cost", COSTS))
         # the code must accept these classes and workers (uncoded: W = K; repetition: W = copies * K)
-        self._code.check(self.classes or self.uniform_classes, self.workers)
+        if not self.auto_gamma:  # with 'auto', Γ is designed per job (uepmm.design.auto)
+            self._code.check(self.classes or self.uniform_classes, self.workers)
 
     def _class_table(self, K: int) -> ClassTable | None:
         classes = self.classes
@@ -168,6 +180,11 @@ class JobSpec:
     def code_object(self) -> Code:
         """The :class:`~uepmm.codes.Code` (built from ``code``, ``gamma`` and ``copies``)."""
         return self._code
+
+    @property
+    def auto_gamma(self) -> bool:
+        """``gamma="auto"``: the window probabilities are designed for each job (:mod:`uepmm.design.auto`)."""
+        return isinstance(self.gamma, str)
 
     @property
     def decoder_object(self) -> Decoder:

@@ -77,3 +77,31 @@ def notes_stream(fmt: str) -> TextIO:
     """Where a command prints notes beside its table: stdout for ``table``, stderr for csv/json
     (so that stdout parses)."""
     return sys.stdout if fmt == "table" else sys.stderr
+
+
+def gamma_value(text: str) -> str | list[float]:
+    """``--gamma``: ``auto`` (designed per job) or comma-separated window probabilities."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or comma-separated probabilities, got {text!r}") from None
+
+
+def add_decoder_arguments(
+    parser: argparse.ArgumentParser, *, default_gamma: str = "0.40,0.35,0.25 (Table III)"
+) -> None:
+    """``--decoder {zero,lmmse,unbiased}`` and ``--gamma auto|G1,G2,...`` (``args.decoder``, ``args.gamma``)."""
+    from ..decoders import DECODER_NAMES
+
+    parser.add_argument(
+        "--decoder", default="zero", choices=DECODER_NAMES,
+        help="how C_hat is formed: zero (the paper's: unrecovered blocks are zero), lmmse (linear MMSE from "
+             "every packet), unbiased (recovered blocks rescaled so that E[C_hat | N] = C) (default zero)",
+    )
+    parser.add_argument(
+        "--gamma", type=gamma_value, default=None,
+        help=f"window probabilities of now/ew: G1,G2,... or auto (designed per job for the deadline) "
+             f"(default {default_gamma})",
+    )

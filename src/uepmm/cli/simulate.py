@@ -10,7 +10,7 @@ from ..codes import CODES
 from ..experiments.synthetic import gaussian_matrices, loss_vs_deadline, sec6_matrices
 from ..experiments.tables import format_rows
 from ..latency import Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
-from ._common import add_format_argument, add_progress_argument, add_seed_argument
+from ._common import add_decoder_arguments, add_format_argument, add_progress_argument, add_seed_argument
 from ._dask_options import add_dask_arguments, backend_from_args
 
 LATENCIES = ("exponential", "shifted-exponential", "pareto", "weibull", "trace", "none")
@@ -83,8 +83,7 @@ def register(subparsers: Any) -> None:
                         help="r×c (eq. 3) or c×r (eq. 4) (default: cxr)")
     parser.add_argument("--blocks", type=int_list, default=[9], help="rxc: N,P or K=N*N; cxr: M (default 9)")
     parser.add_argument("--workers", type=int, default=15, help="number of workers W (default 15)")
-    parser.add_argument("--gamma", type=float_list,
-                        help="window selection probabilities for now/ew (default 0.40,0.35,0.25)")
+    add_decoder_arguments(parser)
     parser.add_argument("--copies", type=int, help="copies per sub-product for repetition (default workers/K)")
     parser.add_argument("--class-counts", type=int_list,
                         help="sub-products per class k_1,..,k_L (default: 3 near-equal classes)")
@@ -138,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
             blocks=blocks,
             workers=args.workers,
             gamma=args.gamma,
+            decoder=args.decoder,
             copies=args.copies,
             class_counts=args.class_counts,
             statistic=args.statistic,

@@ -46,6 +46,7 @@ import torch
 
 from ..decoders import DecodeContext
 from ..decoding import recoverable
+from ..design.auto import auto_code
 from ..draw import draw_encoding, draw_response_times
 from ..importance import (
     ClassTable,
@@ -231,7 +232,7 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     received = int(np.count_nonzero(arrived))
     info: dict[str, Any] = {"received": received, "scores": None, "response_times": times}
 
-    recovered = order = None
+    recovered = order = code = None
     table = plan.uniform_table
     if received == 0:
         recovered = np.zeros(layout.K, dtype=bool)
@@ -255,36 +256,32 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     if recovered is None:
         # class table, code draw, then the arrived packets' rows through the rank decision
         table = _class_table(np.argsort(-info["scores"], kind="stable").tobytes(), plan.counts)
-        generator = draw_encoding(plan.config, table, rng, layout.partition).generator
+        code = None
+        if plan.config.auto_gamma:  # Γ designed for this product (uepmm.design.auto)
+            code = auto_code(plan.config, table, _energies(A, B, layout, order))
+        generator = draw_encoding(plan.config, table, rng, layout.partition, code).generator
         recovered = recoverable(generator[arrived])
         n_recovered = int(np.count_nonzero(recovered))
 
     info["recovered"] = recovered
     if mixes:
-        estimate, loss = _decode(plan, A, B, layout, generator[arrived], recovered, order, table, track_loss)
+        estimate, loss = _decode(plan, A, B, layout, generator[arrived], recovered, order, table, code, track_loss)
     else:
         estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
     info["normalized_loss"] = loss
     return estimate, info
 
 
-def _decode(plan, A, B, layout, rows, recovered, order, table, track_loss):
+def _decode(plan, A, B, layout, rows, recovered, order, table, code, track_loss):
     """``C_hat`` by a decoder other than zero-fill: its ``M`` (``P_hat = M P``) applied in torch.
 
     A diagonal ``M`` is a weighted mask (the zero-fill path with weights); otherwise c×r needs
     only ``1^T M`` (``C_hat = sum_j (sum_k M_kj) P_j``) and r×c mixes the blocks of ``A @ B``.
     """
-    energies = None
-    if plan.decoder.needs_energies:
-        if order.statistic == "fro":
-            a_norms, b_norms = order.a_line_stats, order.b_line_stats
-        else:
-            a_norms, b_norms = _line_stats(A, B, layout.kind, "fro")
-            a_norms, b_norms = a_norms[order.a_perm], b_norms[order.b_perm]
-        energies = energies_from_line_norms(a_norms, b_norms, layout.partition)
+    energies = _energies(A, B, layout, order) if plan.decoder.needs_energies else None
     context = DecodeContext(
         layout.partition, order, np.dtype(_NUMPY_DTYPE.get(A.dtype, np.float64)), plan.workers, table,
-        None, None, energies, plan.code,
+        None, None, energies, code or plan.code,
     )
     a_perm, b_perm = (order.a_perm, order.b_perm) if plan.reorder else (None, None)
     if plan.decoder.diagonal:
@@ -295,6 +292,16 @@ def _decode(plan, A, B, layout, rows, recovered, order, table, track_loss):
             return _mix_blocks(A, B, layout, M, order, track_loss)
         weights = M.sum(axis=0)
     return _assemble(A, B, layout, weights, _count_for(weights, layout.K), a_perm, b_perm, track_loss)
+
+
+def _energies(A: torch.Tensor, B: torch.Tensor, layout: _Layout, order: ImportanceOrder) -> np.ndarray:
+    """The PS's energy prior of every sub-product (:func:`uepmm.importance.energies_from_line_norms`)."""
+    if order.statistic == "fro":
+        a_norms, b_norms = order.a_line_stats, order.b_line_stats
+    else:
+        a_norms, b_norms = _line_stats(A, B, layout.kind, "fro")
+        a_norms, b_norms = a_norms[order.a_perm], b_norms[order.b_perm]
+    return energies_from_line_norms(a_norms, b_norms, layout.partition)
 
 
 def _count_for(weights: np.ndarray, K: int) -> int:

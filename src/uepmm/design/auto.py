@@ -1,0 +1,63 @@
+"""``gamma="auto"``: the parameter server designs ``Γ`` for each job from its own estimates.
+
+At planning time the PS knows the class table and, from the block norms, every
+sub-product's energy (:func:`uepmm.importance.sub_product_energies`).  :func:`auto_code`
+turns the class means of those energies, the job's workers, latency, ``Ω`` and deadline into
+:func:`uepmm.design.design_gamma`'s ``Γ`` and returns the NOW/EW code with it.
+
+Designs are cached on the normalised class energies rounded to two significant digits
+(the objective depends only on their ratios), so a training run that sees similar
+energies step after step designs only a few times.  The LMMSE objective uses
+:data:`AUTO_TRIALS` Monte Carlo draws (fewer than the CLI's default) to stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..codes import Code
+from ..importance import ClassTable
+
+__all__ = ["auto_code", "class_energies", "AUTO_TRIALS"]
+
+#: Monte Carlo draws of the LMMSE objective (EW) in a per-job design.
+AUTO_TRIALS = 400
+
+
+def class_energies(energies: np.ndarray, classes: ClassTable) -> np.ndarray:
+    """Mean sub-product energy of every class, floored at ``1e-12`` of the largest (the design needs ``> 0``)."""
+    cls = classes.as_array()
+    means = np.bincount(cls, weights=energies, minlength=classes.num_classes) / np.bincount(cls)
+    top = float(means.max()) if means.size and means.max() > 0 else 1.0
+    return np.maximum(means, 1e-12 * top)
+
+
+def auto_code(spec, classes: ClassTable, energies: np.ndarray) -> Code:
+    """The spec's NOW/EW code with ``Γ`` designed for this job (``spec.gamma == "auto"``).
+
+    Without a deadline (``inf``) or a latency model every Γ gives the same result: the
+    code's default (Table III for three classes, else uniform) is used.
+    """
+    code = spec.code_object
+    L = classes.num_classes
+    if spec.latency is None or not math.isfinite(spec.deadline) or spec.deadline <= 0 or L == 1:
+        gamma = None if L == 3 else tuple([1.0 / L] * L)
+        return type(code)(gamma)
+    means = class_energies(np.asarray(energies, dtype=np.float64), classes)
+    key = tuple(float(f"{v:.2g}") for v in means / means.sum())
+    decoder = "lmmse" if spec.decoder_object.needs_energies else "zero"
+    gamma = _designed(code.name, classes.counts, key, spec.workers, spec.latency, float(spec.deadline),
+                      spec.omega_value, spec.partition, decoder)
+    return type(code)(gamma)
+
+
+@functools.lru_cache(maxsize=512)
+def _designed(code, counts, energies, workers, latency, deadline, omega, partition, decoder) -> tuple[float, ...]:
+    from .gamma import design_gamma
+
+    design = design_gamma(code, counts, energies, workers, latency, deadline, omega=omega, partition=partition,
+                          decoder=decoder, trials=AUTO_TRIALS)
+    return tuple(float(g) for g in design.gamma)
