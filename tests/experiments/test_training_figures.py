@@ -16,8 +16,10 @@ from uepmm.experiments.training_figures import (  # noqa: E402
     TRAINING_FIGURES,
     fig13_table,
     fig15_table,
+    final_accuracy_table,
+    training_tables,
 )
-from uepmm.nn.training import _write_csv  # noqa: E402
+from uepmm.nn.training import CSV_COLUMNS, _write_csv  # noqa: E402
 
 
 def _run(directory, dataset, scheme, partition, deadline, seed, accuracy, steps=2000, every=100, per_epoch=937):
@@ -91,3 +93,41 @@ def test_missing_runs_are_reported(tmp_path):
         fig13_table(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         TRAINING_FIGURES["fig13"](tmp_path / "nope", tmp_path)
+
+
+def test_training_tables(runs, tmp_path):
+    final = final_accuracy_table(runs)
+    row = next(r for r in final if r["scheme"] == "ew" and r["partition"] == "cxr" and r["deadline"] == 1.0)
+    # last evaluation (2000), mean over seeds 0 and 1
+    assert row["iteration"] == 2000 and row["seeds"] == 2
+    assert row["test_accuracy"] == pytest.approx(0.7 + 0.05 + 0.1 + 0.005 + 0.02)
+    assert row["recovered"] == pytest.approx(0.5)
+    central = next(r for r in final if r["scheme"] == "centralized")
+    assert central["test_accuracy"] == 0.9 and central["seeds"] == 1
+
+    paths = training_tables(runs, tmp_path / "tables")
+    with paths["final"].open() as handle:
+        assert len(list(csv.DictReader(handle))) == len(final) == 1 + 4 * 2 * 2
+    with paths["fig15"].open() as handle:
+        assert len(list(csv.DictReader(handle))) == len(fig15_table(runs))
+    text = paths["markdown"].read_text()
+    assert "centralized: **0.900**; mean over 2 seeds per cell" in text
+    assert "| partition | scheme | T=0.25 | T=1 |" in text
+    assert "| c×r | EW-UEP | **0.800** (50%) | **0.875** (50%) |" in text  # the best of each column in bold
+    assert "| r×c | repetition | 0.450 (50%) | 0.525 (50%) |" in text
+    assert "iteration 1000 / 1500; centralized 0.900 / 0.900:" in text
+    # Fig. 15, r×c uncoded, T = 0.25, iteration 1000: the evaluation at 1000 (window (900, 1000]), two seeds
+    assert "| r×c | uncoded | 0.540 / " in text
+
+
+def test_csvs_with_the_old_seconds_column_are_read(runs, tmp_path):
+    """Run CSVs of older versions end with a wall-time column; tables and figures still read them."""
+    old = runs / "mnist_ew_rxc_T1_s0.csv"
+    lines = old.read_text().splitlines()
+    assert lines[0] == ",".join(CSV_COLUMNS)
+    old.write_text("\n".join([lines[0] + ",seconds"] + [f"{line},{i * 0.5}" for i, line in enumerate(lines[1:])])
+                   + "\n")
+    row = next(r for r in final_accuracy_table(runs) if r["scheme"] == "ew" and r["partition"] == "rxc"
+               and r["deadline"] == 1.0)
+    assert row["test_accuracy"] == pytest.approx(0.7 + 0.1 + 0.005 + 0.02)
+    assert TRAINING_FIGURES["fig13"](runs, tmp_path / "figs").exists()

@@ -69,6 +69,25 @@ def test_train_mnist_writes_csvs_and_skips_complete_runs(idx_dir, tmp_path, caps
     assert capsys.readouterr().err.count("skipped") == 3
 
 
+def test_same_command_gives_identical_csvs_for_a_fixed_thread_count(idx_dir, tmp_path, capsys):
+    """--jobs 2 (one torch thread per process) and --jobs 1 --threads 1 give the same files, byte for byte;
+    the thread count is printed and recorded in each run's JSON summary."""
+    common = ["train", "mnist", "--scheme", "now", "uncoded", "--partition", "cxr", "--deadline", "0.5",
+              "--epochs", "2", "--seed", "1", "--data-dir", str(idx_dir), "--eval-every", "2", "--limit-train", "256",
+              "--no-progress"]
+    assert _cli([*common, "--jobs", "2", "--out", str(tmp_path / "a")]) == 0
+    assert "1 torch thread(s) each" in capsys.readouterr().err
+    assert _cli([*common, "--jobs", "1", "--threads", "1", "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "1 torch thread(s) each" in err and "(1 torch thread)" in err
+    names = sorted(p.name for p in (tmp_path / "a").glob("*.csv"))
+    assert names == ["mnist_now_cxr_T0.5_s1.csv", "mnist_uncoded_cxr_T0.5_s1.csv"]
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+        summary = json.loads((tmp_path / "a" / name).with_suffix(".json").read_text())
+        assert summary["torch_threads"] == 1 and summary["seconds"] >= 0
+
+
 def test_train_expands_paper_values(idx_dir, tmp_path):
     args = _parser().parse_args(["train", "mnist", "--scheme", "all", "--partition", "both", "--deadline", "paper",
                                  "--out", str(tmp_path)])

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from uepmm.nn.setups import SCHEMES, TABLE7_WORKERS, paper_linear_factory, scheme_coding  # noqa: E402
-from uepmm.nn.training import CSV_COLUMNS, RunSpec, read_run_csv, run_training  # noqa: E402
+from uepmm.nn.training import CSV_COLUMNS, RunSpec, read_run_csv, run_many, run_training  # noqa: E402
 
 
 def _quiet(_message):
@@ -129,3 +129,44 @@ def test_clean_epochs_disable_stragglers(tmp_path, blob_data, tiny_mlp):
     assert math.isnan(rows[1]["recovered"]) and rows[2]["recovered"] == 0.0
     assert rows[1]["test_accuracy"] > 0.5
     assert rows[2]["test_accuracy"] == pytest.approx(rows[1]["test_accuracy"], abs=0.05)
+
+
+def test_same_run_twice_gives_byte_identical_csv(tmp_path, blob_data, tiny_mlp):
+    """Results only in the CSV (no wall time): the same run twice is the same file; what may
+    differ between the two -- wall time, torch thread count, versions -- is in the JSON summary."""
+    spec = RunSpec("mnist", "now", "cxr", 1.0, seed=2, epochs=2, lr=0.1, eval_every=5, limit_train=640,
+                   track_loss=True)
+    messages: list[str] = []
+    paths = [run_training(spec, tmp_path / d, data=blob_data, model_factory=tiny_mlp, show_progress=False,
+                          log=messages.append) for d in ("a", "b")]
+    first, second = (p.read_bytes() for p in paths)
+    assert first == second
+    assert first.decode().splitlines()[0] == ",".join(CSV_COLUMNS) and "seconds" not in CSV_COLUMNS
+    assert len(first.decode().splitlines()) == 1 + 5  # iterations 0, 5, 10, 15, 20
+    summary = json.loads((tmp_path / "a" / f"{spec.name}.json").read_text())
+    assert summary["torch_threads"] == torch.get_num_threads()
+    assert summary["seconds"] >= 0 and summary["torch"] == torch.__version__ and summary["numpy"]
+    assert summary["device"] == "cpu" and summary["settings"]["scheme"] == "now" and summary["steps"] == 20
+    assert all(f"({torch.get_num_threads()} torch thread" in m for m in messages)
+
+
+def test_run_many_sets_and_restores_the_thread_count(tmp_path):
+    before = torch.get_num_threads()
+    spec = RunSpec("mnist", "centralized", epochs=1, limit_train=64, eval_every=1)
+    messages: list[str] = []
+    [path] = run_many([spec], tmp_path, threads=1, show_progress=False, log=messages.append)
+    assert json.loads(path.with_suffix(".json").read_text())["torch_threads"] == 1
+    assert "(1 torch thread)" in messages[-1]
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        run_many([spec], tmp_path, threads=0)
+
+
+def test_csv_of_an_older_version_with_seconds_is_read(tmp_path):
+    path = tmp_path / "mnist_ew_rxc_T1_s0.csv"
+    path.write_text(",".join((*CSV_COLUMNS, "seconds")) + "\n"
+                    "mnist,ew,rxc,1.0,0,0,0.0,0.1,2.3,nan,nan,nan,0.05\n"
+                    "mnist,ew,rxc,1.0,0,10,0.16,0.4,1.9,2.1,0.2,nan,1.25\n")
+    rows = read_run_csv(path)
+    assert [r["iteration"] for r in rows] == [0, 10] and rows[1]["test_accuracy"] == 0.4
+    assert rows[1]["seconds"] == 1.25 and math.isnan(rows[0]["train_loss"])

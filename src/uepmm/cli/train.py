@@ -1,9 +1,11 @@
 """``uepmm train mnist|cifar10``: the DNN training runs of paper Sec. VII-C.
 
 Each (scheme, partition, deadline, seed) is one run that writes ``<out>/<name>.csv``
-(test accuracy and loss per evaluation step); runs whose complete CSV exists are
-skipped and interrupted runs resume from their last epoch checkpoint.  Several values
-of ``--scheme``/``--partition``/``--deadline``/``--seed`` give every combination.
+(test accuracy and loss per evaluation step; the same command gives the same file, byte
+for byte, for the same torch thread count) and ``<out>/<name>.json`` (settings, wall
+time, torch thread count, versions); runs whose complete CSV exists are skipped and
+interrupted runs resume from their last epoch checkpoint.  Several values of
+``--scheme``/``--partition``/``--deadline``/``--seed`` give every combination.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ def _options(parser: argparse.ArgumentParser, dataset: str) -> None:
                         help="record the normalized loss of every coded product (coded_loss column)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel, one process each (default 1)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch threads per run (default: 1 with --jobs > 1, else torch's default); "
+                        "results depend on it in the last bits, and through training in the accuracies")
     parser.add_argument("--force", action="store_true", help="redo runs whose CSV exists")
     add_progress_argument(parser)
 
@@ -127,9 +132,12 @@ def run(args: argparse.Namespace) -> int:
     data = _cached_data(args.dataset, args.data_dir)
     print(describe_dataset(data, args.data_dir), file=sys.stderr)
     coded = [s for s in specs if s.scheme in CODED_SCHEMES]
-    print(f"{len(specs)} run(s) ({len(coded)} coded) -> {args.out}", file=sys.stderr)
+    import torch
+
+    threads = args.threads or (1 if args.jobs > 1 and len(specs) > 1 else torch.get_num_threads())
+    print(f"{len(specs)} run(s) ({len(coded)} coded), {threads} torch thread(s) each -> {args.out}", file=sys.stderr)
     paths = run_many(specs, args.out, data_dir=args.data_dir, jobs=args.jobs, force=args.force,
-                     show_progress=args.progress)
+                     show_progress=args.progress, threads=args.threads)
     for path in paths:
         print(path)
     return 0

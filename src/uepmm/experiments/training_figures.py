@@ -10,6 +10,11 @@ NOW-UEP, yellow/orange EW-UEP, purple 2-block repetition; continuous lines r×c,
 c×r.  Runs with several seeds are averaged (per evaluation iteration).  Each function
 ``figNN(runs_dir, out_dir) -> path`` writes ``figNN.csv`` (the table drawn) and
 ``figNN.png`` and returns the PNG's path; ``figNN_table(runs_dir)`` returns the table.
+
+:func:`training_tables` writes the two MNIST accuracy tables of ``docs/training.md``
+(final accuracy per scheme/partition/deadline; Fig. 15's accuracy at fixed iterations)
+as CSV and as the Markdown the document shows.  Run CSVs of older versions (with a
+``seconds`` column) are read as well.
 """
 
 from __future__ import annotations
@@ -40,7 +45,9 @@ __all__ = [
     "fig14_table",
     "fig15",
     "fig15_table",
+    "final_accuracy_table",
     "load_runs",
+    "training_tables",
 ]
 
 SCHEME_ORDER = ("centralized", "uncoded", "now", "ew", "repetition")
@@ -317,6 +324,112 @@ def fig1(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return _save(fig, table, out_dir, "fig1")
+
+
+# ------------------------------------------------------------------- tables
+_TABLE_SCHEMES = {"uncoded": "uncoded", "now": "NOW-UEP", "ew": "EW-UEP", "repetition": "repetition"}
+_TABLE_PARTITIONS = {"rxc": "r×c", "cxr": "c×r"}
+
+
+def final_accuracy_table(runs_dir: str | os.PathLike, dataset: str = "mnist") -> list[dict[str, Any]]:
+    """Each run's test accuracy at its last evaluation and its mean share of sub-products
+    recovered per coded product over the whole run (evaluation intervals weighted by their
+    iterations; NaN for centralized), averaged over seeds, per (scheme, partition, deadline)."""
+    per_run: dict[tuple[str, str, float, int], list[dict[str, Any]]] = defaultdict(list)
+    for r in load_runs(runs_dir, dataset):
+        per_run[(r["scheme"], r["partition"], r["deadline"], r["seed"])].append(r)
+    grouped: dict[tuple[str, str, float], list[tuple[int, float, float]]] = defaultdict(list)
+    for (scheme, partition, deadline, _seed), rows in per_run.items():
+        rows.sort(key=lambda r: r["iteration"])
+        weights = np.diff([r["iteration"] for r in rows])
+        shares = np.array([r.get("recovered", math.nan) for r in rows[1:]], dtype=float)
+        ok = ~np.isnan(shares) & (weights > 0)
+        recovered = float(np.average(shares[ok], weights=weights[ok])) if ok.any() else math.nan
+        grouped[(scheme, partition, deadline)].append((rows[-1]["iteration"], rows[-1]["test_accuracy"], recovered))
+    table = []
+    for key in sorted(grouped, key=lambda k: (_scheme_key(k[0]), k[1:])):
+        (scheme, partition, deadline), runs = key, grouped[key]
+        table.append({
+            "dataset": dataset, "partition": partition, "scheme": scheme, "deadline": deadline,
+            "iteration": max(it for it, _, _ in runs),
+            "test_accuracy": float(np.mean([a for _, a, _ in runs])),
+            "recovered": float(np.mean([rec for _, _, rec in runs])), "seeds": len(runs),
+        })
+    return table
+
+
+def _markdown_grid(cells: dict[tuple[str, str, float], str], best: dict[float, tuple[str, str]]) -> list[str]:
+    """Rows partition × scheme, columns T; ``best[T]`` = the (partition, scheme) to bold."""
+    deadlines = sorted({d for (_, _, d) in cells})
+    lines = ["| partition | scheme | " + " | ".join(f"T={d:g}" for d in deadlines) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in deadlines) + " |"]
+    for partition, plabel in _TABLE_PARTITIONS.items():
+        for scheme, slabel in _TABLE_SCHEMES.items():
+            if not any((partition, scheme, d) in cells for d in deadlines):
+                continue
+            row = []
+            for d in deadlines:
+                text = cells.get((partition, scheme, d), "–")
+                if best.get(d) == (partition, scheme):
+                    head, _, tail = text.partition(" ")
+                    text = f"**{head}**" + (f" {tail}" if tail else "")
+                row.append(text)
+            lines.append(f"| {plabel} | {slabel} | " + " | ".join(row) + " |")
+    return lines
+
+
+def _unique_best(values: dict[tuple[str, str, float], float]) -> dict[float, tuple[str, str]]:
+    """Per deadline, the (partition, scheme) whose value is the unique maximum at 3 decimals."""
+    best = {}
+    for d in sorted({d for (_, _, d) in values}):
+        column = {(p, s): round(v, 3) for (p, s, dd), v in values.items() if dd == d}
+        top = max(column.values())
+        winners = [k for k, v in column.items() if v == top]
+        if len(winners) == 1:
+            best[d] = winners[0]
+    return best
+
+
+def training_tables(runs_dir: str | os.PathLike, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """The MNIST accuracy tables of ``docs/training.md`` from the run CSVs in ``runs_dir``.
+
+    Writes to ``out_dir``: ``table_final_accuracy.csv`` (:func:`final_accuracy_table`),
+    ``table_fig15.csv`` (:func:`fig15_table`) and ``tables.md`` (both as the Markdown of
+    the document: cells ``accuracy (recovered)`` and ``accuracy at 1000 / 1500``, the
+    unique best per column in bold); returns ``{"final": ..., "fig15": ..., "markdown": ...}``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    final = final_accuracy_table(runs_dir, "mnist")
+    fig15_rows = fig15_table(runs_dir)
+    write_csv(out / "table_final_accuracy.csv", final)
+    write_csv(out / "table_fig15.csv", fig15_rows)
+
+    coded = [r for r in final if r["scheme"] != "centralized"]
+    central = [r for r in final if r["scheme"] == "centralized"]
+    steps = sorted({r["iteration"] for r in final})
+    seeds = sorted({r["seeds"] for r in coded})
+    lines = [f"Test accuracy after {'/'.join(f'{s:,}' for s in steps)} steps (and the mean share of sub-products "
+             "recovered per coded product)"
+             + (f"; centralized: **{central[0]['test_accuracy']:.3f}**" if central else "")
+             + ("; one seed per cell." if seeds == [1] else f"; mean over {'/'.join(map(str, seeds))} seeds per cell."),
+             ""]
+    cells = {(r["partition"], r["scheme"], r["deadline"]): f"{r['test_accuracy']:.3f} ({r['recovered']:.0%})"
+             for r in coded}
+    lines += _markdown_grid(cells, _unique_best({(r["partition"], r["scheme"], r["deadline"]): r["test_accuracy"]
+                                                 for r in coded}))
+    iterations = sorted({r["iteration"] for r in fig15_rows})
+    at = defaultdict(dict)
+    for r in fig15_rows:
+        at[(r["partition"], r["scheme"], r["deadline"])][r["iteration"]] = r["test_accuracy"]
+    fmt = lambda by_it: " / ".join(f"{by_it[i]:.3f}" if i in by_it else "–" for i in iterations)  # noqa: E731
+    central15 = [v for (p, s, d), v in at.items() if s == "centralized"]
+    lines += ["", f"Fig. 15 (accuracy averaged over the evaluations in `(0.9 i, i]`), iteration "
+              f"{' / '.join(map(str, iterations))}" + (f"; centralized {fmt(central15[0])}" if central15 else "") + ":",
+              ""]
+    lines += _markdown_grid({k: fmt(v) for k, v in at.items() if k[1] != "centralized"}, {})
+    (out / "tables.md").write_text("\n".join(lines) + "\n")
+    return {"final": out / "table_final_accuracy.csv", "fig15": out / "table_fig15.csv", "markdown": out / "tables.md"}
 
 
 #: Figure name -> ``fn(runs_dir, out_dir) -> Path`` (for ``uepmm figure``).

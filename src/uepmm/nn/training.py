@@ -449,9 +449,9 @@ def read_run_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 # -------------------------------------------------------------- many runs
-def _worker(args: tuple[RunSpec, str, str | None, bool]) -> str:
-    spec, out_dir, data_dir, force = args
-    torch.set_num_threads(1)
+def _worker(args: tuple[RunSpec, str, str | None, bool, int]) -> str:
+    spec, out_dir, data_dir, force, threads = args
+    torch.set_num_threads(threads)
     data = lambda: _cached_data(spec.dataset, data_dir)  # noqa: E731
     return str(run_training(spec, out_dir, data=data, data_dir=data_dir, force=force, show_progress=False))
 
@@ -475,24 +475,41 @@ def run_many(
     force: bool = False,
     show_progress: bool = True,
     log: Callable[[str], None] | None = None,
+    threads: int | None = None,
 ) -> list[Path]:
-    """Run several runs, ``jobs`` at a time (separate processes, one torch thread each)."""
+    """Run several runs, ``jobs`` at a time (separate processes).
+
+    ``threads``: torch threads per run; default one per process when ``jobs > 1``, and
+    torch's own default (``torch.get_num_threads()``, usually the number of cores) when
+    runs go one after another in this process.  The thread count changes the order of
+    floating-point sums inside torch's matrix products, hence the last bits of every
+    result and -- through training -- the accuracies; runs are reproducible byte for byte
+    for a fixed thread count.  Each run's summary JSON records it.
+    """
     specs = list(dict.fromkeys(specs))  # drop duplicates (e.g. centralized for every deadline)
     jobs = positive_int(jobs, "jobs")
+    if threads is not None:
+        threads = positive_int(threads, "threads")
     data_dir_s = None if data_dir is None else str(data_dir)
     log = log or (lambda message: print(message, file=sys.stderr))
     if jobs == 1 or len(specs) <= 1:
-        return [
-            run_training(spec, out_dir, data=lambda spec=spec: _cached_data(spec.dataset, data_dir_s),
-                         data_dir=data_dir, force=force, show_progress=show_progress, log=log)
-            for spec in specs
-        ]
+        before = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            return [
+                run_training(spec, out_dir, data=lambda spec=spec: _cached_data(spec.dataset, data_dir_s),
+                             data_dir=data_dir, force=force, show_progress=show_progress, log=log)
+                for spec in specs
+            ]
+        finally:
+            torch.set_num_threads(before)
     import concurrent.futures
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(_worker, (spec, str(out_dir), data_dir_s, force)) for spec in specs]
+        futures = [pool.submit(_worker, (spec, str(out_dir), data_dir_s, force, threads or 1)) for spec in specs]
         paths = []
         for i, future in enumerate(futures, 1):
             paths.append(Path(future.result()))
