@@ -3,7 +3,8 @@
 With exact sub-products ``P_k`` the error ``C - C_hat`` is the sum of the unrecovered
 sub-products (placed in their blocks), so ``||C - C_hat||_F^2 = u^T Gram u`` with ``u`` the
 indicator of the unrecovered ones and ``Gram[i, j] = <P_i, P_j>`` (diagonal for r×c, whose
-blocks are disjoint).  One Gram matrix then prices any recovered set in ``O(K^2)``; this is
+blocks are disjoint).  One Gram matrix then prices any recovered set in ``O(K^2)``, and any decoder's
+reconstruction ``P_hat = M P`` in ``O(K^3)`` (:meth:`BlockLoss.reconstruction_loss`); this is
 what makes Monte Carlo over trials and deadlines cheap: only the recovered set changes.
 """
 
@@ -21,10 +22,10 @@ class BlockLoss:
 
     def __init__(self, partition: Partition, products: np.ndarray):
         flat = np.asarray(products, dtype=np.float64).reshape(partition.num_products, -1)
-        if partition.kind == "rxc":
-            self.gram = np.diag(np.einsum("ij,ij->i", flat, flat))
-        else:
-            self.gram = flat @ flat.T
+        self.kind = partition.kind
+        #: ``<P_i, P_j>`` of the (padded) sub-products as arrays of one shape
+        self.full_gram = flat @ flat.T
+        self.gram = np.diag(np.diag(self.full_gram)) if partition.kind == "rxc" else self.full_gram
         self.total = float(self.gram.sum())
 
     def loss(self, recovered: np.ndarray) -> np.ndarray:
@@ -32,6 +33,19 @@ class BlockLoss:
         missing = 1.0 - np.asarray(recovered, dtype=np.float64)
         value = np.einsum("...i,ij,...j->...", missing, self.gram, missing)
         return np.maximum(value, 0.0)
+
+    def reconstruction_loss(self, M: np.ndarray) -> float:
+        """``||C - C_hat||_F^2`` for ``P_hat = M P`` (any decoder's ``K × K`` reconstruction).
+
+        r×c: ``trace((I - M) Gram (I - M)^T)`` (block ``k`` of the error is ``P_k - sum_j M_kj P_j``);
+        c×r: ``d^T Gram d`` with ``d = 1 - M^T 1`` (``C - C_hat = sum_j d_j P_j``).
+        """
+        M = np.asarray(M, dtype=np.float64)
+        if self.kind == "rxc":
+            E = np.eye(M.shape[0]) - M
+            return max(float(np.einsum("ij,jk,ik->", E, self.full_gram, E)), 0.0)
+        d = 1.0 - M.sum(axis=0)
+        return max(float(d @ self.full_gram @ d), 0.0)
 
     def normalized(self, recovered: np.ndarray) -> np.ndarray:
         """``||C - C_hat||_F^2 / ||C||_F^2`` (0 where ``C = 0`` and nothing is missing)."""

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from .._validation import positive_float
 from ..latency import paper_omega
 from .analytic_curves import crossover_time, crossover_times, time_grid
+from .beyond import beyond
 from .engine_curves import (
     EngineCurves,
     clear_cache,
@@ -156,6 +157,7 @@ FIGURES: dict[str, Callable[[str, FigureOptions], FigureOutput]] = {
     "fig10": fig10,
     "fig11": fig11,
     **{name: _training_figure(name) for name in ("fig13", "fig14", "fig15", "fig1")},
+    "beyond": beyond,
 }
 
 
