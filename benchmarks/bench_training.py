@@ -1,6 +1,6 @@
 """Benchmark: cost of a coded training step of the MNIST network vs a plain PyTorch step.
 
-    PYTHONPATH=src python benchmarks/bench_training.py [--steps 300] [--repeats 5]
+    PYTHONPATH=src python benchmarks/bench_training.py [--steps 300] [--repeats 5] [--decoder lmmse --gamma auto]
 
 Measures, on CPU with one thread and batch 64, the time of one SGD step (forward,
 backward, update) of the 784-100-200-10 network (Fig. 12) with ``torch.nn.Linear``
@@ -57,13 +57,14 @@ def _block(step, steps):
     return (time.process_time() - start) / steps
 
 
-def measure(scheme, partition, deadline, steps, repeats, seed=0):
+def measure(scheme, partition, deadline, steps, repeats, seed=0, decoder="zero", gamma=None):
     """``(best plain block, best coded block, median of the per-pair ratios)``, per step."""
     torch.manual_seed(seed)
     x = torch.rand(64, 784)
     y = torch.randint(0, 10, (64,))
     plain = _stepper(_model(), x, y)
-    coded = _stepper(_model(paper_linear_factory("mnist", scheme, partition, deadline, seed=seed)), x, y)
+    factory = paper_linear_factory("mnist", scheme, partition, deadline, seed=seed, decoder=decoder, gamma=gamma)
+    coded = _stepper(_model(factory), x, y)
     plain(), coded()
     pairs = [(_block(plain, steps), _block(coded, steps)) for _ in range(repeats)]
     ratios = sorted(c / p for p, c in pairs)
@@ -108,12 +109,17 @@ def main(argv=None):
     parser.add_argument("--schemes", nargs="+", default=list(SCHEMES))
     parser.add_argument("--deadlines", nargs="+", type=float, default=list(PAPER_DEADLINES))
     parser.add_argument("--per-product", action="store_true", help="only time single lean products")
+    parser.add_argument("--decoder", default="zero", choices=("zero", "lmmse", "unbiased"))
+    parser.add_argument("--gamma", default=None, help="'auto' or G1,G2,G3 (default Table III)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.per_product:
         per_product(args.repeats)
         return
-    print(f"torch {torch.__version__}, 1 thread, batch 64, {args.repeats} pairs of {args.steps}-step blocks per row")
+    gamma = None if args.gamma is None else args.gamma if args.gamma == "auto" else tuple(
+        float(g) for g in args.gamma.split(","))
+    print(f"torch {torch.__version__}, 1 thread, batch 64, {args.repeats} pairs of {args.steps}-step blocks per row, "
+          f"decoder {args.decoder}, gamma {args.gamma or 'Table III'}")
     print(f"{'scheme':<12}{'part':<6}{'T_max':>6}{'plain ms':>10}{'coded ms':>10}{'ratio':>8}"
           "   (best blocks; median pair ratio)")
     rows = []
@@ -122,7 +128,8 @@ def main(argv=None):
         deadlines = [float("inf")] if scheme == "centralized" else args.deadlines
         for partition in partitions:
             for deadline in deadlines:
-                plain, coded, ratio = measure(scheme, partition, deadline, args.steps, args.repeats)
+                plain, coded, ratio = measure(scheme, partition, deadline, args.steps, args.repeats,
+                                              decoder=args.decoder, gamma=gamma)
                 rows.append((scheme, partition, deadline, plain, coded, ratio))
                 print(f"{scheme:<12}{partition:<6}{deadline:>6}{plain * 1e3:>10.3f}{coded * 1e3:>10.3f}{ratio:>8.2f}")
     ratios = [r for scheme, *_, r in rows if scheme != "centralized"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from uepmm import JobSpec, coded_matmul, design_gamma, paper_sec6_classes, plan_job
-from uepmm.design.auto import class_energies
+from uepmm.design.auto import class_energies, energy_key
 from uepmm.experiments.synthetic import sec6_matrices
 from uepmm.importance import ClassTable
 from uepmm.latency import Exponential
@@ -20,7 +20,8 @@ def test_auto_designs_the_theorem1_gamma_from_the_job_energies():
                    classes=paper_sec6_classes("rxc"), reorder=False, gamma="auto")
     plan = plan_job(A, B, spec, seed=1)
     means = class_energies(plan.energies, plan.classes)
-    key = tuple(float(f"{v:.2g}") for v in means / means.sum())
+    key = energy_key(means)
+    assert key[0] == 1.0 and all(k <= 1.0 for k in key)
     direct = design_gamma("now", (3, 3, 3), key, 30, Exponential(1.0), 0.5, omega=1.0)
     assert plan.code.gamma == pytest.approx(tuple(direct.gamma))
     assert plan.code.gamma[2] < 0.05 < plan.code.gamma[0]  # the low class gets (almost) nothing at T = 0.5

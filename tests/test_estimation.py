@@ -1,4 +1,4 @@
-"""Tests of uepmm.estimation: the LMMSE algebra on coefficient rows (DESIGN.md §6)."""
+"""Tests of uepmm.estimation: the LMMSE algebra on coefficient rows (docs/design.md §5)."""
 
 from __future__ import annotations
 

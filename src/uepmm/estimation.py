@@ -1,4 +1,4 @@
-"""Linear MMSE estimation of the sub-products from received coefficient rows (DESIGN.md §6).
+"""Linear MMSE estimation of the sub-products from received coefficient rows (docs/design.md §5).
 
 Only the small coefficient algebra lives here (no data matrices).  Notation: the received
 rows ``G`` (``n × K``), the sub-product energies ``s`` (``K``) and ``S = diag(s)``.  The

@@ -5,9 +5,10 @@ sub-product's energy (:func:`uepmm.importance.sub_product_energies`).  :func:`au
 turns the class means of those energies, the job's workers, latency, ``Ω`` and deadline into
 :func:`uepmm.design.design_gamma`'s ``Γ`` and returns the NOW/EW code with it.
 
-Designs are cached on the normalised class energies rounded to two significant digits
-(the objective depends only on their ratios), so a training run that sees similar
-energies step after step designs only a few times.  The LMMSE objective uses
+Designs are cached on the class energies relative to the largest, rounded to
+:data:`AUTO_RESOLUTION` decades (the objective depends only on their ratios, and changes
+little within such a step), so a training run whose energies drift step after step
+designs only a few times.  The LMMSE objective uses
 :data:`AUTO_TRIALS` Monte Carlo draws (fewer than the CLI's default) to stay fast.
 """
 
@@ -21,10 +22,12 @@ import numpy as np
 from ..codes import Code
 from ..importance import ClassTable
 
-__all__ = ["auto_code", "class_energies", "AUTO_TRIALS"]
+__all__ = ["auto_code", "class_energies", "energy_key", "AUTO_TRIALS", "AUTO_RESOLUTION"]
 
 #: Monte Carlo draws of the LMMSE objective (EW) in a per-job design.
 AUTO_TRIALS = 400
+#: Resolution of the cache key: class energies relative to the largest, in steps of this many decades.
+AUTO_RESOLUTION = 0.25
 
 
 def class_energies(energies: np.ndarray, classes: ClassTable) -> np.ndarray:
@@ -47,11 +50,18 @@ def auto_code(spec, classes: ClassTable, energies: np.ndarray) -> Code:
         gamma = None if L == 3 else tuple([1.0 / L] * L)
         return type(code)(gamma)
     means = class_energies(np.asarray(energies, dtype=np.float64), classes)
-    key = tuple(float(f"{v:.2g}") for v in means / means.sum())
+    key = energy_key(means)
     decoder = "lmmse" if spec.decoder_object.needs_energies else "zero"
     gamma = _designed(code.name, classes.counts, key, spec.workers, spec.latency, float(spec.deadline),
                       spec.omega_value, spec.partition, decoder)
     return type(code)(gamma)
+
+
+def energy_key(means: np.ndarray) -> tuple[float, ...]:
+    """The class energies the design is made for: relative to the largest, rounded to
+    :data:`AUTO_RESOLUTION` decades (never below ``1e-12``)."""
+    steps = np.round(np.log10(means / means.max()) / AUTO_RESOLUTION) * AUTO_RESOLUTION
+    return tuple(float(10.0**s) for s in np.maximum(steps, -12.0))
 
 
 @functools.lru_cache(maxsize=512)

@@ -8,7 +8,7 @@ used:
   elsewhere), r×c: ``"theorem1"``, Theorem 1 (eqs. 13 + 17), exact.  c×r:
   ``"theorem2-bound"``, the Theorem 2 upper bound (eq. 19), which is ``K`` times the r×c
   expression, so its minimiser is the same ``Γ``.
-* ``decoder="lmmse"`` (DESIGN.md §6: ``P_hat = S G^T (G S G^T)^+ Y`` with class energies as
+* ``decoder="lmmse"`` (docs/design.md §5: ``P_hat = S G^T (G S G^T)^+ Y`` with class energies as
   the prior), loss of a realisation ``lmmse_error / E||C||^2`` (r×c) or
   ``lmmse_error_sum / E||C||^2`` (c×r, ``C = sum_k P_k``), averaged over the arrivals, the
   window draws and the Gaussian coefficients:

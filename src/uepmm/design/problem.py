@@ -26,7 +26,7 @@ __all__ = ["DECODERS", "DESIGN_CODES", "PARTITIONS"]
 PARTITIONS = ("rxc", "cxr")
 #: Codes whose window probabilities can be designed.
 DESIGN_CODES = ("now", "ew")
-#: ``zero``: recovered sub-products in place, zeros elsewhere (the paper); ``lmmse``: DESIGN.md §6.
+#: ``zero``: recovered sub-products in place, zeros elsewhere (the paper); ``lmmse``: docs/design.md §5.
 DECODERS = ("zero", "lmmse")
 
 

@@ -288,9 +288,12 @@ def _decode(plan, A, B, layout, rows, recovered, order, table, code, track_loss)
         weights = plan.decoder.scales(rows, recovered, context)
     else:
         M = plan.decoder.reconstruction(rows, recovered, context)
-        if layout.kind == "rxc":
+        if layout.kind == "cxr":
+            weights = M.sum(axis=0)
+        elif np.count_nonzero(M - np.diag(np.diag(M))) == 0:  # nothing mixed (e.g. unit rows): a weighted mask
+            weights = np.diag(M).copy()
+        else:
             return _mix_blocks(A, B, layout, M, order, track_loss)
-        weights = M.sum(axis=0)
     return _assemble(A, B, layout, weights, _count_for(weights, layout.K), a_perm, b_perm, track_loss)
 
 

@@ -61,14 +61,22 @@ def scheme_coding(
     *,
     rate: float = PAPER_RATE,
     fidelity: str = "fast",
+    decoder: str = "zero",
+    gamma: str | tuple[float, ...] | None = None,
 ) -> CodingConfig | None:
-    """The :class:`CodingConfig` of a Sec. VII-C scheme (``None`` for ``"centralized"``)."""
+    """The :class:`CodingConfig` of a Sec. VII-C scheme (``None`` for ``"centralized"``).
+
+    ``decoder`` and ``gamma`` go beyond the paper (``"zero"`` and Table III by default):
+    ``gamma`` is window probabilities or ``"auto"`` and applies to the NOW/EW schemes only.
+    """
     scheme = choice(scheme, "scheme", SCHEMES)
     if scheme == "centralized":
         return None
+    windows = make_code(scheme).uses_window_probabilities
     return CodingConfig(
         code=scheme,  # repetition: 18 workers / 9 sub-products = 2 copies
-        gamma=TABLE3_GAMMA if make_code(scheme).uses_window_probabilities else None,
+        gamma=(TABLE3_GAMMA if gamma is None else gamma) if windows else None,
+        decoder=decoder,
         partition=partition,
         blocks=(3, 3) if partition == "rxc" else 9,
         workers=TABLE7_WORKERS[scheme],
@@ -94,6 +102,8 @@ def paper_linear_factory(
     track_loss: bool = False,
     on_product: Callable | None = None,
     init: str = "keras",
+    decoder: str = "zero",
+    gamma: str | tuple[float, ...] | None = None,
 ) -> Callable[[int, int, int], CodedLinear]:
     """A ``linear(in_features, out_features, layer_index)`` factory for the models of
     :mod:`uepmm.nn.models` that builds the paper's coded dense layers.
@@ -103,14 +113,16 @@ def paper_linear_factory(
     initialises each layer as Keras' ``Dense`` does (Glorot-uniform weights, zero bias):
     the paper's networks are Keras models (Tables IV-V), and with plain SGD at lr 0.01 this
     initialisation learns MNIST several times faster in the first few hundred iterations
-    than torch's default; ``init="torch"`` keeps ``torch.nn.Linear``'s.
+    than torch's default; ``init="torch"`` keeps ``torch.nn.Linear``'s.  ``decoder`` and
+    ``gamma``: see :func:`scheme_coding`.
     """
     dataset = choice(dataset, "dataset", DATASETS)
     init = choice(init, "init", ("keras", "torch"))
     scheme = choice(scheme, "scheme", SCHEMES)
     if scheme != "centralized" and (isinstance(deadline, bool) or not isinstance(deadline, (int, float))):
         raise TypeError(f"deadline must be a number, got {deadline!r}")
-    coding = scheme_coding(scheme, partition, deadline if scheme != "centralized" else math.inf, fidelity=fidelity)
+    coding = scheme_coding(scheme, partition, deadline if scheme != "centralized" else math.inf, fidelity=fidelity,
+                           decoder=decoder, gamma=gamma)
 
     def linear(in_features: int, out_features: int, layer_index: int) -> CodedLinear:
         if coding is None:
@@ -121,7 +133,7 @@ def paper_linear_factory(
         else:
             grad_weight: bool | CodingConfig = True
             if dataset == "cifar10" and layer_index == num_dense - 1 and scheme != "uncoded":
-                grad_weight = scheme_coding("uncoded", partition, deadline, fidelity=fidelity)
+                grad_weight = scheme_coding("uncoded", partition, deadline, fidelity=fidelity, decoder=decoder)
             layer = CodedLinear(
                 in_features, out_features, coding=coding, grad_weight=grad_weight, thresholds=thresholds,
                 seed=seed, layer_index=layer_index, track_loss=track_loss, on_product=on_product,
