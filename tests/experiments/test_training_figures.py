@@ -28,7 +28,7 @@ def _run(directory, dataset, scheme, partition, deadline, seed, accuracy, steps=
         rows.append({
             "dataset": dataset, "scheme": scheme, "partition": partition, "deadline": deadline, "seed": seed,
             "iteration": it, "epoch": it / per_epoch, "test_accuracy": accuracy(it), "test_loss": 1.0,
-            "train_loss": 1.0, "recovered": 0.5, "coded_loss": math.nan, "seconds": 0.0,
+            "train_loss": 1.0, "recovered": 0.5, "coded_loss": math.nan,
         })
     name = f"{dataset}_{scheme}_{partition}_T{deadline:g}_s{seed}.csv"
     _write_csv(directory / name, rows)
