@@ -151,6 +151,7 @@ def loss(trials: int, expectation_trials: int, time_unit: float, scale: float, s
             show_progress=sys.stderr.isatty(),
             partition="cxr",
             blocks=9,
+            decoder="zero",  # the paper's decoder, as recorded in docs/distributed.md
         )
         seconds = time.perf_counter() - t
     finally:

@@ -203,7 +203,7 @@ def test_on_packet_sees_the_estimate_while_the_job_runs(healthy, matrices):
     def on_packet(progress):
         seen.append((time.perf_counter() - start, progress.entry, progress.estimate(), progress.recovered))
 
-    res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=15, deadline=6.0,
+    res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=15, deadline=6.0, decoder="zero",
                              latency=FixedTimes(TIMES), omega=1.0, backend="dask",
                              client=healthy, time_unit=0.1, seed=4, on_packet=on_packet)
     wall = time.perf_counter() - start
@@ -240,12 +240,12 @@ def test_corrupt_packets_never_reach_a_recovered_block(healthy, matrices):
     # MDS, K = 9, 12 workers of which 4 lie: the 8 honest packets recover nothing, and
     # nothing wrong is recovered from the lies
     res = uepmm.coded_matmul(A, B, code="mds", partition="cxr", blocks=9, workers=12, latency=None, seed=0,
-                             backend="dask", client=healthy, faults={"corrupt": [0, 3, 6, 9]})
+                             decoder="zero", backend="dask", client=healthy, faults={"corrupt": [0, 3, 6, 9]})
     assert res.received == 8 and not res.recovered.any() and np.all(res.estimate == 0)
     # without verification the lies are decoded into a wrong product (the check is what stops them)
     unchecked = uepmm.coded_matmul(A, B, code="mds", partition="cxr", blocks=9, workers=12, latency=None,
                                    seed=0, backend="dask", client=healthy, faults={"corrupt": [0, 3, 6, 9]},
-                                   verify=False)
+                                   verify=False, decoder="zero")
     assert unchecked.recovered.all() and _rel(unchecked.estimate, A @ B) > 1e-6
 
 

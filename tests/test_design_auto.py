@@ -17,7 +17,7 @@ from uepmm.latency import Exponential
 def test_auto_designs_the_theorem1_gamma_from_the_job_energies():
     A, B = sec6_matrices("rxc", np.random.default_rng(0), 0.3)
     spec = JobSpec(code="now", partition="rxc", blocks=(3, 3), workers=30, deadline=0.5, omega=1.0,
-                   classes=paper_sec6_classes("rxc"), reorder=False, gamma="auto")
+                   classes=paper_sec6_classes("rxc"), reorder=False, gamma="auto", decoder="zero")
     plan = plan_job(A, B, spec, seed=1)
     means = class_energies(plan.energies, plan.classes)
     key = energy_key(means)

@@ -16,7 +16,7 @@ def test_defaults_and_derived_values():
     assert spec.num_products == 9 and spec.grid == (9, 1)
     assert spec.omega_value == pytest.approx(9 / 15)  # Remark 1
     assert spec.class_counts == (3, 3, 3) and spec.counts == (3, 3, 3)
-    assert isinstance(spec.code_object, EW) and spec.decoder_object.name == "zero"
+    assert isinstance(spec.code_object, EW) and spec.decoder_object.name == "lmmse"
     rxc = JobSpec(partition="rxc", blocks=(2, 3), workers=12, omega=2.0)
     assert rxc.num_products == 6 and rxc.grid == (2, 3) and rxc.omega_value == 2.0
 

@@ -55,7 +55,9 @@ class JobSpec:
     encoding : ``"direct"`` or ``"factor"`` (eq. 11; r×c rectangle windows only).
     fidelity : ``"full"`` or ``"fast"``.
     backend : ``"simulated"``, ``"dask"`` or a backend object.
-    decoder : how ``C_hat`` is formed from what arrived (:data:`DECODERS`).
+    decoder : how ``C_hat`` is formed from what arrived (:data:`DECODERS`): ``"lmmse"`` by default
+        (never worse than the paper's ``"zero"`` in ``benchmarks/bench_decoder_quality.py``, docs/beyond.md);
+        every reproduction of the paper passes ``decoder="zero"``.
     cost : how a packet's work enters its response time (:data:`COSTS`).
     """
 
@@ -75,7 +77,7 @@ class JobSpec:
     encoding: str = "direct"
     fidelity: str = "full"
     backend: Any = "simulated"
-    decoder: str | Decoder = "zero"
+    decoder: str | Decoder = "lmmse"
     cost: str = "equal"
     _code: Code = field(init=False, repr=False, compare=False)
     _decoder: Decoder = field(init=False, repr=False, compare=False)

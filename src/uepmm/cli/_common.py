@@ -90,15 +90,19 @@ def gamma_value(text: str) -> str | list[float]:
 
 
 def add_decoder_arguments(
-    parser: argparse.ArgumentParser, *, default_gamma: str = "0.40,0.35,0.25 (Table III)"
+    parser: argparse.ArgumentParser,
+    *,
+    default_decoder: str = "lmmse",
+    default_gamma: str = "0.40,0.35,0.25 (Table III)",
 ) -> None:
     """``--decoder {zero,lmmse,unbiased}`` and ``--gamma auto|G1,G2,...`` (``args.decoder``, ``args.gamma``)."""
     from ..decoders import DECODER_NAMES
 
     parser.add_argument(
-        "--decoder", default="zero", choices=DECODER_NAMES,
+        "--decoder", default=default_decoder, choices=DECODER_NAMES,
         help="how C_hat is formed: zero (the paper's: unrecovered blocks are zero), lmmse (linear MMSE from "
-             "every packet), unbiased (recovered blocks rescaled so that E[C_hat | N] = C) (default zero)",
+             "every packet), unbiased (recovered blocks rescaled so that E[C_hat | N] = C) "
+             f"(default {default_decoder})",
     )
     parser.add_argument(
         "--gamma", type=gamma_value, default=None,

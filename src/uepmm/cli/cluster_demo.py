@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
                 show_progress=args.progress,
                 partition=args.partition,
                 blocks=blocks,
+                decoder="zero",  # the paper's Sec. VI scenario
             )
     except DaskConnectionError as exc:
         print(f"uepmm cluster-demo: error: {exc}", file=sys.stderr)

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from ..nn.setups import CODED_SCHEMES, PAPER_DEADLINES, SCHEMES
-from ._common import add_out_argument, add_progress_argument, add_seed_argument
+from ._common import add_decoder_arguments, add_out_argument, add_progress_argument, add_seed_argument
 
 _EPOCHS = {"mnist": 3, "cifar10": 120}
 
@@ -68,6 +68,7 @@ def _options(parser: argparse.ArgumentParser, dataset: str) -> None:
     parser.add_argument("--no-thresholds", action="store_true", help="no sparsification (eq. 28) of the operands")
     parser.add_argument("--track-loss", action="store_true",
                         help="record the normalized loss of every coded product (coded_loss column)")
+    add_decoder_arguments(parser, default_decoder="zero")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel, one process each (default 1)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
@@ -115,7 +116,7 @@ def specs_from_args(args: argparse.Namespace):
                     epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, eval_every=args.eval_every,
                     limit_train=args.limit_train, clean_epochs=args.clean_epochs, fidelity=args.fidelity,
                     thresholds=None if args.no_thresholds else ThresholdSchedule(), track_loss=args.track_loss,
-                    device=args.device,
+                    device=args.device, decoder=args.decoder, gamma=args.gamma,
                 ))
     return list(dict.fromkeys(specs))
 

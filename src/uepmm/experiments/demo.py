@@ -48,6 +48,7 @@ def run_demo(
                 reorder=False,  # Sec. VI lays the blocks out in importance order already
                 latency=Exponential(1.0),
                 omega="paper",
+                decoder="zero",  # the paper's decoder: this is its Sec. VI setting
             )
             rows += [
                 {

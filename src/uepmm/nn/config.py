@@ -33,7 +33,9 @@ class CodingConfig(JobSpec):
     EW-UEP over ``M = 9`` column-times-row blocks, ``W = 15`` workers, exponential response
     times of rate 0.5 scaled by ``Ω = K / W``, deadline 1, importance by mean magnitude with
     the class sizes of Table VIII and the window probabilities of Table III, and
-    ``fidelity="fast"``.  Every field is a :class:`~uepmm.JobSpec` field, validated once.
+    ``fidelity="fast"``, and the paper's zero-fill decoder (``decoder="lmmse"`` or
+    ``"unbiased"`` go beyond it; docs/beyond.md).  Every field is a :class:`~uepmm.JobSpec`
+    field, validated once.
 
     ``fidelity="fast"`` with the simulated backend runs the lean per-product path of
     :mod:`uepmm.nn.lean` (the engine's draw and decoder, products in torch);
@@ -44,6 +46,7 @@ class CodingConfig(JobSpec):
     latency: LatencyModel | None = field(default_factory=lambda: Exponential(PAPER_RATE))
     statistic: str = "mean_abs"
     fidelity: str = "fast"
+    decoder: str = "zero"
 
     @staticmethod
     def default_class_counts(num_products: int) -> tuple[int, ...]:

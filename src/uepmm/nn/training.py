@@ -103,6 +103,8 @@ class RunSpec:
     thresholds: ThresholdSchedule | None = field(default_factory=ThresholdSchedule)
     track_loss: bool = False
     device: str = "cpu"
+    decoder: str = "zero"
+    gamma: str | tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen)
@@ -129,15 +131,26 @@ class RunSpec:
         set_("fidelity", choice(self.fidelity, "fidelity", ("fast", "full")))
         if self.thresholds is not None and not isinstance(self.thresholds, ThresholdSchedule):
             raise TypeError(f"thresholds must be a ThresholdSchedule or None, got {self.thresholds!r}")
+        from ..decoders import DECODER_NAMES
+
+        set_("decoder", choice(self.decoder, "decoder", DECODER_NAMES))
+        if isinstance(self.gamma, list):
+            set_("gamma", tuple(float(g) for g in self.gamma))
+        if isinstance(self.gamma, str) and self.gamma != "auto":
+            raise ValueError(f"gamma must be window probabilities or 'auto', got {self.gamma!r}")
         if not isinstance(self.device, str) or not self.device:
             raise TypeError(f"device must be a torch device string such as 'cpu' or 'cuda', got {self.device!r}")
 
     @property
     def name(self) -> str:
-        """File stem: ``<dataset>_<scheme>[_<partition>_T<deadline>]_s<seed>``."""
+        """File stem: ``<dataset>_<scheme>[_<partition>_T<deadline>][_d<decoder>][_g<gamma>]_s<seed>``
+        (decoder and Γ only where they differ from the paper's)."""
         if self.scheme == "centralized":
             return f"{self.dataset}_centralized_s{self.seed}"
-        return f"{self.dataset}_{self.scheme}_{self.partition}_T{self.deadline:g}_s{self.seed}"
+        extra = "" if self.decoder == "zero" else f"_d{self.decoder}"
+        if self.gamma is not None:
+            extra += "_gauto" if self.gamma == "auto" else "_g" + "-".join(f"{g:g}" for g in self.gamma)
+        return f"{self.dataset}_{self.scheme}_{self.partition}_T{self.deadline:g}{extra}_s{self.seed}"
 
     def settings(self) -> dict[str, Any]:
         """JSON-friendly settings (what must match for a saved run to count as this run)."""
@@ -145,6 +158,9 @@ class RunSpec:
         out["deadline"] = "inf" if math.isinf(self.deadline) else self.deadline
         out["thresholds"] = None if self.thresholds is None else asdict(self.thresholds)
         out.pop("device")  # where it ran does not change what it is
+        if out["decoder"] == "zero" and out["gamma"] is None:  # the paper's: as before these fields existed
+            out.pop("decoder")
+            out.pop("gamma")
         return out
 
 
@@ -314,7 +330,8 @@ def run_training(
     linear = paper_linear_factory(
         spec.dataset, spec.scheme, spec.partition if spec.scheme != "centralized" else "rxc",
         spec.deadline if spec.scheme != "centralized" else 1.0, seed=spec.seed, thresholds=spec.thresholds,
-        fidelity=spec.fidelity, track_loss=spec.track_loss, on_product=collector,
+        fidelity=spec.fidelity, track_loss=spec.track_loss, on_product=collector, decoder=spec.decoder,
+        gamma=spec.gamma,
     )
     model = (model_factory or (lambda lin: _default_model(spec.dataset, lin)))(linear).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr)
