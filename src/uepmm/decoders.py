@@ -284,9 +284,26 @@ class _LinearSession(DecodeSession):
             total = np.zeros((1, *layout.product_shape), context.dtype)
             _combine_chunked(mix.sum(axis=0)[:, None], packets, total)
             return total[0]
-        solved = np.empty((K, *layout.product_shape), context.dtype)
-        _combine_chunked(mix.T, packets, solved, accumulate=False)
-        return context.order.assemble(layout, list(solved), dtype=context.dtype)
+        blocks = _mix(mix, packets, layout.product_shape, context.dtype)
+        return context.order.assemble(layout, blocks, dtype=context.dtype)
+
+
+def _mix(
+    mix: np.ndarray, packets: list[np.ndarray], shape: tuple[int, ...], dtype: np.dtype
+) -> list[np.ndarray | None]:
+    """Block ``k`` = ``sum_i mix[k, i] packets[i]`` over the packets it really uses (NOW's
+    LMMSE weights vanish outside a block's own windows), ``None`` for an all-zero row."""
+    scale = np.abs(mix).max() if mix.size else 0.0
+    out: list[np.ndarray | None] = []
+    for row in mix:
+        used = np.flatnonzero(np.abs(row) > 1e-14 * scale)
+        if used.size == 0:
+            out.append(None)
+            continue
+        block = np.empty((1, *shape), dtype)
+        _combine_chunked(row[used, None], [packets[i] for i in used], block, accumulate=False)
+        out.append(block[0])
+    return out
 
 
 _DECODERS: dict[str, Callable[[], Decoder]] = {
