@@ -7,7 +7,7 @@
    model (exponential, rate 0.5, Omega = 9/W; uncoded W=9, NOW/EW/MDS W=15, repetition
    W=18) on the cluster, beside the simulated backend (same seeds, and an independent
    many-trial expectation), with standard errors.
-3. ``timing``: the wall-clock numbers that tests/test_dask_backend.py checks only as ratios
+3. ``timing``: the wall-clock numbers that tests/backends/test_dask_backend.py checks only as ratios
    (a loaded test machine is slower by an unknown amount), measured here: how long past its
    deadline a job returns, against the same job waiting for its stragglers; how soon an early
    stop frees the stragglers' threads; how long a job whose worker process dies takes; and how

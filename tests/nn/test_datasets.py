@@ -22,7 +22,7 @@ from uepmm.nn.datasets import (
     write_idx,
 )
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 # ----------------------------------------------------------------------------- IDX
