@@ -19,7 +19,7 @@ from uepmm.experiments.training_figures import (  # noqa: E402
     final_accuracy_table,
     training_tables,
 )
-from uepmm.nn.training import CSV_COLUMNS, _write_csv  # noqa: E402
+from uepmm.nn.runs import CSV_COLUMNS, write_run_csv  # noqa: E402
 
 
 def _run(directory, dataset, scheme, partition, deadline, seed, accuracy, steps=2000, every=100, per_epoch=937):
@@ -31,7 +31,7 @@ def _run(directory, dataset, scheme, partition, deadline, seed, accuracy, steps=
             "train_loss": 1.0, "recovered": 0.5, "coded_loss": math.nan,
         })
     name = f"{dataset}_{scheme}_{partition}_T{deadline:g}_s{seed}.csv"
-    _write_csv(directory / name, rows)
+    write_run_csv(directory / name, rows)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._validation import choice, positive_float, positive_int
-from ..importance import SEC6_COUNTS, TABLE3_GAMMA
 from ..latency import Exponential
+from ..paper import SEC6_COUNTS, SEC6_RATE, SEC6_WORKERS, TABLE3_GAMMA
 
 __all__ = [
     "COLUMNS",
@@ -36,9 +36,9 @@ FIG_K = SEC6_COUNTS
 #: Window selection probabilities (Table III).
 FIG_GAMMA = TABLE3_GAMMA
 #: Workers in Sec. VI.
-FIG_WORKERS = 30
+FIG_WORKERS = SEC6_WORKERS
 #: Exponential response times with lambda = 1 (Sec. VI).
-FIG_LATENCY = Exponential(1.0)
+FIG_LATENCY = Exponential(SEC6_RATE)
 #: Time scaling of Figs. 9 and 11: plain F(t) (see :mod:`uepmm.experiments.paper_figures`).
 FIG9_OMEGA = 1.0
 #: Right end of the time axis of Figs. 9 and 11.
