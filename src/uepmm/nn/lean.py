@@ -181,8 +181,13 @@ def _line_stats(
         else:
             sa_np, sb_np = _to_host(A.abs().sum(dim=a_dim), B.abs().sum(dim=b_dim))
         return np.divide(sa_np, A.shape[a_dim], dtype=np.float64), np.divide(sb_np, B.shape[b_dim], dtype=np.float64)
+    if host:  # numpy on the tensors' memory: cheaper than torch's norm for these small matrices
+        a_np, b_np = A.detach().numpy(), B.detach().numpy()
+        sa_np = np.einsum("ij,ij->j" if a_dim == 0 else "ij,ij->i", a_np, a_np, dtype=np.float64)
+        sb_np = np.einsum("ij,ij->j" if b_dim == 0 else "ij,ij->i", b_np, b_np, dtype=np.float64)
+        return np.sqrt(sa_np), np.sqrt(sb_np)
     sa, sb = torch.linalg.vector_norm(A, dim=a_dim), torch.linalg.vector_norm(B, dim=b_dim)
-    sa_np, sb_np = (sa.numpy(), sb.numpy()) if host else _to_host(sa, sb)
+    sa_np, sb_np = _to_host(sa, sb)
     return sa_np.astype(np.float64), sb_np.astype(np.float64)
 
 
@@ -316,28 +321,34 @@ def _count_for(weights: np.ndarray, K: int) -> int:
 
 def _mix_blocks(A, B, layout, M, order, track_loss):
     """r×c ``C_hat`` with block ``k = sum_j M[k, j] P_j``: the blocks of the exact ``A @ B`` in
-    importance order, zero-padded to one shape (as the engine pads them), mixed, scattered back."""
+    importance order, zero-padded to one shape (as the engine pads them), mixed, and read back
+    in the original order -- four row/column gathers and one small matrix product."""
     rows_n, cols_p = layout.grid
     exact = _mm(A, B)
     U, Q = exact.shape
     (a_starts, a_sizes), (b_starts, b_sizes) = layout.partition.factor_blocks
     u_max, q_max = int(a_sizes.max()), int(b_sizes.max())
-    # index of every padded block line in the original C (U / Q: a zero line appended)
-    row_idx = np.full((rows_n, u_max), U)
-    for n in range(rows_n):
-        row_idx[n, : a_sizes[n]] = order.a_perm[a_starts[n] : a_starts[n] + a_sizes[n]]
-    col_idx = np.full((cols_p, q_max), Q)
-    for p in range(cols_p):
-        col_idx[p, : b_sizes[p]] = order.b_perm[b_starts[p] : b_starts[p] + b_sizes[p]]
-    padded = torch.nn.functional.pad(exact, (0, 1, 0, 1))
-    r = _to_index(row_idx, A)[:, None, :, None]
-    c = _to_index(col_idx, A)[None, :, None, :]
-    blocks = padded[r, c].reshape(rows_n * cols_p, u_max, q_max)  # (K, u_max, q_max)
-    mixed = torch.tensordot(_to(torch.from_numpy(M), A), blocks, dims=1).reshape(rows_n, cols_p, u_max, q_max)
-    out = padded.new_zeros(padded.shape)
-    out[r, c] = mixed  # padding lines land on the appended zero line, cropped below
-    estimate = out[:U, :Q].contiguous()
+    row_idx, row_pos = _padded_lines(order.a_perm, a_starts, a_sizes, u_max, U)
+    col_idx, col_pos = _padded_lines(order.b_perm, b_starts, b_sizes, q_max, Q)
+    padded = torch.nn.functional.pad(exact, (0, 1, 0, 1))  # line U / Q is the zero padding
+    blocks = padded.index_select(0, _to_index(row_idx, A)).index_select(1, _to_index(col_idx, A))
+    blocks = blocks.reshape(rows_n, u_max, cols_p, q_max).transpose(1, 2).reshape(rows_n * cols_p, u_max * q_max)
+    mixed = _to(torch.from_numpy(M), A) @ blocks
+    mixed = mixed.reshape(rows_n, cols_p, u_max, q_max).transpose(1, 2).reshape(rows_n * u_max, cols_p * q_max)
+    estimate = mixed.index_select(0, _to_index(row_pos, A)).index_select(1, _to_index(col_pos, A))
     return estimate, (_ratio(exact - estimate, exact) if track_loss else math.nan)
+
+
+def _padded_lines(perm, starts, sizes, width, pad) -> tuple[np.ndarray, np.ndarray]:
+    """``index``: the original line at every padded position (``pad`` for padding), block by
+    block in importance order; ``position``: where every original line sits in that layout."""
+    index = np.full((sizes.size, width), pad, dtype=np.int64)
+    position = np.empty(perm.size, dtype=np.int64)
+    for n, (start, size) in enumerate(zip(starts.tolist(), sizes.tolist())):
+        lines = perm[start : start + size]
+        index[n, :size] = lines
+        position[lines] = n * width + np.arange(size)
+    return index.ravel(), position
 
 
 @lru_cache(maxsize=4096)
