@@ -23,9 +23,12 @@ class BlockLoss:
     def __init__(self, partition: Partition, products: np.ndarray):
         flat = np.asarray(products, dtype=np.float64).reshape(partition.num_products, -1)
         self.kind = partition.kind
-        #: ``<P_i, P_j>`` of the (padded) sub-products as arrays of one shape
-        self.full_gram = flat @ flat.T
-        self.gram = np.diag(np.diag(self.full_gram)) if partition.kind == "rxc" else self.full_gram
+        if partition.kind == "rxc":
+            self.gram = np.diag(np.einsum("ij,ij->i", flat, flat))
+            #: ``<P_i, P_j>`` of the (padded) sub-products as arrays of one shape (blocks mixed by a decoder)
+            self.full_gram = flat @ flat.T
+        else:
+            self.gram = self.full_gram = flat @ flat.T
         self.total = float(self.gram.sum())
 
     def loss(self, recovered: np.ndarray) -> np.ndarray:
