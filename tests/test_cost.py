@@ -114,3 +114,56 @@ def test_training_path_draws_what_coded_matmul_draws_with_work_cost():
             result = coded_matmul(A, B, config, seed=product_rng(seed))
             np.testing.assert_array_equal(info["response_times"], result.report["response_times"])
             np.testing.assert_array_equal(info["recovered"], result.recovered)
+
+
+def test_poisson_binomial_and_the_gamma_cdf():
+    from scipy import stats
+
+    from uepmm.theory.work import arrival_distribution_work, poisson_binomial, work_response_cdf
+
+    np.testing.assert_allclose(poisson_binomial(np.full(7, 0.3)), stats.binom.pmf(np.arange(8), 7, 0.3), atol=1e-15)
+    F = work_response_cdf(Exponential(2.0), [1, 3], [0.5, 1.0], omega=0.6)
+    np.testing.assert_allclose(F[:, 0], 1 - np.exp(-2.0 * 0.6 * np.array([0.5, 1.0])), rtol=1e-12)
+    np.testing.assert_allclose(F[:, 1], stats.gamma.cdf(0.6 * np.array([0.5, 1.0]), 3, scale=0.5), rtol=1e-12)
+    # against the one draw: uncoded workers all of work 1 and EW windows of work 3, 6, 9 (Monte Carlo)
+    spec = JobSpec(code="ew", partition="cxr", blocks=9, workers=15, class_counts=(3, 3, 3), cost="work",
+                   gamma=(0.4, 0.35, 0.25))
+    counts = np.zeros(16)
+    for seed in range(3000):
+        counts[np.count_nonzero(draw_job(spec, seed=seed).times <= 4.0)] += 1
+    g = np.array([0.4, 0.35, 0.25])
+    p = float(g @ work_response_cdf(Exponential(1.0), [3, 6, 9], [4.0], spec.omega_value)[0])
+    expected = stats.binom.pmf(np.arange(16), 15, p)
+    assert np.abs(counts / 3000 - expected).max() < 0.03
+    fixed = arrival_distribution_work(Exponential(1.0), [4.0], [3, 6, 9] * 5, spec.omega_value)[0]
+    assert fixed.sum() == pytest.approx(1.0)
+
+
+def test_expected_loss_under_work_cost_matches_the_monte_carlo_rxc():
+    """Theorem 1 (exact for r×c) with Γ'(t) and p(t): the expected number of unrecovered sub-products."""
+    from uepmm.decoding import recoverable
+    from uepmm.theory.work import expected_loss_work
+
+    classes = paper_sec6_classes("rxc")
+    gamma = (0.4, 0.35, 0.25)
+    spec = JobSpec(code="ew", partition="rxc", blocks=(3, 3), workers=15, classes=classes, gamma=gamma, cost="work")
+    window_work = {}
+    deadline = 3.0
+    missing = []
+    for seed in range(1500):
+        drawn = draw_job(spec, classes, seed=seed)
+        for window, s in zip(drawn.encoding.windows, drawn.work):
+            assert window_work.setdefault(int(window), int(s)) == int(s)  # one work per window
+        missing.append(9 - int(recoverable(drawn.generator[drawn.times <= deadline]).sum()))
+    work = [window_work[w] for w in range(3)]
+    theory = expected_loss_work("ew", classes.counts, gamma, Exponential(1.0), [deadline], 15, (1.0, 1.0, 1.0),
+                                partition="rxc", omega=spec.omega_value, work=work)[0]
+    assert np.mean(missing) == pytest.approx(theory, abs=4 * np.std(missing) / np.sqrt(len(missing)) + 1e-3)
+    equal = expected_loss_work("ew", classes.counts, gamma, Exponential(1.0), [deadline], 15, (1.0, 1.0, 1.0),
+                               partition="rxc", omega=spec.omega_value, work=[1, 1, 1])[0]
+    assert theory > equal  # the paper's model (work 1 everywhere) is optimistic
+    from uepmm.theory import expected_loss
+
+    paper = expected_loss("ew", classes.counts, gamma, Exponential(1.0), [deadline], 15, (1.0, 1.0, 1.0),
+                          partition="rxc", omega=spec.omega_value)[0]
+    assert equal == pytest.approx(paper, rel=1e-10)  # work 1 everywhere is eq. 13 with Theorem 1
