@@ -62,7 +62,10 @@ class Result:
 
     ``recovered[k]`` refers to sub-product ``k`` of ``partition`` (after the importance
     permutation); ``classes`` gives each one's class; ``estimate`` is ``C_hat`` in the
-    original row/column order.
+    original row/column order.  ``report`` has, besides the backend's own entries,
+    ``condition_number`` (``σ_max / σ_min`` of the received coefficient rows, when every
+    sub-product was recovered) and, with ``cost="work"`` or the Dask backend, ``packet_work``
+    (the model's block products per worker, next to Dask's measured ``compute_seconds``).
     """
 
     estimate: np.ndarray
@@ -220,11 +223,13 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
     erasures: list[dict[str, Any]] = []
     decode_seconds = 0.0
     received = 0
+    arrived: list[int] = []
     for packet in runner.packets(job):
         if packet.status != "ok":
             erasures.append({"worker": packet.worker, "time": packet.time, "status": packet.status})
             continue
         received += 1
+        arrived.append(packet.worker)
         t1 = _time.perf_counter()
         session.add(job.encoding.generator[packet.worker], packet.payload)
         decode_seconds += _time.perf_counter() - t1
@@ -256,6 +261,11 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         "decode_seconds": decode_seconds + (_time.perf_counter() - t2),
     }
     report.update(getattr(runner, "last_report", {}) or {})
+    if session.complete:  # the conditioning of the system the decoder solved (received rows, K columns)
+        report["condition_number"] = _condition_number(job.encoding.generator[arrived])
+    if spec.cost == "work" or report["backend"] == "dask":  # the model's work next to measured compute seconds
+        report["cost"] = spec.cost
+        report["packet_work"] = plan.code.packet_work(job.encoding, layout).tolist()
     return Result(
         estimate=result_estimate,
         recovered=session.recovered.copy(),
@@ -267,3 +277,11 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         order=plan.order,
         report=report,
     )
+
+
+def _condition_number(rows: np.ndarray) -> float:
+    """``σ_max / σ_min`` of the received rows (``inf`` when they do not have full column rank)."""
+    if rows.shape[0] < rows.shape[1]:
+        return math.inf
+    sv = np.linalg.svd(rows, compute_uv=False)
+    return float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf

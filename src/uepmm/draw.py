@@ -1,5 +1,12 @@
 """One draw of a job: the response times, then the code's coefficient rows.
 
+With ``cost="work"`` a worker whose packet costs ``s`` block products answers after the sum
+of ``s`` i.i.d. draws of the latency model (per unit of work), scaled by ``1/Ω``.  The unit
+times are drawn first, as an ``(s_max, W)`` array (:func:`draw_unit_times`; ``s_max`` the
+most work any packet of the layout can cost: ``M`` in c×r, ``min(N, P)`` in r×c, 1 in the
+factor form), then the code, then the two are combined (:func:`response_times`).  Row 0 of
+the unit times is exactly the ``cost="equal"`` draw, so a packet of work 1 keeps its time.
+
 :func:`draw_job` is the one place a job's randomness is drawn, for :func:`uepmm.plan_job`
 (hence :func:`uepmm.coded_matmul` on every backend), the figure Monte Carlo and the lean
 training path.  The streams come from :func:`uepmm.streams.job_streams`; with one
@@ -16,11 +23,14 @@ import numpy as np
 
 from .codes import Code, Encoding, to_factor_form
 from .importance import ClassTable
-from .partition import Partition
+from .partition import Partition, make_partition
 from .spec import JobSpec
 from .streams import JobStreams, SeedLike, job_streams
 
-__all__ = ["JobDraw", "draw_job", "draw_response_times", "draw_encoding"]
+__all__ = [
+    "JobDraw", "draw_job", "draw_response_times", "draw_encoding", "draw_unit_times", "response_times",
+    "packet_work", "max_packet_work",
+]
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,7 @@ class JobDraw:
 
     times: np.ndarray  # (W,), in the latency model's unit
     encoding: Encoding
+    work: np.ndarray | None = None  # (W,) block products per packet (cost="work" only)
 
     @property
     def generator(self) -> np.ndarray:
@@ -37,10 +48,63 @@ class JobDraw:
 
 
 def draw_response_times(spec: JobSpec, rng: np.random.Generator) -> np.ndarray:
-    """Every worker's response time ``X / Ω`` (zeros without a latency model)."""
+    """Every worker's response time ``X / Ω`` (zeros without a latency model), ``cost="equal"``.
+
+    With ``cost="work"`` the times depend on the code's rows: use :func:`draw_unit_times`,
+    then :func:`response_times` with :func:`packet_work` (what :func:`draw_job` does).
+    """
+    if spec.cost != "equal":
+        raise ValueError(
+            f"cost={spec.cost!r}: the response times depend on the packets' work; use draw_job, or "
+            f"draw_unit_times then response_times(spec, units, packet_work(...))"
+        )
+    return response_times(spec, draw_unit_times(spec, rng))
+
+
+def max_packet_work(spec: JobSpec) -> int:
+    """The most block products one packet of this layout can cost: ``M`` (c×r), ``min(N, P)``
+    (r×c), 1 for the factor form (and for ``cost="equal"``, where work does not enter the times)."""
+    if spec.cost == "equal" or spec.encoding == "factor":
+        return 1
+    rows, cols = spec.grid
+    return rows if spec.partition == "cxr" else min(rows, cols)
+
+
+def draw_unit_times(spec: JobSpec, rng: np.random.Generator) -> np.ndarray:
+    """Unscaled per-unit times ``(s_max, W)`` (:func:`max_packet_work`); row ``j`` holds every
+    worker's ``j``-th unit, drawn in that order, so row 0 is the ``cost="equal"`` draw.
+    Zeros without a latency model (nothing is drawn)."""
+    s_max = max_packet_work(spec)
     if spec.latency is None:
-        return np.zeros(spec.workers)
-    return spec.latency.sample(rng, spec.workers) / spec.omega_value
+        return np.zeros((s_max, spec.workers))
+    return spec.latency.sample(rng, s_max * spec.workers).reshape(s_max, spec.workers)
+
+
+def response_times(spec: JobSpec, units: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
+    """Response times ``(W,)`` from the unit times: ``cost="equal"`` row 0 over ``Ω``; ``cost="work"``
+    the sum of each worker's first ``work[w]`` units over ``Ω``."""
+    if spec.cost == "equal":
+        return units[0] / spec.omega_value
+    if work is None:
+        raise ValueError("cost='work' needs each packet's work (packet_work)")
+    work = np.asarray(work)
+    s = np.rint(work).astype(np.int64)
+    if np.any(s < 1) or np.any(s > units.shape[0]) or np.any(s != work):
+        raise ValueError(
+            f"packet work must be whole block products in 1..{units.shape[0]} for this layout, got {work.tolist()}"
+        )
+    taken = np.arange(units.shape[0])[:, None] < s[None, :]
+    return np.where(taken, units, 0.0).sum(axis=0) / spec.omega_value
+
+
+def packet_work(spec: JobSpec, encoding: Encoding, partition: Partition | None = None, code: Code | None = None):
+    """Block products per packet, ``(W,)`` (:meth:`uepmm.codes.Code.packet_work`); ``partition``
+    defaults to a stand-in with the spec's grid (the work depends only on the layout's shape)."""
+    if partition is None:
+        rows, cols = spec.grid
+        a_shape, b_shape = ((rows, 1), (1, cols)) if spec.partition == "rxc" else ((1, rows), (rows, 1))
+        partition = make_partition(a_shape, b_shape, spec.partition, spec.blocks)
+    return (code or spec.code_object).packet_work(encoding, partition)
 
 
 def draw_encoding(
@@ -54,7 +118,7 @@ def draw_encoding(
     same stream when ``spec.encoding == "factor"``, which needs the ``partition``).
     ``code`` replaces the spec's (``gamma="auto"``: the code with the designed ``Γ``)."""
     encoding = (code or spec.code_object).encode(classes, spec.workers, rng)
-    if spec.encoding == "factor":
+    if spec.encoding == "factor" and encoding.factors is None:
         if partition is None:
             raise ValueError("encoding='factor' needs the partition to check its windows; pass partition=")
         encoding = to_factor_form(encoding, partition, rng)
@@ -71,8 +135,14 @@ def draw_job(
     """Response times, then coefficient rows, from ``seed`` (``classes`` default: the spec's).
 
     ``seed`` is anything :func:`uepmm.streams.job_streams` takes, or streams already made.
+    The unit times are drawn first (from the times stream), then the code (from the code
+    stream; the same stream for a ``Generator``), then combined with the packets' work
+    when ``spec.cost == "work"``.  ``cost="equal"`` draws exactly what it always drew.
     """
     streams = seed if isinstance(seed, JobStreams) else job_streams(seed)
-    times = draw_response_times(spec, streams.times)
+    units = draw_unit_times(spec, streams.times)
     encoding = draw_encoding(spec, spec.uniform_classes if classes is None else classes, streams.code, partition, code)
-    return JobDraw(times, encoding)
+    if spec.cost == "equal":
+        return JobDraw(response_times(spec, units), encoding)
+    work = packet_work(spec, encoding, partition, code)
+    return JobDraw(response_times(spec, units, work), encoding, work)

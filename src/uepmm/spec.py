@@ -28,8 +28,9 @@ __all__ = ["JobSpec", "ENCODINGS", "FIDELITIES", "BACKENDS", "DECODERS", "COSTS"
 
 #: How a worker evaluates its packet: the sum of its window's sub-products, or eq. (11)'s factor form.
 ENCODINGS = ("direct", "factor")
-#: Cost models of a worker's response time: the paper's (every packet costs the same).
-COSTS = ("equal",)
+#: Cost models of a worker's response time: ``"equal"``, the paper's (every packet costs the same), or
+#: ``"work"``: the sum of one latency draw per block product of the packet (``Code.packet_work``).
+COSTS = ("equal", "work")
 #: Classes filled by rank when neither ``classes`` nor ``class_counts`` is given.
 DEFAULT_CLASSES = 3
 
@@ -38,7 +39,8 @@ DEFAULT_CLASSES = 3
 class JobSpec:
     """The settings of one coded product ``C = A @ B`` (see :func:`uepmm.coded_matmul`).
 
-    code : ``"uncoded" | "repetition" | "mds" | "now" | "ew"`` or a :class:`~uepmm.codes.Code`.
+    code : ``"uncoded" | "repetition" | "mds" | "polynomial" | "now" | "ew"`` or a :class:`~uepmm.codes.Code`
+        (``"polynomial"``: r×c only).
     partition : ``"rxc"`` (eq. 3) or ``"cxr"`` (eq. 4).
     blocks : r×c: ``(N, P)`` or ``K = N*N``; c×r: ``M``.
     workers : ``W``, one coded task each.
@@ -58,7 +60,10 @@ class JobSpec:
     decoder : how ``C_hat`` is formed from what arrived (:data:`DECODERS`): ``"lmmse"`` by default
         (never worse than the paper's ``"zero"`` in ``benchmarks/bench_decoder_quality.py``, docs/beyond.md);
         every reproduction of the paper passes ``decoder="zero"``.
-    cost : how a packet's work enters its response time (:data:`COSTS`).
+    cost : how a packet's work enters its response time (:data:`COSTS`): ``"equal"`` (the paper's,
+        every worker's time one draw of ``latency``) or ``"work"`` (a packet of ``s`` block products,
+        :meth:`~uepmm.codes.Code.packet_work`, answers after the sum of ``s`` i.i.d. draws; for the
+        shifted exponential this is Lee et al.'s model); both scaled by ``1/Ω``.
     """
 
     code: str | Code = "ew"
@@ -120,6 +125,7 @@ class JobSpec:
                 )
         else:
             set_("_code", make_code(self.code, gamma=self.gamma, copies=self.copies))
+        set_("_code", self._code.for_layout(self.partition, self._grid))  # e.g. polynomial codes need (N, P)
         set_("classes", self._class_table(K))
         set_("class_counts", self._counts(K))
         set_("statistic", choice(self.statistic, "statistic", STATISTICS))

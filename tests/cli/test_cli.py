@@ -300,3 +300,12 @@ def test_simulate_takes_decoder_and_auto_gamma(capsys):
         cli.main(args + ["--gamma", "best"])
     with pytest.raises(SystemExit):
         cli.main(args + ["--decoder", "median"])
+
+
+def test_simulate_cost_work_and_polynomial(capsys):
+    rc = main(["simulate", "--code", "polynomial", "--partition", "rxc", "--blocks", "2,2", "--workers", "6",
+                   "--cost", "work", "--matrices", "gaussian", "--rows", "8", "--inner", "6", "--cols", "8",
+                   "--trials", "2", "--deadline", "100", "--format", "csv", "--no-progress", "--decoder", "zero"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "polynomial" in out and "0.0" in out

@@ -93,6 +93,9 @@ def register(subparsers: Any) -> None:
                         help="do not sort rows/columns by magnitude before partitioning")
     parser.add_argument("--encoding", default="direct", choices=("direct", "factor"),
                         help="worker task form (default direct)")
+    parser.add_argument("--cost", default="equal", choices=("equal", "work"),
+                        help="equal: every packet's response time is one latency draw (the paper's); work: the "
+                             "sum of one draw per block product the packet costs (default equal)")
     add_latency_arguments(parser)
     parser.add_argument("--deadline", type=float_list, default=[0.5, 1.0, 2.0, 4.0],
                         help="deadline(s) T_max, comma-separated (default 0.5,1,2,4)")
@@ -143,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
             statistic=args.statistic,
             reorder=not args.no_reorder,
             encoding=args.encoding,
+            cost=args.cost,
             latency=latency_from_args(args),
             omega=omega_from_args(args),
             fidelity=args.fidelity,

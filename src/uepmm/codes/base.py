@@ -59,6 +59,7 @@ class Code:
       everything, where one exists;
     * :meth:`task_count`: how many distinct tasks it has (fixed-task codes), else ``None``;
     * :meth:`packet_work`: the block products each worker's packet costs;
+    * :meth:`for_layout`: the code bound to a partition's grid (or refusing the partition);
     * :meth:`decoding_probabilities`: analytic ``P_d,l(N)`` (paper eqs. 14-15) where
       :mod:`uepmm.theory` has them.
 
@@ -72,6 +73,11 @@ class Code:
 
     def check(self, classes: ClassTable, workers: int) -> None:
         """Raise ``ValueError`` if this code cannot run with these classes and workers."""
+
+    def for_layout(self, kind: str, grid: tuple[int, int]) -> Code:
+        """This code for partition ``kind`` with grid ``(N, P)`` / ``(M, 1)``: ``self`` unless the rows
+        depend on the layout (polynomial codes); ``ValueError`` for a partition the code cannot serve."""
+        return self
 
     def encode(self, classes: ClassTable, workers: int, rng: np.random.Generator) -> Encoding:
         self.check(classes, workers)

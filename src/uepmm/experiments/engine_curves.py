@@ -80,13 +80,16 @@ def figure_spec(
     latency: LatencyModel,
     omega: float,
     gamma: Sequence[float] | None = FIG_GAMMA,
+    cost: str = "equal",
 ) -> JobSpec:
     """The :class:`~uepmm.JobSpec` of a figure trial: ``code`` over the explicit ``classes``
-    (``gamma`` goes to the codes that draw windows), ``workers``, ``latency`` and ``omega``."""
+    (``gamma`` goes to the codes that draw windows), ``workers``, ``latency``, ``omega`` and
+    ``cost`` (``"work"``: a packet's time is the sum of one latency draw per block product)."""
     code_obj = make_code(code, gamma=gamma, ignore_unused=True)
     K = classes.num_products
     return JobSpec(
-        code=code_obj, partition="cxr", blocks=K, workers=workers, latency=latency, omega=omega, classes=classes
+        code=code_obj, partition="cxr", blocks=K, workers=workers, latency=latency, omega=omega, classes=classes,
+        cost=cost,
     )
 
 
@@ -126,6 +129,7 @@ class EngineCurves:
     recovered_after: np.ndarray
     arrival_times: np.ndarray
     latency: LatencyModel = FIG_LATENCY
+    cost: str = "equal"
 
     @property
     def trials(self) -> int:
@@ -139,6 +143,7 @@ class EngineCurves:
         """Per-trial estimate of the normalised loss at each time: shape ``(trials, len(times))``."""
         estimator = choice(estimator, "estimator", ESTIMATORS)
         times = np.asarray(times, dtype=np.float64)
+        self._check_estimator(estimator)
         if estimator == "conditional":
             weights = theory.arrival_distribution(self.latency, times, self.workers, self.omega)  # [T, W+1]
             return self.loss_after @ weights.T
@@ -151,10 +156,19 @@ class EngineCurves:
         """Mean normalised loss at each time (module docstring: the two estimators)."""
         estimator = choice(estimator, "estimator", ESTIMATORS)
         times = np.asarray(times, dtype=np.float64)
+        self._check_estimator(estimator)
         if estimator == "conditional":
             weights = theory.arrival_distribution(self.latency, times, self.workers, self.omega)
             return weights @ self.loss_after.mean(axis=0)
         return self.per_trial_vs_time(times, estimator).mean(axis=0)
+
+
+    def _check_estimator(self, estimator: str) -> None:
+        if estimator == "conditional" and self.cost != "equal":
+            raise ValueError(
+                f"estimator 'conditional' weighs by Binomial(W, F(Ω t)) arrivals, which holds for cost='equal' only; "
+                f"with cost={self.cost!r} the arrivals depend on the windows: use estimator={ESTIMATORS[1]!r}"
+            )
 
 
 def _stderr(values: np.ndarray) -> np.ndarray:
@@ -199,6 +213,7 @@ def engine_loss_curves(
     workers: int = FIG_WORKERS,
     size_scale: float = 1.0,
     show_progress: bool = False,
+    cost: str = "equal",
 ) -> EngineCurves:
     """Monte Carlo of the normalised loss of the Sec. VI setting with the core engine.
 
@@ -218,12 +233,12 @@ def engine_loss_curves(
     workers = positive_int(workers, "workers")
     draws = min(DEFAULT_MATRIX_DRAWS if matrix_draws is None else positive_int(matrix_draws, "matrix_draws"), trials)
     size_scale = positive_float(size_scale, "size_scale")
-    key = (partition, code, trials, seed, omega, draws, workers, size_scale)
+    key = (partition, code, trials, seed, omega, draws, workers, size_scale, cost)
     if key in _CURVE_CACHE:
         return _CURVE_CACHE[key]
     pricing = _sec6_block_losses(partition, seed, draws, size_scale, show_progress)
     classes = paper_sec6_classes(partition)
-    spec = figure_spec(code, classes, workers, FIG_LATENCY, omega)
+    spec = figure_spec(code, classes, workers, FIG_LATENCY, omega, cost=cost)
     loss_after = np.empty((trials, workers + 1))
     recovered_after = np.empty((trials, workers + 1, classes.num_products), dtype=bool)
     arrival_times = np.empty((trials, workers))
@@ -237,7 +252,9 @@ def engine_loss_curves(
         arrival_times[j] = times[order]
     for array in (loss_after, recovered_after, arrival_times):
         array.flags.writeable = False
-    curves = EngineCurves(partition, code, omega, workers, draws, loss_after, recovered_after, arrival_times)
+    curves = EngineCurves(
+        partition, code, omega, workers, draws, loss_after, recovered_after, arrival_times, FIG_LATENCY, cost
+    )
     _CURVE_CACHE[key] = curves
     return curves
 

@@ -13,10 +13,12 @@ with the engine's own pieces, and computes the estimate in torch on the operands
 2. class table: the engine's block scores from the sorted line statistics
    (:func:`uepmm.importance.product_scores_from_order`), then
    :func:`uepmm.importance.classes_by_rank`;
-3. the response times, then the code draw, from one stream :func:`product_rng` ``(s)``:
-   the two halves of :func:`uepmm.draw.draw_job` (:func:`~uepmm.draw.draw_response_times`,
-   :func:`~uepmm.draw.draw_encoding`), as :func:`uepmm.plan_job` draws them when given a
-   numpy ``Generator`` as seed (the code draw is skipped when no packet arrives);
+3. the unit response times, then the code draw, from one stream :func:`product_rng` ``(s)``:
+   the pieces of :func:`uepmm.draw.draw_job` (:func:`~uepmm.draw.draw_unit_times`,
+   :func:`~uepmm.draw.draw_encoding`, :func:`~uepmm.draw.response_times`), as
+   :func:`uepmm.plan_job` draws them when given a numpy ``Generator`` as seed (with
+   ``cost="equal"`` the code draw is skipped when no packet arrives; with ``cost="work"`` the
+   times depend on the rows, so the code is always drawn);
 4. the coefficient rows of the packets that arrive by the deadline, as the simulated
    backend delivers them, decided at once by :func:`uepmm.recoverable` (the batch form
    of the rank-only decoder :class:`uepmm.RecoveryTracker` that ``coded_matmul`` feeds
@@ -47,7 +49,7 @@ import torch
 from ..decoders import DecodeContext
 from ..decoding import recoverable
 from ..design.auto import auto_code
-from ..draw import draw_encoding, draw_response_times
+from ..draw import draw_encoding, draw_unit_times, packet_work, response_times
 from ..importance import (
     ClassTable,
     ImportanceOrder,
@@ -146,9 +148,14 @@ class LeanPlanner:
         self.layouts: dict[tuple[torch.Size, torch.Size], _Layout] = {}
         self.uniform_table = config.uniform_classes
         # codes that draw nothing (uncoded, repetition) have fixed coefficient rows
-        self.fixed_generator = None
+        self.fixed_encoding = None
         if self.code.deterministic:
-            self.fixed_generator = draw_encoding(config, self.uniform_table, np.random.default_rng(0)).generator
+            self.fixed_encoding = draw_encoding(config, self.uniform_table, np.random.default_rng(0))
+        self.fixed_generator = None if self.fixed_encoding is None else self.fixed_encoding.generator
+        # rows that are unit vectors (uncoded, repetition): the recovered set is the union of the supports
+        self.unit_rows = self.fixed_generator is not None and bool(
+            np.all(np.count_nonzero(self.fixed_generator, axis=1) == 1)
+        )
 
     def product(self, A: torch.Tensor, B: torch.Tensor, seed: int, *, track_loss: bool = False):
         """See :func:`lean_product`."""
@@ -229,42 +236,46 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         partition = make_partition(tuple(A.shape), tuple(B.shape), plan.config.partition, plan.config.blocks)
         layout = plan.layouts[(A.shape, B.shape)] = _Layout(partition)
 
-    # one stream (plan_job with a Generator): response times first, then the code;
+    # one stream (plan_job with a Generator): the unit response times first, then the code;
     # the decoder's decision does not depend on the arrival order, only on who arrived
     rng = product_rng(seed)
-    times = draw_response_times(plan.config, rng)
+    units = draw_unit_times(plan.config, rng)
+    order = scores = code = encoding = None
+    table = plan.uniform_table
+    if plan.config.cost == "work":  # the times depend on the packets' work: the code is drawn first
+        if plan.code.class_aware:
+            order, scores = _importance(plan, A, B, layout)
+            table, code, encoding = _class_aware_encoding(plan, A, B, layout, order, scores, rng)
+        else:
+            encoding = plan.fixed_encoding or draw_encoding(plan.config, plan.uniform_table, rng, layout.partition)
+        times = response_times(plan.config, units, packet_work(plan.config, encoding, layout.partition, code))
+    else:
+        times = response_times(plan.config, units)
     arrived = times <= plan.deadline
     received = int(np.count_nonzero(arrived))
-    info: dict[str, Any] = {"received": received, "scores": None, "response_times": times}
+    info: dict[str, Any] = {"received": received, "scores": scores, "response_times": times}
 
-    recovered = order = code = None
-    table = plan.uniform_table
+    recovered = None
     if received == 0:
         recovered = np.zeros(layout.K, dtype=bool)
     elif not plan.code.class_aware:
-        generator = plan.fixed_generator
-        if generator is None:
-            generator = draw_encoding(plan.config, plan.uniform_table, rng, layout.partition).generator
-        recovered = _recover(generator[arrived], unit_rows=plan.fixed_generator is not None)
+        if encoding is None:
+            encoding = plan.fixed_encoding or draw_encoding(plan.config, plan.uniform_table, rng, layout.partition)
+        recovered = _recover(encoding.generator[arrived], unit_rows=plan.unit_rows)
+    elif encoding is not None:
+        recovered = recoverable(encoding.generator[arrived])
+    generator = None if encoding is None else encoding.generator
     a_perm = b_perm = None
     n_recovered = -1 if recovered is None else int(np.count_nonzero(recovered))
     mixes = received > 0 and not plan.decoder.selects_exact_blocks  # the estimate is not a 0/1 selection
-    if recovered is None or (plan.reorder and 0 < n_recovered < layout.K) or mixes:
-        # importance order (the sort of uepmm.importance.importance_order) and block scores
-        sa, sb = _line_stats(A, B, layout.kind, plan.statistic)
-        if plan.reorder:
-            order = order_from_line_stats(layout.kind, sa, sb, plan.statistic)
-            a_perm, b_perm = order.a_perm, order.b_perm
-        else:
-            order = ImportanceOrder(layout.kind, np.arange(sa.size), np.arange(sb.size), plan.statistic, sa, sb)
-        info["scores"] = product_scores_from_order(order, layout.partition)
+    if order is None and (recovered is None or (plan.reorder and 0 < n_recovered < layout.K) or mixes):
+        order, info["scores"] = _importance(plan, A, B, layout)
+    if order is not None and plan.reorder:
+        a_perm, b_perm = order.a_perm, order.b_perm
     if recovered is None:
         # class table, code draw, then the arrived packets' rows through the rank decision
-        table = _class_table(np.argsort(-info["scores"], kind="stable").tobytes(), plan.counts)
-        code = None
-        if plan.config.auto_gamma:  # Γ designed for this product (uepmm.design.auto)
-            code = auto_code(plan.config, table, _energies(A, B, layout, order))
-        generator = draw_encoding(plan.config, table, rng, layout.partition, code).generator
+        table, code, encoding = _class_aware_encoding(plan, A, B, layout, order, info["scores"], rng)
+        generator = encoding.generator
         recovered = recoverable(generator[arrived])
         n_recovered = int(np.count_nonzero(recovered))
 
@@ -275,6 +286,25 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
     info["normalized_loss"] = loss
     return estimate, info
+
+
+def _importance(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, layout: _Layout):
+    """The importance order (the sort of :func:`uepmm.importance.importance_order`) and the block scores."""
+    sa, sb = _line_stats(A, B, layout.kind, plan.statistic)
+    if plan.reorder:
+        order = order_from_line_stats(layout.kind, sa, sb, plan.statistic)
+    else:
+        order = ImportanceOrder(layout.kind, np.arange(sa.size), np.arange(sb.size), plan.statistic, sa, sb)
+    return order, product_scores_from_order(order, layout.partition)
+
+
+def _class_aware_encoding(plan, A, B, layout, order, scores, rng):
+    """The class table from the scores, the code (``gamma="auto"``: designed for this product) and its rows."""
+    table = _class_table(np.argsort(-scores, kind="stable").tobytes(), plan.counts)
+    code = None
+    if plan.config.auto_gamma:  # Γ designed for this product (uepmm.design.auto)
+        code = auto_code(plan.config, table, _energies(A, B, layout, order))
+    return table, code, draw_encoding(plan.config, table, rng, layout.partition, code)
 
 
 def _decode(plan, A, B, layout, rows, recovered, order, table, code, track_loss):

@@ -5,6 +5,8 @@ Everything here is closed form or a small dynamic programme; nothing is simulate
 * :mod:`uepmm.theory.probabilities`: ``P_d,l(N)`` (eqs. 14-15; the EW rank recursion).
 * :mod:`uepmm.theory.loss`: arrivals (eq. 13), Theorem 1 (eqs. 16-17, r×c, exact) and
   Theorem 2 (eqs. 18-19, c×r, an upper bound).
+* :mod:`uepmm.theory.work`: the same under ``cost="work"`` (Gamma per-unit sums, Poisson-binomial
+  arrivals, effective window probabilities ``Γ'(t)``).
 """
 
 from .loss import (
@@ -19,6 +21,7 @@ from .loss import (
     total_energy,
 )
 from .probabilities import THEORY_CODES, decoding_probabilities
+from .work import arrival_distribution_work, expected_loss_work, poisson_binomial, work_response_cdf
 
 __all__ = [
     "THEORY_CODES",
@@ -32,4 +35,8 @@ __all__ = [
     "expected_loss",
     "expected_loss_vs_packets",
     "sec6_class_energy",
+    "work_response_cdf",
+    "poisson_binomial",
+    "arrival_distribution_work",
+    "expected_loss_work",
 ]
