@@ -17,6 +17,8 @@ import numpy as np
 from ._validation import choice, int_sequence
 from .paper import SEC6_COUNTS, TABLE3_GAMMA, TABLE8_COUNTS  # noqa: F401 (re-exported)
 from .partition import Partition
+from .sparse import is_sparse
+from .sparse import line_stats as sparse_line_stats
 
 __all__ = [
     "STATISTICS",
@@ -143,6 +145,8 @@ class ImportanceOrder:
 
 
 def _line_stats(M: np.ndarray, axis: int, statistic: str) -> np.ndarray:
+    if is_sparse(M):
+        return sparse_line_stats(M, axis, statistic)  # on the stored entries: no densifying
     if statistic == "fro":
         return np.sqrt(np.einsum("ij,ij->i" if axis == 1 else "ij,ij->j", M, M, dtype=np.float64))
     return np.mean(np.abs(M), axis=axis, dtype=np.float64)
@@ -223,6 +227,9 @@ def block_scores(
     statistic = choice(statistic, "statistic", STATISTICS)
 
     def stat(block: np.ndarray) -> float:
+        if is_sparse(block):
+            return float(np.sqrt(np.sum(_line_stats(block, 1, "fro") ** 2)) if statistic == "fro"
+                         else np.mean(_line_stats(block, 1, "mean_abs")))
         if statistic == "fro":
             return float(np.linalg.norm(block))
         return float(np.mean(np.abs(block)))
