@@ -80,6 +80,8 @@ def test_importance_statistics_equal_the_dense_copy(pair, statistic, partition):
     assert np.array_equal(sparse_order.a_perm, dense_order.a_perm)
     assert np.array_equal(sparse_order.b_perm, dense_order.b_perm)
     layout = make_partition(A.shape, B.shape, partition, 9)
+    for got, want in zip(sparse_order.apply(A, B), dense_order.apply(A.toarray(), B.toarray())):
+        assert sp.issparse(got) and np.array_equal(got.toarray(), want)
     np.testing.assert_allclose(product_scores(A, B, layout, statistic),
                                product_scores(A.toarray(), B.toarray(), layout, statistic), rtol=1e-12)
 

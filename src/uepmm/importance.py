@@ -116,6 +116,10 @@ class ImportanceOrder:
 
     def apply(self, A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The permuted ``(A, B)``; their product is ``C`` with permuted rows/columns (r×c) or ``C`` (c×r)."""
+        if is_sparse(A) or is_sparse(B):  # scipy sparse: index (their .take is not numpy's)
+            if self.kind == "rxc":
+                return _take(A, self.a_perm, 0), _take(B, self.b_perm, 1)
+            return _take(A, self.a_perm, 1), _take(B, self.b_perm, 0)
         if self.kind == "rxc":
             return A.take(self.a_perm, axis=0), B.take(self.b_perm, axis=1)
         return A.take(self.a_perm, axis=1), B.take(self.b_perm, axis=0)
@@ -142,6 +146,13 @@ class ImportanceOrder:
         if self.kind == "cxr":
             return C_permuted
         return C_permuted.take(np.argsort(self.a_perm), axis=0).take(np.argsort(self.b_perm), axis=1)
+
+
+def _take(M, perm: np.ndarray, axis: int):
+    """``M.take(perm, axis)`` for a dense or scipy sparse ``M``."""
+    if not is_sparse(M):
+        return M.take(perm, axis=axis)
+    return M.tocsr()[perm] if axis == 0 else M.tocsc()[:, perm]
 
 
 def _line_stats(M: np.ndarray, axis: int, statistic: str) -> np.ndarray:
