@@ -259,3 +259,21 @@ def test_dask_backend_with_sparse_blocks(pair, dask_client, partition, code, wor
                                 **kwargs)
     assert faulty.report["rejected"] == 1 and faulty.report["erasures"][0]["status"] == "corrupt"
     assert faulty.recovered.all() and _rel(faulty.estimate, C) < 1e-10
+
+
+@pytest.mark.parametrize("method", ["spgemm", "dense_left", "dense_right", "dense"])
+def test_every_product_method_gives_the_dense_product(monkeypatch, method):
+    rng = np.random.default_rng(3)
+    left = sp.random_array((50, 30), density=0.1, format="csc", rng=rng)
+    right = sp.random_array((30, 40), density=0.2, format="csr", rng=rng)
+    monkeypatch.setattr(usp, "product_method", lambda a, b: method)
+    out = usp.matmul(left, right)
+    assert type(out) is np.ndarray and np.allclose(out, left.toarray() @ right.toarray(), rtol=1e-13, atol=1e-15)
+
+
+def test_product_method_follows_the_cost_model():
+    rng = np.random.default_rng(4)
+    thin = sp.random_array((1333, 4000), density=0.01, format="csr", rng=rng)
+    assert usp.product_method(thin, sp.csc_array(thin.T)) == "spgemm"  # 1%: the sparse product is cheapest
+    full = sp.random_array((400, 400), density=0.4, format="csr", rng=rng)
+    assert usp.product_method(full, full) == "dense"  # 40%: BLAS wins
