@@ -13,11 +13,26 @@ from typing import Sequence
 
 import numpy as np
 
+from . import sparse as _sparse
 
-def as_matrix(value: object, name: str) -> np.ndarray:
-    """Return ``value`` as a finite, non-empty, real 2-D float array (float32 kept)."""
+
+def as_matrix(value: object, name: str, *, allow_sparse: bool = False):
+    """Return ``value`` as a finite, non-empty, real 2-D float array (float32 kept).
+
+    A scipy sparse input is returned as a sparse ``csr_array`` / ``csc_array`` with
+    ``allow_sparse`` (:func:`uepmm.sparse.as_sparse_matrix`), and densified otherwise.
+    Other sparse containers (pydata ``sparse``) are refused with the conversion to use.
+    """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be a 2-D numeric array, got {type(value).__name__}")
+    if _sparse.is_sparse(value):
+        checked = _sparse.as_sparse_matrix(value, name)
+        return checked if allow_sparse else checked.toarray()
+    if _sparse.looks_sparse(value):
+        raise TypeError(
+            f"{name} is a {type(value).__module__}.{type(value).__name__}, a sparse type that is not scipy's; "
+            f"convert it with scipy.sparse.csr_array({name}) (stays sparse) or np.asarray({name}.todense())"
+        )
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged nested lists and the like

@@ -80,13 +80,14 @@ class Result:
 
     def loss(self, C: np.ndarray) -> float:
         """``||C - C_hat||_F^2`` (paper eq. 2)."""
-        C = as_matrix(C, "C")
+        C = as_matrix(C, "C")  # a sparse C (A @ B of sparse factors) is densified
         if C.shape != self.estimate.shape:
             raise ValueError(f"C has shape {C.shape} but the estimate has shape {self.estimate.shape}; pass A @ B")
         return float(np.sum((C - self.estimate) ** 2, dtype=np.float64))
 
     def normalized_loss(self, C: np.ndarray) -> float:
         """``||C - C_hat||_F^2 / ||C||_F^2`` (0 when ``C`` is all zero and exactly recovered)."""
+        C = as_matrix(C, "C")
         loss = self.loss(C)
         total = float(np.sum(np.asarray(C, dtype=np.float64) ** 2))
         if total == 0.0:
@@ -142,8 +143,8 @@ def plan_job(
         raise TypeError(
             f"plan_job got unexpected keyword(s) {sorted(rest)}; the settings are {list(JobSpec.field_names())}"
         )
-    A = as_matrix(A, "A")
-    B = as_matrix(B, "B")
+    A = as_matrix(A, "A", allow_sparse=True)  # scipy sparse stays sparse (uepmm.sparse)
+    B = as_matrix(B, "B", allow_sparse=True)
     layout = make_partition(A.shape, B.shape, spec.partition, spec.blocks)
     kind = layout.kind
     order = (
@@ -160,7 +161,7 @@ def plan_job(
     a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
     a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
     job = Job(layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value)
-    return JobPlan(spec, job, classes, order, scores, np.result_type(A, B), energies, code)
+    return JobPlan(spec, job, classes, order, scores, np.result_type(A.dtype, B.dtype), energies, code)
 
 
 def coded_matmul(

@@ -17,6 +17,8 @@ import numpy as np
 from ._validation import choice, int_sequence
 from .paper import SEC6_COUNTS, TABLE3_GAMMA, TABLE8_COUNTS  # noqa: F401 (re-exported)
 from .partition import Partition
+from .sparse import is_sparse
+from .sparse import line_stats as sparse_line_stats
 
 __all__ = [
     "STATISTICS",
@@ -114,6 +116,10 @@ class ImportanceOrder:
 
     def apply(self, A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The permuted ``(A, B)``; their product is ``C`` with permuted rows/columns (r×c) or ``C`` (c×r)."""
+        if is_sparse(A) or is_sparse(B):  # scipy sparse: index (their .take is not numpy's)
+            if self.kind == "rxc":
+                return _take(A, self.a_perm, 0), _take(B, self.b_perm, 1)
+            return _take(A, self.a_perm, 1), _take(B, self.b_perm, 0)
         if self.kind == "rxc":
             return A.take(self.a_perm, axis=0), B.take(self.b_perm, axis=1)
         return A.take(self.a_perm, axis=1), B.take(self.b_perm, axis=0)
@@ -142,7 +148,16 @@ class ImportanceOrder:
         return C_permuted.take(np.argsort(self.a_perm), axis=0).take(np.argsort(self.b_perm), axis=1)
 
 
+def _take(M, perm: np.ndarray, axis: int):
+    """``M.take(perm, axis)`` for a dense or scipy sparse ``M``."""
+    if not is_sparse(M):
+        return M.take(perm, axis=axis)
+    return M.tocsr()[perm] if axis == 0 else M.tocsc()[:, perm]
+
+
 def _line_stats(M: np.ndarray, axis: int, statistic: str) -> np.ndarray:
+    if is_sparse(M):
+        return sparse_line_stats(M, axis, statistic)  # on the stored entries: no densifying
     if statistic == "fro":
         return np.sqrt(np.einsum("ij,ij->i" if axis == 1 else "ij,ij->j", M, M, dtype=np.float64))
     return np.mean(np.abs(M), axis=axis, dtype=np.float64)
@@ -223,6 +238,9 @@ def block_scores(
     statistic = choice(statistic, "statistic", STATISTICS)
 
     def stat(block: np.ndarray) -> float:
+        if is_sparse(block):
+            return float(np.sqrt(np.sum(_line_stats(block, 1, "fro") ** 2)) if statistic == "fro"
+                         else np.mean(_line_stats(block, 1, "mean_abs")))
         if statistic == "fro":
             return float(np.linalg.norm(block))
         return float(np.mean(np.abs(block)))

@@ -22,6 +22,9 @@ from typing import Sequence
 import numpy as np
 
 from ._validation import choice, positive_int
+from .sparse import as_sliceable, is_sparse
+from .sparse import gather as sparse_gather
+from .sparse import matmul as sparse_matmul
 
 __all__ = ["Partition", "make_partition", "block_grid", "split_edges", "PARTITIONS"]
 
@@ -102,6 +105,7 @@ class Partition:
         ``perm`` reorders the split axis first (the importance order): block ``i`` holds
         lines ``perm[e_i:e_(i+1)]``.  Permutation and padding happen in one gather.
         """
+        A = as_sliceable(A, 0 if self.kind == "rxc" else 1)
         if self.kind == "rxc":
             return [
                 _gather(A, perm, lo, hi, 0, self.product_shape[0]) for lo, hi in zip(self.row_edges, self.row_edges[1:])
@@ -110,6 +114,7 @@ class Partition:
 
     def b_blocks(self, B: np.ndarray, perm: np.ndarray | None = None) -> list[np.ndarray]:
         """The blocks of ``B`` (r×c: padded column blocks; c×r: row blocks); ``perm`` as in :meth:`a_blocks`."""
+        B = as_sliceable(B, 1 if self.kind == "rxc" else 0)
         if self.kind == "rxc":
             return [
                 _gather(B, perm, lo, hi, 1, self.product_shape[1]) for lo, hi in zip(self.col_edges, self.col_edges[1:])
@@ -122,11 +127,14 @@ class Partition:
 
     def block_products(self, a_blocks: Sequence[np.ndarray], b_blocks: Sequence[np.ndarray]) -> np.ndarray:
         """All exact sub-products from the blocks, stacked: shape ``(K, *product_shape)``."""
-        dtype = np.result_type(a_blocks[0], b_blocks[0])
+        dtype = np.result_type(a_blocks[0].dtype, b_blocks[0].dtype)
         out = np.empty((self.num_products, *self.product_shape), dtype=dtype)
         for k in range(self.num_products):
             i, j = self.factors(k)
-            np.matmul(a_blocks[i], b_blocks[j], out=out[k])
+            if is_sparse(a_blocks[i]) or is_sparse(b_blocks[j]):
+                out[k] = sparse_matmul(a_blocks[i], b_blocks[j])  # a dense sub-product
+            else:
+                np.matmul(a_blocks[i], b_blocks[j], out=out[k])
         return out
 
     # ------------------------------------------------------------ reassembly
@@ -158,7 +166,11 @@ class Partition:
 
 
 def _gather(M: np.ndarray, perm: np.ndarray | None, lo: int, hi: int, axis: int, padded: int | None) -> np.ndarray:
-    """Lines ``perm[lo:hi]`` (or ``lo:hi``) of ``M`` along ``axis``, zero-padded to ``padded`` lines."""
+    """Lines ``perm[lo:hi]`` (or ``lo:hi``) of ``M`` along ``axis``, zero-padded to ``padded`` lines.
+
+    A scipy sparse ``M`` gives a sparse block (:func:`uepmm.sparse.gather`)."""
+    if is_sparse(M):
+        return sparse_gather(M, slice(lo, hi) if perm is None else perm[lo:hi], axis, padded)
     count = hi - lo
     if perm is None and (padded is None or padded == count):
         return M[lo:hi] if axis == 0 else M[:, lo:hi]  # a view: nothing to copy

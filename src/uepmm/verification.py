@@ -23,6 +23,7 @@ import numpy as np
 
 from ._validation import positive_float, positive_int
 from .partition import Partition
+from .sparse import frobenius, is_sparse
 
 __all__ = ["PacketVerifier", "VERDICTS"]
 
@@ -54,22 +55,22 @@ class PacketVerifier:
         probes = positive_int(probes, "probes")
         self.shape = tuple(int(s) for s in partition.product_shape)
         K = partition.num_products
-        dtype = np.result_type(a_blocks[0], b_blocks[0])
+        dtype = np.result_type(a_blocks[0].dtype, b_blocks[0].dtype)
         eps = float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(np.float64).eps)
         self.rtol = 32.0 * eps * partition.a_shape[1] if rtol is None else positive_float(rtol, "verify_rtol")
 
         self._x = rng.standard_normal((self.shape[1], probes))
         self._x_norm = float(np.linalg.norm(self._x))
-        a_norm = [float(np.linalg.norm(a)) for a in a_blocks]
-        b_norm = [float(np.linalg.norm(b)) for b in b_blocks]
+        a_norm = [frobenius(a) for a in a_blocks]
+        b_norm = [frobenius(b) for b in b_blocks]
         b_probe: dict[int, np.ndarray] = {}
         self._v = np.empty((K, self.shape[0], probes))
         self._weight = np.empty(K)
         for k in range(K):
             i, j = partition.factors(k)
             if j not in b_probe:
-                b_probe[j] = np.asarray(b_blocks[j], dtype=np.float64) @ self._x
-            self._v[k] = np.asarray(a_blocks[i], dtype=np.float64) @ b_probe[j]
+                b_probe[j] = _float64(b_blocks[j]) @ self._x
+            self._v[k] = _float64(a_blocks[i]) @ b_probe[j]
             self._weight[k] = a_norm[i] * b_norm[j]
 
     def check(self, row: np.ndarray, packet: object) -> str:
@@ -84,3 +85,8 @@ class PacketVerifier:
         residual = packet.astype(np.float64, copy=False) @ self._x - np.tensordot(row, self._v, axes=1)
         bound = self.rtol * self._x_norm * float(np.abs(row) @ self._weight)
         return "ok" if float(np.linalg.norm(residual)) <= bound else "corrupt"
+
+
+def _float64(block):
+    """A block as a float64 operand of a matrix-vector product (scipy sparse stays sparse)."""
+    return block.astype(np.float64, copy=False) if is_sparse(block) else np.asarray(block, dtype=np.float64)

@@ -6,6 +6,8 @@ code runs in the simulated backend and on remote (Dask) workers.
 * c×r: one product of concatenated blocks, ``[g_1 A_m1, g_2 A_m2, ...] @ [B_m1; B_m2; ...]``.
 * r×c: grouped by row block, ``sum_n A_n @ (sum_p g_np B_p)``: one product per distinct ``n``.
 * factor form (eq. 11, valid windows only): ``(sum_n alpha_n A_n) @ (sum_p beta_p B_p)``.
+
+Blocks may be scipy sparse (:mod:`uepmm.sparse`); a packet is always a dense ``np.ndarray``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
+
+from .sparse import hstack, matmul, vstack
 
 __all__ = ["coded_product", "factor_product"]
 
@@ -31,16 +35,16 @@ def coded_product(
     if kind == "cxr":
         if support.size == 1:
             m = int(support[0])
-            return (row[m] * a_blocks[m]) @ b_blocks[m]
-        left = np.hstack([row[m] * a_blocks[m] for m in support])
-        right = np.vstack([b_blocks[m] for m in support])
-        return left @ right
+            return matmul(row[m] * a_blocks[m], b_blocks[m])
+        left = hstack([row[m] * a_blocks[m] for m in support])
+        right = vstack([b_blocks[m] for m in support])
+        return matmul(left, right)
     cols = grid[1]
     out = None
     for n in np.unique(support // cols):
         ps = support[support // cols == n] % cols
         right = sum(row[n * cols + p] * b_blocks[p] for p in ps)
-        term = a_blocks[n] @ right
+        term = matmul(a_blocks[n], right)
         out = term if out is None else out + term
     return out
 
@@ -54,4 +58,4 @@ def factor_product(
     """The eq. (11) packet ``W_A W_B`` with ``W_A = sum alpha_i A_i`` and ``W_B = sum beta_j B_j``."""
     left = sum(alpha[i] * a_blocks[i] for i in np.flatnonzero(alpha))
     right = sum(beta[j] * b_blocks[j] for j in np.flatnonzero(beta))
-    return left @ right
+    return matmul(left, right)

@@ -40,6 +40,7 @@ import numpy as np
 
 from .._validation import positive_float, positive_int
 from ..job import Job, Packet
+from ..sparse import nbytes
 from ..verification import PacketVerifier
 from ._dask_collect import Collector
 from ._dask_tasks import (
@@ -321,7 +322,7 @@ class DaskBackend:
         direct = True if all(_is_loopback(addr) for addr in used) else None
         for dests, blocks in by_destination.items():
             data = [job.a_blocks[i] if side == "a" else job.b_blocks[i] for side, i in blocks]
-            scatter_bytes += sum(int(d.nbytes) for d in data) * len(dests)
+            scatter_bytes += sum(nbytes(d) for d in data) * len(dests)
             placed = client.scatter(data, workers=list(dests), broadcast=len(dests) > 1, hash=False, direct=direct)
             refs.update(zip(blocks, placed))
         return refs, scatter_bytes
