@@ -132,8 +132,10 @@ def markdown(rows) -> str:
         g = {"table3": "Table III", "auto": "auto", "-": "–"}.get(gamma, gamma)
         if scheme == "centralized":
             r = by_t["-"]
-            lines.append(f"| – | centralized | – | – | {len(r['seeds'].split())} | {r['final_mean']:.3f} [{r['final_min']:.3f}–{r['final_max']:.3f}]"
-                         + " | " * (len(deadlines) - 1) + f" | {r['last50_mean']:.3f}" + " | " * (len(deadlines) - 1) + " |")
+            final = f"{r['final_mean']:.3f} [{r['final_min']:.3f}–{r['final_max']:.3f}]"
+            gap = " | " * (len(deadlines) - 1)
+            lines.append(f"| – | centralized | – | – | {len(r['seeds'].split())} | {final}"
+                         + gap + f" | {r['last50_mean']:.3f}" + gap + " |")
             continue
         finals = [f"{by_t[t]['final_mean']:.3f} [{by_t[t]['final_min']:.3f}–{by_t[t]['final_max']:.3f}]"
                   if t in by_t else "" for t in deadlines]
