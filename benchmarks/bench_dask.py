@@ -167,23 +167,6 @@ def loss(trials: int, expectation_trials: int, time_unit: float, scale: float, s
     }
 
 
-def _fixed_times(times):
-    """A latency model under which worker ``w`` answers at ``times[w]`` (with ``omega=1``)."""
-    from uepmm.latency import LatencyModel
-
-    class Fixed(LatencyModel):
-        def __init__(self, values):
-            self.values = np.asarray(values, dtype=np.float64)
-
-        def cdf(self, t):
-            return np.mean(self.values[:, None] <= np.atleast_1d(t)[None, :], axis=0)
-
-        def _draw(self, rng, size):
-            return self.values[:size].copy()
-
-    return Fixed(times)
-
-
 def _wait_idle(client, give_up_s: float) -> float:
     """Seconds until no task runs on the cluster (``nan`` if still busy after ``give_up_s``)."""
     start = time.perf_counter()
@@ -216,11 +199,11 @@ def timing(repeats: int, time_unit: float) -> dict:
 
     try:
         # 8 workers by 2.5 units, 7 stragglers from 20 units: C is incomplete until a straggler answers
-        stragglers = _fixed_times(np.r_[np.linspace(0.5, 2.5, 8), np.linspace(20.0, 26.0, 7)])
+        stragglers = uepmm.Schedule(np.r_[np.linspace(0.5, 2.5, 8), np.linspace(20.0, 26.0, 7)])
         deadline_job = dict(code="ew", partition="cxr", blocks=9, workers=15, latency=stragglers, omega=1.0)
         # uncoded, worker 4 (one of the even workers sharing a Dask process) kills that process at 4 units
         dying = dict(code="uncoded", partition="cxr", blocks=9, workers=9, omega=1.0,
-                     latency=_fixed_times([1.0, 1.0, 1.5, 1.5, 8.0, 2.0, 5.0, 2.5, 5.5]))
+                     latency=uepmm.Schedule([1.0, 1.0, 1.5, 1.5, 8.0, 2.0, 5.0, 2.5, 5.5]))
         timed(code="mds", workers=12, latency=None)  # warm-up
         for _ in range(repeats):
             wall, res = timed(deadline=4.0, **deadline_job)
@@ -234,7 +217,7 @@ def timing(repeats: int, time_unit: float) -> dict:
             record("ratio deadline / inf (test: < 0.5)", wall / wall_inf)
 
             plan = plan_job(A, B, code="uncoded", partition="cxr", blocks=9, workers=9, omega=1.0, seed=0,
-                            latency=_fixed_times([0.0] * 3 + [100.0] * 6))
+                            latency=uepmm.Schedule([0.0] * 3 + [100.0] * 6))
             backend = DaskBackend(client=client, time_unit=time_unit)
             t = time.perf_counter()
             packets = backend.packets(plan.job)

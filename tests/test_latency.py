@@ -58,3 +58,17 @@ def test_deterministic():
 def test_bad_parameters(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_schedule_replays_one_time_per_worker():
+    from uepmm.latency import Schedule
+
+    model = Schedule((0.5, 2.0, 1.0))
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(model.sample(rng, 3), [0.5, 2.0, 1.0])
+    np.testing.assert_array_equal(model.sample_response(rng, 3, 2.0), [0.25, 1.0, 0.5])
+    np.testing.assert_allclose(model.cdf([0.4, 1.0, 2.0]), [0.0, 2 / 3, 1.0])
+    with pytest.raises(ValueError, match="3 times but 4 workers"):
+        model.sample(rng, 4)
+    with pytest.raises(ValueError, match="one finite response time"):
+        Schedule((1.0, -1.0))

@@ -13,7 +13,7 @@ import uepmm
 from uepmm import sparse as usp
 from uepmm.api import plan_job
 from uepmm.importance import importance_order, product_scores
-from uepmm.latency import LatencyModel
+from uepmm.latency import Schedule
 from uepmm.partition import make_partition
 from uepmm.verification import PacketVerifier
 from uepmm.worker import coded_product, factor_product
@@ -217,19 +217,6 @@ def test_complex_object_foreign_and_bad_sparse_inputs_are_refused(pair):
 
 
 # -------------------------------------------------------------------- Dask
-class FixedTimes(LatencyModel):
-    """Worker ``w`` answers at ``times[w]`` (use with ``omega=1.0``)."""
-
-    def __init__(self, times):
-        self.times = np.asarray(times, dtype=np.float64)
-
-    def cdf(self, t):
-        return np.mean(self.times[:, None] <= np.atleast_1d(t)[None, :], axis=0)
-
-    def _draw(self, rng, size):
-        return self.times[:size].copy()
-
-
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
@@ -254,7 +241,7 @@ def test_dask_backend_with_sparse_blocks(pair, dask_client, partition, code, wor
     assert block_bytes < 1.2 * (usp.nbytes(A) + usp.nbytes(B))  # index arrays of 9 blocks, no more
     assert res.report["scatter_bytes"] <= 2 * block_bytes < dense_bytes / 10
     # a lying worker, first to answer, is caught by the verifier probing the sparse blocks
-    kwargs.update(latency=FixedTimes([0.0] + [1.0] * (workers - 1)), omega=1.0)
+    kwargs.update(latency=Schedule([0.0] + [1.0] * (workers - 1)), omega=1.0)
     faulty = uepmm.coded_matmul(A, B, backend="dask", client=dask_client, faults={"corrupt": [0]}, time_unit=0.05,
                                 **kwargs)
     assert faulty.report["rejected"] == 1 and faulty.report["erasures"][0]["status"] == "corrupt"

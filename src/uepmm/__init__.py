@@ -26,7 +26,7 @@ from .importance import (
     product_scores,
 )
 from .job import Job, Packet
-from .latency import Deterministic, Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
+from .latency import Deterministic, Exponential, LatencyModel, Pareto, Schedule, ShiftedExponential, Trace, Weibull
 from .loss import BlockLoss
 from .partition import Partition, make_partition
 from .spec import JobSpec
@@ -42,6 +42,6 @@ __all__ = [
     "ClassTable", "ImportanceOrder", "importance_order", "product_scores", "classes_by_rank",
     "classes_from_levels", "group_levels", "paper_sec6_classes", "SEC6_COUNTS", "TABLE8_COUNTS", "TABLE3_GAMMA",
     "Job", "Packet",
-    "LatencyModel", "Exponential", "ShiftedExponential", "Pareto", "Weibull", "Trace", "Deterministic",
+    "LatencyModel", "Exponential", "ShiftedExponential", "Pareto", "Weibull", "Trace", "Deterministic", "Schedule",
     "BlockLoss", "Partition", "make_partition",
 ]

@@ -24,6 +24,7 @@ __all__ = [
     "Weibull",
     "Trace",
     "Deterministic",
+    "Schedule",
 ]
 
 
@@ -185,6 +186,37 @@ class Trace(LatencyModel):
 
     def _draw(self, rng, size):
         return rng.choice(np.asarray(self.times), size=size, replace=True)
+
+
+@dataclass(frozen=True)
+class Schedule(LatencyModel):
+    """A fixed straggler pattern: worker ``w`` answers at ``times[w]`` in every job.
+
+    For replaying a measured pattern and for scenarios (one slow worker, a late group).  Not
+    i.i.d.: ``cdf(t)`` is the fraction of the workers that have answered by ``t``, so
+    eq. 13's binomial does not describe its arrivals; use it with ``omega=1.0`` to keep the
+    times as given (Ω divides them like any model's).
+    """
+
+    times: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        try:
+            arr = np.asarray(self.times, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise TypeError("times must be a sequence of response times, one per worker") from None
+        if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError("times must be one finite response time >= 0 per worker")
+        object.__setattr__(self, "times", tuple(arr.tolist()))
+
+    def cdf(self, t):
+        times = np.asarray(self.times)
+        return np.mean(times[:, None] <= np.atleast_1d(np.asarray(t, dtype=np.float64))[None, :], axis=0)
+
+    def _draw(self, rng, size):
+        if size > len(self.times):
+            raise ValueError(f"Schedule has {len(self.times)} times but {size} workers; give one time per worker")
+        return np.asarray(self.times[:size])
 
 
 def paper_omega(num_products: int, workers: int) -> float:

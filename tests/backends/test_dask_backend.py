@@ -23,22 +23,9 @@ import uepmm  # noqa: E402
 from uepmm.api import plan_job  # noqa: E402
 from uepmm.backends.dask import DaskBackend, DaskConnectionError  # noqa: E402
 from uepmm.cli import _dask_options, cluster_demo  # noqa: E402
-from uepmm.latency import LatencyModel  # noqa: E402
+from uepmm.latency import Schedule  # noqa: E402
 
 THREADS = 20
-
-
-class FixedTimes(LatencyModel):
-    """Worker ``w`` answers at ``times[w]`` (use with ``omega=1.0``)."""
-
-    def __init__(self, times):
-        self.times = np.asarray(times, dtype=np.float64)
-
-    def cdf(self, t):
-        return np.mean(self.times[:, None] <= np.atleast_1d(t)[None, :], axis=0)
-
-    def _draw(self, rng, size):
-        return self.times[:size].copy()
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +125,7 @@ def test_deadline_returns_promptly_and_frees_the_threads(healthy, matrices):
     # 8 workers answer by 2.5 units, 7 stragglers from 20 units on; with K = 9 sub-products C is
     # never complete before a straggler answers, so without a deadline the job waits >= 20 units
     times = np.r_[np.linspace(0.5, 2.5, 8), np.linspace(20.0, 26.0, 7)]
-    kwargs = dict(code="ew", partition="cxr", blocks=9, workers=15, latency=FixedTimes(times), omega=1.0,
+    kwargs = dict(code="ew", partition="cxr", blocks=9, workers=15, latency=Schedule(times), omega=1.0,
                   backend="dask", client=healthy, time_unit=0.1, seed=0)
     start = time.perf_counter()
     res = uepmm.coded_matmul(A, B, deadline=4.0, **kwargs)
@@ -204,7 +191,7 @@ def test_on_packet_sees_the_estimate_while_the_job_runs(healthy, matrices):
         seen.append((time.perf_counter() - start, progress.entry, progress.estimate(), progress.recovered))
 
     res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=15, deadline=6.0, decoder="zero",
-                             latency=FixedTimes(TIMES), omega=1.0, backend="dask",
+                             latency=Schedule(TIMES), omega=1.0, backend="dask",
                              client=healthy, time_unit=0.1, seed=4, on_packet=on_packet)
     wall = time.perf_counter() - start
     assert [s[1] for s in seen] == res.timeline
@@ -225,7 +212,7 @@ def test_wrong_nan_and_raising_packets_are_erasures(healthy, matrices):
     A, B = matrices
     faults = {"nan": [0, 5], "corrupt": [1, 7], "raise": [2]}
     times = [0.0 if w in (0, 1, 2, 5, 7) else 3.0 for w in range(30)]  # the faulty ones first
-    res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=30, latency=FixedTimes(times),
+    res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=30, latency=Schedule(times),
                              omega=1.0, seed=0, backend="dask", client=healthy, time_unit=0.1, faults=faults)
     status = {e["worker"]: e["status"] for e in res.report["erasures"]}
     assert status == {0: "nonfinite", 5: "nonfinite", 1: "corrupt", 7: "corrupt", 2: "error"}
@@ -252,7 +239,7 @@ def test_corrupt_packets_never_reach_a_recovered_block(healthy, matrices):
 def test_duplicates_are_ignored(healthy, matrices):
     A, B = matrices
     res = uepmm.coded_matmul(A, B, code="uncoded", partition="cxr", blocks=9, workers=9,
-                             latency=FixedTimes([0.1, 0.1, 0.1, 0.1, 3, 3, 3, 3, 3]), omega=1.0, seed=0,
+                             latency=Schedule([0.1, 0.1, 0.1, 0.1, 3, 3, 3, 3, 3]), omega=1.0, seed=0,
                              backend="dask", client=healthy, time_unit=0.1, faults={"duplicate": [0, 2]})
     assert res.report["duplicates"] == 2 and res.received == 9
     assert sorted(e.worker for e in res.timeline) == list(range(9))
@@ -268,7 +255,7 @@ def test_late_packets_are_ignored(healthy, matrices):
             time.sleep(0.8)
 
     res = uepmm.coded_matmul(A, B, code="uncoded", partition="cxr", blocks=9, workers=9, deadline=3.0,
-                             latency=FixedTimes(times), omega=1.0, seed=0, backend="dask", client=healthy,
+                             latency=Schedule(times), omega=1.0, seed=0, backend="dask", client=healthy,
                              time_unit=0.1, on_packet=slow)
     assert sorted(e.worker for e in res.timeline) == [0, 1, 2, 3, 4]  # on time, though read late
     assert res.report["late"] == 4 and sorted(res.report["unfinished"]) == [5, 6, 7, 8]
@@ -279,7 +266,7 @@ def test_early_stop_releases_the_rest(healthy, matrices):
     A, B = matrices
     straggler = 100.0  # model units: 10 s
     plan = plan_job(A, B, code="uncoded", partition="cxr", blocks=9, workers=9,
-                    latency=FixedTimes([0.0, 0.0, 0.0] + [straggler] * 6), omega=1.0, seed=0)
+                    latency=Schedule([0.0, 0.0, 0.0] + [straggler] * 6), omega=1.0, seed=0)
     backend = DaskBackend(client=healthy, time_unit=0.1)
     start = time.perf_counter()
     packets = backend.packets(plan.job)
@@ -313,7 +300,7 @@ def test_a_dying_worker_process_costs_its_packets_not_the_deadline(healthy, matr
     # half its 8.0 units (0.4 s): even workers due by 1.5 units have answered by then, the
     # later ones (>= 5 units) are lost.
     times = [1.0, 1.0, 1.5, 1.5, 8.0, 2.0, 5.0, 2.5, 5.5]
-    kwargs = dict(code="uncoded", partition="cxr", blocks=9, workers=9, latency=FixedTimes(times), omega=1.0,
+    kwargs = dict(code="uncoded", partition="cxr", blocks=9, workers=9, latency=Schedule(times), omega=1.0,
                   seed=0, backend="dask", client=healthy, time_unit=0.1)
     # the same job without the fault, for the time it takes
     start = time.perf_counter()

@@ -18,7 +18,7 @@ import numpy as np
 from ..importance import ClassTable
 from ..partition import Partition
 
-__all__ = ["Encoding", "Code", "to_factor_form", "packet_work"]
+__all__ = ["Encoding", "Code", "ThresholdCode", "to_factor_form", "packet_work"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,21 @@ class Code:
         Codes without a closed form raise ``ValueError``.
         """
         raise ValueError(f"code {self.name!r} has no analytic probability of decoding everything")
+
+
+class ThresholdCode(Code):
+    """A code of which ANY ``K`` packets recover all ``K`` sub-products, and fewer recover
+    nothing (with probability one): MDS, polynomial.  Everything or nothing at ``N = K``."""
+
+    def recovery_threshold(self, num_products: int) -> int:
+        return num_products
+
+    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
+        large_field_only(self.name, q)
+        return np.repeat(self.all_decoded_probability(k, max_packets)[:, None], len(k), axis=1)
+
+    def all_decoded_probability(self, k, max_packets, *, workers=None):
+        return (np.arange(max_packets + 1) >= sum(k)).astype(np.float64)
 
 
 def packet_work(encoding: Encoding, partition: Partition) -> np.ndarray:

@@ -24,12 +24,11 @@ conditioning"): real-valued polynomial codes are for small ``K``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Code, Encoding, large_field_only
+from .base import Encoding, ThresholdCode
 
 __all__ = ["Polynomial", "chebyshev_leja_points"]
 
@@ -51,7 +50,7 @@ def chebyshev_leja_points(count: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Polynomial(Code):
+class Polynomial(ThresholdCode):
     """Polynomial code for r×c with the ``(N, P)`` grid (bound by :meth:`for_layout`)."""
 
     grid: tuple[int, int] | None = None
@@ -78,20 +77,8 @@ class Polynomial(Code):
                 f"K = {classes.num_products} sub-products"
             )
 
-    def recovery_threshold(self, num_products: int) -> int:
-        return num_products
-
     def packet_work(self, encoding, partition):
         return np.ones(encoding.workers)
-
-    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
-        from ..theory.probabilities import mds_probabilities  # scipy.stats on demand
-
-        large_field_only(self.name, q)
-        return mds_probabilities(k, max_packets)
-
-    def all_decoded_probability(self, k, max_packets, *, workers=None):
-        return (np.arange(max_packets + 1) >= sum(k)).astype(np.float64)
 
     def _encode(self, classes, workers, rng):
         N, P = self.grid

@@ -35,7 +35,6 @@ __all__ = [
     "decoding_probabilities",
     "now_probabilities",
     "ew_probabilities",
-    "mds_probabilities",
     "now_all_decoded",
     "repetition_all_decoded",
     "repetition_probabilities",
@@ -252,12 +251,6 @@ def ew_probabilities(k: Sequence[int], gamma: np.ndarray, max_packets: int, q: f
 
 
 # --------------------------------------------------------------------------- baselines
-
-
-def mds_probabilities(k: Sequence[int], max_packets: int) -> np.ndarray:
-    """Everything or nothing: every class iff ``N >= K``."""
-    N = np.arange(max_packets + 1)
-    return np.repeat((N >= sum(k)).astype(np.float64)[:, None], len(k), axis=1)
 
 
 def repetition_probabilities(k: Sequence[int], copies: int, max_packets: int) -> np.ndarray:
