@@ -205,7 +205,7 @@ class ProgressiveDecoder:
 _CHUNK = 1 << 15  # elements per packet slice: a few slices of this size stay in cache
 #: Least precision of the decoding combinations (the weights, solved in float64, are rounded
 #: to it, and the sums are done in it): float32 packets are combined in float32.  Sums in
-#: float64 were 1-3 % more accurate and 1.7x slower; the packets' own rounding dominates
+#: float64 were under 2 % more accurate and 2.7x slower; the packets' own rounding dominates
 #: (docs/performance.md, "Float32 end to end", ``benchmarks/bench_float32.py``).
 DECODE_WORK_DTYPE = np.dtype(np.float32)
 
