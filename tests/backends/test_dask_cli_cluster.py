@@ -10,10 +10,13 @@ Timing is in the model's terms, with wide gaps: the kill happens when the first 
 arrives (model time 1), the killed process's logical workers were due at 6-8 and the deadline
 is 12, so a loaded machine shifts nothing across a boundary.  The one wall-clock bound is
 that the job returned before its next straggler was due (model time 60, five deadlines later).
+Then ``uepmm simulate --backend dask --address ...`` runs the next job on the repaired cluster.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -30,6 +33,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 import uepmm  # noqa: E402
+from uepmm import cli  # noqa: E402
 from uepmm.decoding import recoverable  # noqa: E402
 from uepmm.latency import Schedule  # noqa: E402
 
@@ -123,7 +127,7 @@ def cli_cluster(request, tmp_path):
             _stop(proc)
 
 
-def test_killed_dask_worker_process_costs_only_its_own_packets(cli_cluster):
+def test_killed_dask_worker_process_costs_only_its_own_packets(cli_cluster, capsys):
     address, client, mode = cli_cluster
     pids = client.run(os.getpid)  # {worker address: OS pid of that `dask worker` process}
     survivor, victim = sorted(pids)
@@ -172,7 +176,18 @@ def test_killed_dask_worker_process_costs_only_its_own_packets(cli_cluster):
     np.testing.assert_allclose(order.assemble(layout, list(exact)), A @ B, rtol=0, atol=1e-10)
     expected = order.assemble(layout, [exact[k] if res.recovered[k] else None for k in range(len(exact))])
     np.testing.assert_allclose(res.estimate, expected, rtol=0, atol=1e-10)
-    if mode == "fixed-ports":  # the nanny brought the killed process back under the pinned address, unused
-        client.wait_for_workers(PROCESSES, timeout=120)
-        back = client.run(os.getpid)
-        assert victim in back and back[victim] != pids[victim]
+    client.wait_for_workers(PROCESSES, timeout=120)  # the nanny restarted the killed process
+    back = client.run(os.getpid)
+    assert pids[victim] not in back.values() and back.get(survivor) == pids[survivor]
+    if mode == "fixed-ports":  # under the address the job's tasks were pinned to; they delivered nothing
+        assert victim in back
+
+    # the next job on the same cluster, from the command line as documented: everything, exactly
+    assert cli.main([
+        "simulate", "--backend", "dask", "--address", address, "--time-unit", "0.01", "--code", "mds",
+        "--partition", "cxr", "--blocks", "4", "--workers", "8", "--deadline", "1000", "--trials", "2",
+        "--matrices", "gaussian", "--rows", "40", "--inner", "32", "--cols", "36", "--format", "csv", "--no-progress",
+    ]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(table) == 1 and float(table[0]["deadline"]) == 1000 and table[0]["trials"] == "2"
+    assert float(table[0]["mean_recovered"]) == 4 and float(table[0]["mean_loss"]) < 1e-20
