@@ -3,7 +3,8 @@
 The fixture starts ``dask scheduler`` and ``dask worker`` as subprocesses on loopback (port 0,
 no dashboard, the address read from a ``--scheduler-file`` in a temporary directory), waits
 until both worker processes registered, and kills every subprocess on the way out, also when
-the test fails.  The job points ``address=`` at the scheduler, exactly as a user would
+the test fails (should the test process itself be killed, the scheduler exits after 300 s idle
+and the workers 60 s after losing it).  The job points ``address=`` at the scheduler, exactly as a user would
 (docs/distributed.md, "A cluster from the dask command line").
 
 Timing is in the model's terms, with wide gaps: the kill happens when the first packet
@@ -19,7 +20,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -67,6 +67,18 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=10)
 
 
+def _scheduler_address(scheduler_file: Path, proc: subprocess.Popen, log: Path) -> str:
+    """The address the scheduler wrote to ``--scheduler-file`` (waits up to 60 s for it)."""
+    give_up = time.monotonic() + 60
+    while True:
+        try:
+            return json.loads(scheduler_file.read_text())["address"]
+        except (OSError, ValueError, KeyError):  # not there yet, or half written
+            if proc.poll() is not None or time.monotonic() > give_up:
+                pytest.fail(f"dask scheduler did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -81,50 +93,49 @@ def cli_cluster(request, tmp_path):
     ADDRESS --worker-port P`` commands, so that the nanny restarts the killed process under the
     address the job's tasks are pinned to (they must not come back with a packet).
     """
-    if shutil.which("dask") is None and not Path(sys.executable).with_name("dask").exists():
-        pytest.importorskip("dask.__main__")
+    if not Path(sys.executable).with_name("dask").exists():
+        pytest.importorskip("dask.__main__")  # `python -m dask` instead of the script
     env = dict(os.environ)
     src = str(Path(uepmm.__file__).resolve().parents[1])  # the workers import this uepmm
     env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     scheduler_file = tmp_path / "scheduler.json"
     dask = _dask_command()
     procs: list[subprocess.Popen] = []
+    logs: list = []
     client = None
     try:
+        logs.append(open(tmp_path / "scheduler.log", "w"))
         procs.append(subprocess.Popen(
             [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-             "--scheduler-file", str(scheduler_file)],
-            env=env, cwd=tmp_path, start_new_session=True,
-            stdout=open(tmp_path / "scheduler.log", "w"), stderr=subprocess.STDOUT,
+             "--scheduler-file", str(scheduler_file), "--idle-timeout", "300"],
+            env=env, cwd=tmp_path, start_new_session=True, stdout=logs[-1], stderr=subprocess.STDOUT,
         ))
-        give_up = time.monotonic() + 60
-        while not scheduler_file.exists() or not scheduler_file.read_text().strip():
-            if procs[0].poll() is not None or time.monotonic() > give_up:
-                pytest.fail(f"dask scheduler did not start:\n{(tmp_path / 'scheduler.log').read_text()}")
-            time.sleep(0.1)
-        address = json.loads(scheduler_file.read_text())["address"]
+        address = _scheduler_address(scheduler_file, procs[0], tmp_path / "scheduler.log")
         if request.param == "random-ports":  # one command, two worker processes (each behind a nanny)
             commands = [["--nworkers", str(PROCESSES)]]
         else:  # one command per process, fixed ports: the nanny restarts a killed worker under the same address
             commands = [["--worker-port", str(_free_port())] for _ in range(PROCESSES)]
         for i, extra in enumerate(commands):
+            logs.append(open(tmp_path / f"worker{i}.log", "w"))
             procs.append(subprocess.Popen(
-                [*dask, "worker", address, "--nthreads", str(THREADS), "--host", "127.0.0.1", "--no-dashboard", *extra],
-                env=env, cwd=tmp_path, start_new_session=True,
-                stdout=open(tmp_path / f"worker{i}.log", "w"), stderr=subprocess.STDOUT,
+                [*dask, "worker", address, "--nthreads", str(THREADS), "--host", "127.0.0.1", "--no-dashboard",
+                 "--death-timeout", "60", *extra],
+                env=env, cwd=tmp_path, start_new_session=True, stdout=logs[-1], stderr=subprocess.STDOUT,
             ))
         client = distributed.Client(address, timeout=60, set_as_default=False)
         try:
             client.wait_for_workers(PROCESSES, timeout=120)
         except TimeoutError:
-            logs = "\n".join(p.read_text() for p in sorted(tmp_path.glob("worker*.log")))
-            pytest.fail(f"dask workers did not register:\n{logs}")
+            text = "\n".join(p.read_text() for p in sorted(tmp_path.glob("worker*.log")))
+            pytest.fail(f"dask workers did not register:\n{text}")
         yield address, client, request.param
     finally:
         if client is not None:
             client.close()
         for proc in reversed(procs):
             _stop(proc)
+        for log in logs:
+            log.close()
 
 
 def test_killed_dask_worker_process_costs_only_its_own_packets(cli_cluster, capsys):
