@@ -144,15 +144,18 @@ def dask_client():
     cluster.close()
 
 
-def test_dask_ships_float32_blocks_and_packets(pair32, dask_client):
+@pytest.mark.parametrize("code,partition,blocks,workers", [
+    ("ew", "rxc", 4, 16), ("now", "cxr", 4, 16), ("mds", "cxr", 4, 8), ("polynomial", "rxc", 4, 8),
+])
+def test_dask_ships_float32_blocks_and_packets(pair32, dask_client, code, partition, blocks, workers):
     from uepmm.backends.dask import DaskBackend
 
     A, B, C = pair32
-    settings = dict(code="ew", partition="rxc", blocks=4, workers=16, deadline=np.inf, seed=4)
+    settings = dict(code=code, partition=partition, blocks=blocks, workers=workers, deadline=np.inf, seed=4)
     backend = DaskBackend(client=dask_client, time_unit=0.01)
     packets = list(backend.packets(plan_job(A, B, **settings).job))
     scatter32 = backend.last_report["scatter_bytes"]
-    assert {p.status for p in packets} == {"ok"} and len(packets) == 16  # float32 packets pass the probe
+    assert {p.status for p in packets} == {"ok"} and len(packets) == workers  # float32 packets pass the probe
     assert {p.payload.dtype for p in packets} == {np.dtype(np.float32)}
     list(backend.packets(plan_job(A.astype(np.float64), B.astype(np.float64), **settings).job))
     assert 2 * scatter32 == backend.last_report["scatter_bytes"]  # half the bytes on the wire
