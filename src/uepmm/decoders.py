@@ -272,7 +272,7 @@ class _LinearSession(DecodeSession):
         if decoder.diagonal:
             scale = decoder.scales(rows, self.recovered, context)
             source = self.progressive.products if self.progressive is not None else context.exact
-            blocks = [scale[k] * source[k] if scale[k] != 0.0 else None for k in range(K)]
+            blocks = [source[k] * source[k].dtype.type(scale[k]) if scale[k] != 0.0 else None for k in range(K)]
             return context.order.assemble(layout, blocks, dtype=context.dtype)
         if self.full:
             mix, packets = decoder.weights(rows, context), self._payloads  # P_hat = W Y

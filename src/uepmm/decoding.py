@@ -203,21 +203,31 @@ class ProgressiveDecoder:
 
 
 _CHUNK = 1 << 15  # elements per packet slice: a few slices of this size stay in cache
+#: Least precision of the decoding combinations (the weights, solved in float64, are rounded
+#: to it, and the sums are done in it): float32 packets are combined in float32.  Sums in
+#: float64 were under 2 % more accurate and 2.7x slower; the packets' own rounding dominates
+#: (docs/performance.md, "Float32 end to end", ``benchmarks/bench_float32.py``).
+DECODE_WORK_DTYPE = np.dtype(np.float32)
 
 
-def _combine_chunked(weights: np.ndarray, packets: list[np.ndarray], out: np.ndarray, accumulate: bool = True) -> None:
+def _combine_chunked(
+    weights: np.ndarray, packets: list[np.ndarray], out: np.ndarray, accumulate: bool = True, work_dtype=None
+) -> None:
     """``out[j] (+)= sum_i weights[i, j] * packets[i]``, slice by slice.
 
     Working on cache-sized slices reads every packet once and writes every output once
     (a plain loop of ``axpy`` or a stack-then-GEMM would pass over the data several times).
+    ``work_dtype`` (default :data:`DECODE_WORK_DTYPE`): the precision of the weights and of
+    the sums; float32 packets are widened slice by slice, ``out`` keeps its dtype.
     """
+    work = np.promote_types(out.dtype, DECODE_WORK_DTYPE if work_dtype is None else work_dtype)
     flat_out = out.reshape(out.shape[0], -1)
-    flats = [np.ascontiguousarray(p, dtype=out.dtype).reshape(-1) for p in packets]
-    w = weights.T.astype(out.dtype, copy=False)  # (outputs, packets)
+    flats = [np.asarray(p).reshape(-1) for p in packets]
+    w = weights.T.astype(work, copy=False)  # (outputs, packets)
     size = flat_out.shape[1]
     for lo in range(0, size, _CHUNK):
         hi = min(lo + _CHUNK, size)
-        part = w @ np.stack([f[lo:hi] for f in flats])
+        part = w @ np.stack([f[lo:hi] for f in flats]).astype(work, copy=False)
         if accumulate:
             flat_out[:, lo:hi] += part
         else:

@@ -7,7 +7,10 @@ code runs in the simulated backend and on remote (Dask) workers.
 * r×c: grouped by row block, ``sum_n A_n @ (sum_p g_np B_p)``: one product per distinct ``n``.
 * factor form (eq. 11, valid windows only): ``(sum_n alpha_n A_n) @ (sum_p beta_p B_p)``.
 
-Blocks may be scipy sparse (:mod:`uepmm.sparse`); a packet is always a dense ``np.ndarray``.
+Blocks may be scipy sparse (:mod:`uepmm.sparse`); a packet is always a dense ``np.ndarray``
+of the blocks' result type: float32 blocks give a float32 packet (the coefficients are
+rounded to float32 first; numpy would otherwise promote the product to float64 and double
+the packet's bytes).  docs/performance.md, "Float32 end to end", has the accuracy.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def coded_product(
     support = np.flatnonzero(row)
     if support.size == 0:
         raise ValueError("coefficient row is all zero: the worker has nothing to compute")
+    row = _coefficients(row, a_blocks, b_blocks, int(support[0]), grid, kind)
     if kind == "cxr":
         if support.size == 1:
             m = int(support[0])
@@ -56,6 +60,14 @@ def factor_product(
     beta: np.ndarray,
 ) -> np.ndarray:
     """The eq. (11) packet ``W_A W_B`` with ``W_A = sum alpha_i A_i`` and ``W_B = sum beta_j B_j``."""
+    dtype = np.result_type(a_blocks[int(np.flatnonzero(alpha)[0])].dtype, b_blocks[int(np.flatnonzero(beta)[0])].dtype)
+    alpha, beta = np.asarray(alpha, dtype=dtype), np.asarray(beta, dtype=dtype)
     left = sum(alpha[i] * a_blocks[i] for i in np.flatnonzero(alpha))
     right = sum(beta[j] * b_blocks[j] for j in np.flatnonzero(beta))
     return matmul(left, right)
+
+
+def _coefficients(row: np.ndarray, a_blocks, b_blocks, k: int, grid: tuple[int, int], kind: str) -> np.ndarray:
+    """``row`` in the result type of the blocks of sub-product ``k`` (float32 stays float32)."""
+    i, j = (k, k) if kind == "cxr" else divmod(k, grid[1])
+    return np.asarray(row, dtype=np.result_type(a_blocks[i].dtype, b_blocks[j].dtype))
