@@ -66,6 +66,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 __all__ = ["DEFAULT_TIME_UNIT", "FAULTS", "KILL_EXIT_CODE", "DaskBackend", "DaskConnectionError"]
 
+#: The delay of a logical worker whose model time is ``inf`` (it answers only if never released).
+_NEVER_SECONDS = 1e9
+
 #: Seconds per latency-model time unit unless ``time_unit=`` says otherwise.
 DEFAULT_TIME_UNIT = 0.1
 
@@ -242,7 +245,8 @@ class DaskBackend:
             verifier = PacketVerifier(job.partition, job.a_blocks, job.b_blocks, rng=rng, rtol=self.verify_rtol)
             report["verify_rtol"] = verifier.rtol
         model_times = job.response_times()
-        delays = model_times * self.time_unit
+        # a worker that never answers on its own (time inf: speculative spares) waits until released
+        delays = np.minimum(model_times * self.time_unit, _NEVER_SECONDS)
         deadline_s = job.deadline * self.time_unit if math.isfinite(job.deadline) else math.inf
         report.update(
             {
