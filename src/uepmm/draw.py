@@ -40,6 +40,7 @@ class JobDraw:
     times: np.ndarray  # (W,), in the latency model's unit
     encoding: Encoding
     work: np.ndarray | None = None  # (W,) block products per packet (cost="work" only)
+    copy_times: np.ndarray | None = None  # (K, W) copy j of worker w lasts [j, w] (Code.backup_copies only)
 
     @property
     def generator(self) -> np.ndarray:
@@ -149,7 +150,8 @@ def draw_job(
     streams = seed if isinstance(seed, JobStreams) else job_streams(seed)
     units = draw_unit_times(spec, streams.times, code)
     encoding = draw_encoding(spec, spec.uniform_classes if classes is None else classes, streams.code, partition, code)
+    copies = units / spec.omega_value if (code or spec.code_object).backup_copies else None
     if spec.cost == "equal":
-        return JobDraw(response_times(spec, units, code=code), encoding)
+        return JobDraw(response_times(spec, units, code=code), encoding, copy_times=copies)
     work = packet_work(spec, encoding, partition, code)
-    return JobDraw(response_times(spec, units, work, code), encoding, work)
+    return JobDraw(response_times(spec, units, work, code), encoding, work, copies)

@@ -206,22 +206,47 @@ def test_training_path_draws_what_coded_matmul_draws(cost):
     assert info["recovered"].all()
 
 
-def test_dask_small_job_exact_at_deadline_inf():
+@pytest.fixture(scope="module")
+def dask_client():
     distributed = pytest.importorskip("distributed")
     import logging
 
     cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=12, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+        n_workers=1, threads_per_worker=24, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
         scheduler_kwargs={"dashboard": False}, silence_logs=logging.CRITICAL,
     )
-    try:
-        with distributed.Client(cluster, set_as_default=False) as client:
-            rng = np.random.default_rng(4)
-            A, B = rng.standard_normal((18, 24)), rng.standard_normal((24, 12))
-            result = coded_matmul(A, B, code="speculative", workers=12, backend="dask", client=client,
-                                  time_unit=0.05, seed=2, **RXC)
-            assert result.recovered.all() and result.received == 9
-            np.testing.assert_allclose(result.estimate, A @ B, rtol=1e-12, atol=1e-12)
-            assert sorted(e.worker for e in result.timeline) == list(range(9))
-    finally:
-        cluster.close()
+    with distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+    cluster.close()
+
+
+def test_dask_small_job_exact_at_deadline_inf(dask_client):
+    rng = np.random.default_rng(4)
+    A, B = rng.standard_normal((18, 24)), rng.standard_normal((24, 12))
+    result = coded_matmul(A, B, code="speculative", workers=12, backend="dask", client=dask_client,
+                          time_unit=0.05, seed=2, **RXC)
+    assert result.recovered.all() and result.received == 9
+    np.testing.assert_allclose(result.estimate, A @ B, rtol=1e-12, atol=1e-12)
+    assert sorted(e.worker for e in result.timeline) == list(range(9))
+
+
+def test_dask_runs_the_copies_for_real(dask_client):
+    """Task 3's first copy answers at 20 units; copies started at t = 1 (2 units each) finish it at 3.
+    The deadline (10 units) falls between: only the real copies can deliver task 3 by then."""
+    from uepmm.codes.speculative import speculative_schedule
+    from uepmm.latency import Schedule
+
+    units = np.full((4, 5), 2.0)
+    units[0] = [1.0, 1.0, 1.0, 20.0, 1.0]
+    finish, first = speculative_schedule(units)
+    np.testing.assert_array_equal(finish, [1.0, 1.0, 1.0, 3.0])
+    np.testing.assert_array_equal(first, [0, 1, 2, 3, 0])
+    rng = np.random.default_rng(5)
+    A, B = rng.standard_normal((8, 16)), rng.standard_normal((16, 6))
+    spec = JobSpec(code="speculative", partition="cxr", blocks=4, workers=5, latency=Schedule(tuple(units.ravel())),
+                   omega=1.0, deadline=10.0, reorder=False)
+    np.testing.assert_array_equal(plan_job(A, B, spec).job.times, [1.0, 1.0, 1.0, 3.0, math.inf])
+    result = coded_matmul(A, B, spec, backend="dask", client=dask_client, time_unit=0.1)
+    assert result.recovered.all() and result.report["backup_copies"] >= 2
+    np.testing.assert_allclose(result.estimate, A @ B, rtol=1e-12, atol=1e-12)
+    assert max(e.time for e in result.timeline) <= result.report["deadline_seconds"] < 20 * 0.1

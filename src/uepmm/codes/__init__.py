@@ -35,11 +35,11 @@ def _window_code(cls: type[Code]) -> Callable[..., Code]:
 _REGISTRY: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "uncoded": (lambda gamma, copies: Uncoded(), ()),
     "repetition": (lambda gamma, copies: Repetition(copies), ("copies",)),
-    "speculative": (lambda gamma, copies: Speculative(), ()),
     "mds": (lambda gamma, copies: MDS(), ()),
     "polynomial": (lambda gamma, copies: Polynomial(), ()),
     "now": (_window_code(NOW), ("gamma",)),
     "ew": (_window_code(EW), ("gamma",)),
+    "speculative": (lambda gamma, copies: Speculative(), ()),
 }
 
 #: Names of the registered codes.

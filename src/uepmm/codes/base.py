@@ -71,6 +71,9 @@ class Code:
     uses_window_probabilities = False
     class_aware = False
     deterministic = False
+    #: A free worker starts a copy of an unfinished task (speculative backups): the job carries each
+    #: worker's copy durations (``Job.copy_times``), and a backend may run the rule for real.
+    backup_copies = False
 
     def check(self, classes: ClassTable, workers: int) -> None:
         """Raise ``ValueError`` if this code cannot run with these classes and workers."""

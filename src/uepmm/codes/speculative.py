@@ -30,58 +30,79 @@ import numpy as np
 from ..importance import ClassTable
 from .base import Code, Encoding, large_field_only
 
-__all__ = ["Speculative", "speculative_schedule"]
+__all__ = ["Speculative", "BackupRule", "speculative_schedule"]
 
 
-def _pick(running: np.ndarray, latest: np.ndarray, done: np.ndarray) -> int:
-    """The task a free worker copies: unfinished; fewest running copies; earliest latest start; lowest index."""
-    open_tasks = np.flatnonzero(~done)
-    key = np.lexsort((open_tasks, latest[open_tasks], running[open_tasks]))
-    return int(open_tasks[key[0]])
+class BackupRule:
+    """The rule's state: which task each worker copies; shared by the simulation and the Dask backend.
+
+    :meth:`first_copies` gives every worker its copy at time 0; :meth:`finished` marks a task
+    done and gives the freed workers their next copies, as ``(worker, task, copy number)``.
+    """
+
+    def __init__(self, tasks: int, workers: int):
+        if workers < tasks:
+            raise ValueError(f"speculative backups need workers >= K = {tasks} sub-products, got workers={workers}")
+        self.tasks, self.workers = tasks, workers
+        self.done = np.zeros(tasks, dtype=bool)
+        self.running = np.zeros(tasks, dtype=np.int64)  # running copies per task
+        self.latest = np.zeros(tasks)  # start of each task's latest copy
+        self.copies = np.zeros(workers, dtype=np.int64)  # copies started per worker
+        self.current = np.full(workers, -1)  # task of each worker's running copy (-1: free)
+
+    def _pick(self) -> int:
+        """Unfinished; fewest running copies; earliest start of its latest copy; lowest index."""
+        open_tasks = np.flatnonzero(~self.done)
+        key = np.lexsort((open_tasks, self.latest[open_tasks], self.running[open_tasks]))
+        return int(open_tasks[key[0]])
+
+    def _start(self, worker: int, task: int, now: float) -> tuple[int, int, int]:
+        j = int(self.copies[worker])
+        self.copies[worker] += 1
+        self.current[worker] = task
+        self.running[task] += 1
+        self.latest[task] = now
+        return worker, task, j
+
+    def first_copies(self) -> list[tuple[int, int, int]]:
+        """Time 0: task ``w`` on worker ``w < K``, then each spare copies by the rule."""
+        return [self._start(w, w if w < self.tasks else self._pick(), 0.0) for w in range(self.workers)]
+
+    def finished(self, task: int, now: float) -> list[tuple[int, int, int]]:
+        """Task ``task`` is done at ``now`` (ignored if it already was): its copies' workers take new copies."""
+        if self.done[task]:
+            return []
+        self.done[task] = True
+        freed = np.flatnonzero(self.current == task)
+        self.current[freed] = -1
+        self.running[task] = 0
+        if self.done.all():
+            return []
+        return [self._start(int(v), self._pick(), now) for v in freed]  # in worker order
 
 
 def speculative_schedule(units: np.ndarray, omega: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Run the backup rule on the unit draws ``(K, W)``: each task's completion time ``(K,)`` and
-    the task of each worker's first copy ``(W,)`` (the rows of the encoding)."""
+    """Run the backup rule on the unit draws ``(K, W)`` (copy ``j`` of worker ``w`` lasts
+    ``units[j, w] / omega``): each task's completion time ``(K,)`` and each worker's first task ``(W,)``."""
     units = np.asarray(units, dtype=np.float64)
     K, W = units.shape
-    if W < K:
-        raise ValueError(f"speculative backups need workers >= K = {K} sub-products, got workers={W}")
-    done = np.zeros(K, dtype=bool)
+    rule = BackupRule(K, W)
     finish = np.full(K, math.inf)
-    running = np.zeros(K, dtype=np.int64)  # running copies per task
-    latest = np.zeros(K)  # start of each task's latest copy
-    copies = np.zeros(W, dtype=np.int64)  # copies started per worker
-    current = np.full(W, -1)  # task of each worker's running copy
-    first = np.empty(W, dtype=np.int64)
-    events: list[tuple[float, int, int]] = []  # (finish time, worker, copy number)
+    events: list[tuple[float, int, int, int]] = []  # (finish time, worker, copy number, task)
 
-    def start(worker: int, task: int, now: float) -> None:
-        j = copies[worker]
-        copies[worker] += 1
-        current[worker] = task
-        running[task] += 1
-        latest[task] = now
-        heapq.heappush(events, (now + units[j, worker] / omega, worker, j))
+    def push(copies, now):
+        for w, task, j in copies:
+            heapq.heappush(events, (now + units[j, w] / omega, w, j, task))
 
-    for w in range(W):
-        first[w] = w if w < K else _pick(running, latest, done)
-        start(w, int(first[w]), 0.0)
+    first = rule.first_copies()
+    push(first, 0.0)
     while events:
-        now, w, j = heapq.heappop(events)
-        if copies[w] != j + 1 or current[w] < 0:
+        now, w, j, task = heapq.heappop(events)
+        if rule.copies[w] != j + 1 or rule.current[w] != task:
             continue  # an abandoned copy
-        task = int(current[w])
-        done[task], finish[task] = True, now
-        freed = [v for v in range(W) if current[v] == task]
-        running[task] = 0
-        for v in freed:
-            current[v] = -1
-        for v in freed:  # in worker order
-            if done.all():
-                break
-            start(v, _pick(running, latest, done), now)
-    return finish, first
+        finish[task] = now
+        push(rule.finished(task, now), now)
+    return finish, np.array([task for _, task, _ in first])
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ class Speculative(Code):
 
     name = "speculative"
     deterministic = True
+    backup_copies = True
 
     def check(self, classes: ClassTable, workers: int) -> None:
         K = classes.num_products
