@@ -250,3 +250,16 @@ def test_dask_runs_the_copies_for_real(dask_client):
     assert result.recovered.all() and result.report["backup_copies"] >= 2
     np.testing.assert_allclose(result.estimate, A @ B, rtol=1e-12, atol=1e-12)
     assert max(e.time for e in result.timeline) <= result.report["deadline_seconds"] < 20 * 0.1
+
+
+@pytest.mark.parametrize("decoder", ["zero", "lmmse", "unbiased"])
+def test_every_decoder_on_the_identity_rows(decoder):
+    rng = np.random.default_rng(6)
+    A, B = rng.standard_normal((27, 12)), rng.standard_normal((12, 27))
+    spec = JobSpec(code="speculative", workers=12, latency=Exponential(1.0), omega=1.0, decoder=decoder, **RXC)
+    exact = coded_matmul(A, B, spec, seed=3)
+    np.testing.assert_allclose(exact.estimate, A @ B, rtol=1e-10, atol=1e-10)
+    plan = plan_job(A, B, spec, seed=3)
+    partial = coded_matmul(A, B, spec.with_(deadline=0.5), seed=3)
+    np.testing.assert_array_equal(partial.recovered, plan.job.times[:9] <= 0.5)
+    assert 0 < partial.recovered.sum() < 9
