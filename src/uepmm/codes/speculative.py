@@ -16,7 +16,9 @@ own response-time rule, fed by :func:`uepmm.draw.draw_unit_times` in the one dra
 own (time ``inf``): their work shows only as earlier task times.  Worker ``w``'s ``j``-th copy
 lasts ``units[j, w] / Ω``; a worker starts at most ``K`` copies (each ends at a different
 task's completion), so the draw is ``(K, W)`` and its row 0 is the ``cost="equal"`` draw of
-every other code (the same stragglers for the first copies).
+every other code (the same stragglers for the first copies).  On Dask the copies run for real
+(:mod:`uepmm.backends._dask_backups`, from ``Job.copy_times``); ``uepmm theory`` has no closed
+form for the race of copies and does not offer the code.
 """
 
 from __future__ import annotations
