@@ -160,7 +160,9 @@ def plan_job(
     drawn = draw_job(spec, classes, seed, layout, code)
     a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
     a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
-    job = Job(layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value)
+    job = Job(
+        layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value, drawn.copy_times
+    )
     return JobPlan(spec, job, classes, order, scores, np.result_type(A.dtype, B.dtype), energies, code)
 
 

@@ -40,6 +40,7 @@ class JobDraw:
     times: np.ndarray  # (W,), in the latency model's unit
     encoding: Encoding
     work: np.ndarray | None = None  # (W,) block products per packet (cost="work" only)
+    copy_times: np.ndarray | None = None  # (K, W) copy j of worker w lasts [j, w] (Code.backup_copies only)
 
     @property
     def generator(self) -> np.ndarray:
@@ -70,19 +71,26 @@ def max_packet_work(spec: JobSpec) -> int:
     return rows if spec.partition == "cxr" else min(rows, cols)
 
 
-def draw_unit_times(spec: JobSpec, rng: np.random.Generator) -> np.ndarray:
-    """Unscaled per-unit times ``(s_max, W)`` (:func:`max_packet_work`); row ``j`` holds every
-    worker's ``j``-th unit, drawn in that order, so row 0 is the ``cost="equal"`` draw.
+def draw_unit_times(spec: JobSpec, rng: np.random.Generator, code: Code | None = None) -> np.ndarray:
+    """Unscaled per-unit times ``(s_max, W)`` (:func:`max_packet_work`, or the rows the code's own
+    rule needs, :meth:`uepmm.codes.Code.unit_rows`); row ``j`` holds every worker's ``j``-th unit,
+    drawn in that order, so row 0 is the ``cost="equal"`` draw.
     Zeros without a latency model (nothing is drawn)."""
-    s_max = max_packet_work(spec)
+    s_max = (code or spec.code_object).unit_rows(spec.num_products, max_packet_work(spec))
     if spec.latency is None:
         return np.zeros((s_max, spec.workers))
     return spec.latency.sample(rng, s_max * spec.workers).reshape(s_max, spec.workers)
 
 
-def response_times(spec: JobSpec, units: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
-    """Response times ``(W,)`` from the unit times: ``cost="equal"`` row 0 over ``Ω``; ``cost="work"``
-    the sum of each worker's first ``work[w]`` units over ``Ω``."""
+def response_times(
+    spec: JobSpec, units: np.ndarray, work: np.ndarray | None = None, code: Code | None = None
+) -> np.ndarray:
+    """Response times ``(W,)`` from the unit times: the code's own rule where it has one
+    (:meth:`uepmm.codes.Code.response_times`, speculative copies); else ``cost="equal"`` row 0
+    over ``Ω``, ``cost="work"`` the sum of each worker's first ``work[w]`` units over ``Ω``."""
+    own = (code or spec.code_object).response_times(units, spec.omega_value)
+    if own is not None:
+        return own
     if spec.cost == "equal":
         return units[0] / spec.omega_value
     if work is None:
@@ -140,9 +148,10 @@ def draw_job(
     when ``spec.cost == "work"``.  ``cost="equal"`` draws exactly what it always drew.
     """
     streams = seed if isinstance(seed, JobStreams) else job_streams(seed)
-    units = draw_unit_times(spec, streams.times)
+    units = draw_unit_times(spec, streams.times, code)
     encoding = draw_encoding(spec, spec.uniform_classes if classes is None else classes, streams.code, partition, code)
+    copies = units / spec.omega_value if (code or spec.code_object).backup_copies else None
     if spec.cost == "equal":
-        return JobDraw(response_times(spec, units), encoding)
+        return JobDraw(response_times(spec, units, code=code), encoding, copy_times=copies)
     work = packet_work(spec, encoding, partition, code)
-    return JobDraw(response_times(spec, units, work), encoding, work)
+    return JobDraw(response_times(spec, units, work, code), encoding, work, copies)

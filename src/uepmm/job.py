@@ -25,6 +25,8 @@ class Job:
     ``times`` are the workers' response times in model units, drawn once by
     :func:`uepmm.draw.draw_job`, so every backend given the same job sees the same
     stragglers; ``omega`` is the ``F(Ω t)`` scaling they were drawn with (reported only).
+    ``copy_times`` (codes with backup copies only): the duration of each worker's ``j``-th
+    copy, from which ``times`` were derived; the Dask backend runs the copies for real.
     """
 
     partition: Partition
@@ -34,6 +36,7 @@ class Job:
     times: np.ndarray
     deadline: float
     omega: float = 1.0
+    copy_times: np.ndarray | None = None  # speculative backups: copy j of worker w lasts [j, w] (model units)
 
     @property
     def workers(self) -> int:

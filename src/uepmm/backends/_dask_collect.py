@@ -54,7 +54,7 @@ class Collector:
         self.deadline_s = deadline_s
         self.poll_interval = poll_interval
         self.live_workers = live_workers
-        self.pending = set(range(job.workers))
+        self.pending = set(owner.values())  # the logical workers (speculative copies: the tasks)
         self.statuses: dict[int, str] = {}
         self.arrival_seconds: dict[int, float] = {}
         self.info_of: dict[int, dict[str, Any]] = {}

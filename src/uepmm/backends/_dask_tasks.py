@@ -60,8 +60,9 @@ class TaskSpec:
 
     ``row``: the coefficient row (direct encoding), or ``None`` with ``factors = (alpha, beta)``
     (eq. 11 factor form).  ``delay``: the injected response time in seconds, counted from
-    the job's start.  ``start_timeout``: how long to wait at the start line before giving
-    up (the parameter server is gone).
+    the job's start (``relative``: from this task's own start, for a speculative copy
+    submitted after the start).  ``start_timeout``: how long to wait at the start line
+    before giving up (the parameter server is gone).
     """
 
     job_id: str
@@ -73,6 +74,7 @@ class TaskSpec:
     delay: float
     start_timeout: float = 300.0
     fault: str | None = None
+    relative: bool = False
 
 
 # ---------------------------------------------------------------- per-job gates
@@ -177,7 +179,7 @@ def run_logical_worker(
             gates.waiting -= 1
     if gates.released.is_set() or not gates.started.is_set():
         return None, {"compute_seconds": 0.0, "released": True}
-    start = gates.start_time
+    start = time.perf_counter() if spec.relative else gates.start_time
     info: dict[str, Any] = {"start_lag_seconds": time.perf_counter() - start}
     if spec.fault == "kill":  # die mid-job: half-way through the delay, with the whole process
         if gates.released.wait(max(0.0, spec.delay / 2 - (time.perf_counter() - start))):

@@ -42,6 +42,7 @@ from .._validation import positive_float, positive_int
 from ..job import Job, Packet
 from ..sparse import nbytes
 from ..verification import PacketVerifier
+from ._dask_backups import DaskBackups
 from ._dask_collect import Collector
 from ._dask_tasks import (
     FAULTS,
@@ -65,6 +66,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 __all__ = ["DEFAULT_TIME_UNIT", "FAULTS", "KILL_EXIT_CODE", "DaskBackend", "DaskConnectionError"]
+
+#: The delay of a logical worker whose model time is ``inf`` (it answers only if never released).
+_NEVER_SECONDS = 1e9
 
 #: Seconds per latency-model time unit unless ``time_unit=`` says otherwise.
 DEFAULT_TIME_UNIT = 0.1
@@ -216,7 +220,7 @@ class DaskBackend:
             bad = [w for w in members if not 0 <= w < W]
             if bad:
                 raise ValueError(f"faults[{kind!r}] names workers {bad}, but the job has workers 0..{W - 1}")
-        client, mode = self._acquire(W)
+        client, mode = self._acquire(2 * W if job.copy_times is not None else W)  # backup copies: threads to spare
         try:
             yield from self._run(job, client, mode)
         finally:
@@ -242,7 +246,9 @@ class DaskBackend:
             verifier = PacketVerifier(job.partition, job.a_blocks, job.b_blocks, rng=rng, rtol=self.verify_rtol)
             report["verify_rtol"] = verifier.rtol
         model_times = job.response_times()
-        delays = model_times * self.time_unit
+        backups = None if job.copy_times is None else DaskBackups(job, job_id, self.time_unit, self.start_timeout + 60)
+        # speculative copies run for real (first copies now, the rest as tasks finish; _dask_backups)
+        delays = backups.first_delays() if backups else np.minimum(model_times * self.time_unit, _NEVER_SECONDS)
         deadline_s = job.deadline * self.time_unit if math.isfinite(job.deadline) else math.inf
         report.update(
             {
@@ -255,6 +261,9 @@ class DaskBackend:
 
         t_submit = time.perf_counter()
         futures, owner, groups = self._submit(client, job, job_id, placement, refs, delays)
+        if backups:
+            owner = backups.owners(owner)
+            backups.track(futures, owner)
         collector = Collector(
             job, placement, owner, verifier, deadline_s, self.poll_interval, lambda: set(_worker_threads(client))
         )
@@ -264,7 +273,10 @@ class DaskBackend:
             t0 = self._start(client, job_id, expected, futures, used, report)
             report["startup_seconds"] = t0 - t_submit
             completed = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
-            yield from collector.packets(completed, t0, f"{job_id}-collect")
+            for packet in collector.packets(completed, t0, f"{job_id}-collect"):
+                if backups:
+                    backups.finished(packet.worker, packet.time, client, placement, refs, owner, completed, futures)
+                yield packet
         finally:
             elapsed = time.perf_counter() - t0
             self._release(client, job_id, futures, block_futures, used)
@@ -272,6 +284,7 @@ class DaskBackend:
                 {
                     "elapsed_seconds": elapsed,
                     **collector.report(delays),
+                    **({"backup_copies": backups.submitted} if backups else {}),
                     "release_seconds": time.perf_counter() - t0 - elapsed,
                 }
             )

@@ -1,4 +1,4 @@
-"""The codes: uncoded, repetition, MDS, polynomial (r×c), and the UEP codes NOW and EW.
+"""The codes: uncoded, repetition, speculative backups, MDS, polynomial (r×c), and the UEP codes NOW and EW.
 
 Each code is a :class:`Code` subclass that describes itself (window probabilities, class
 awareness, recovery threshold, work per packet, analytic decoding probabilities); callers
@@ -15,11 +15,12 @@ from .base import Code, Encoding, packet_work, to_factor_form
 from .baseline import Repetition, Uncoded
 from .mds import MDS
 from .polynomial import Polynomial
+from .speculative import Speculative
 from .uep import EW, NOW
 
 __all__ = [
     "Code", "Encoding", "to_factor_form", "packet_work", "Uncoded", "Repetition", "MDS", "NOW", "EW",
-    "Polynomial", "CODES", "make_code",
+    "Polynomial", "Speculative", "CODES", "make_code",
 ]
 
 
@@ -38,6 +39,7 @@ _REGISTRY: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "polynomial": (lambda gamma, copies: Polynomial(), ()),
     "now": (_window_code(NOW), ("gamma",)),
     "ew": (_window_code(EW), ("gamma",)),
+    "speculative": (lambda gamma, copies: Speculative(), ()),
 }
 
 #: Names of the registered codes.

@@ -59,6 +59,7 @@ class Code:
       everything, where one exists;
     * :meth:`task_count`: how many distinct tasks it has (fixed-task codes), else ``None``;
     * :meth:`packet_work`: the block products each worker's packet costs;
+    * :meth:`response_times` / :meth:`unit_rows`: a code's own response-time rule, if any;
     * :meth:`for_layout`: the code bound to a partition's grid (or refusing the partition);
     * :meth:`decoding_probabilities`: analytic ``P_d,l(N)`` (paper eqs. 14-15) where
       :mod:`uepmm.theory` has them.
@@ -70,6 +71,9 @@ class Code:
     uses_window_probabilities = False
     class_aware = False
     deterministic = False
+    #: A free worker starts a copy of an unfinished task (speculative backups): the job carries each
+    #: worker's copy durations (``Job.copy_times``), and a backend may run the rule for real.
+    backup_copies = False
 
     def check(self, classes: ClassTable, workers: int) -> None:
         """Raise ``ValueError`` if this code cannot run with these classes and workers."""
@@ -97,6 +101,16 @@ class Code:
     def packet_work(self, encoding: Encoding, partition: Partition) -> np.ndarray:
         """Block products each worker computes for its packet, the cheapest exact evaluation (``(W,)``)."""
         return packet_work(encoding, partition)
+
+    def unit_rows(self, num_products: int, default: int) -> int:
+        """Rows of unit latency draws the job needs (:func:`uepmm.draw.draw_unit_times`); ``default``
+        is the layout's most work per packet.  Codes with their own :meth:`response_times` override it."""
+        return default
+
+    def response_times(self, units: np.ndarray, omega: float) -> np.ndarray | None:
+        """The code's own response-time rule from the unit draws ``(rows, W)`` (speculative copies);
+        ``None``: the engine's (one draw per unit of work over ``Ω``, :func:`uepmm.draw.response_times`)."""
+        return None
 
     def decoding_probabilities(
         self, k: Sequence[int], max_packets: int, *, q: float = math.inf, workers: int | None = None

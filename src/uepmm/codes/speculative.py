@@ -1,0 +1,157 @@
+"""Speculative backup tasks: what Spark and Dask users have (docs/comparison.md, "Speculative backups").
+
+``K`` uncoded tasks (task ``k`` computes ``P_k``) start at time 0 on workers ``0..K-1``.  A
+free worker (the ``W - K`` spares at time 0, and every worker whose copy finished or was
+abandoned) starts a copy of the longest-running unfinished task.  Every task starts at time 0,
+so every unfinished task has been running equally long and the tie-break decides: fewest
+running copies, then the earliest start of its latest copy, then the lowest index.  A copy
+takes a FRESH draw of the latency model (per unit of work; an uncoded task is one unit, so
+``cost="work"`` and ``cost="equal"`` agree).  Task ``k`` is done at its first finished copy;
+its other copies are abandoned and their workers are free at that moment.
+
+Mapping onto the engine's "one row and one response time per worker": row ``k < K`` is
+``e_k`` and answers when task ``k`` is done (:meth:`Speculative.response_times`, the code's
+own response-time rule, fed by :func:`uepmm.draw.draw_unit_times` in the one draw).  Rows
+``K..W-1`` (the spares) are ``e`` of the task of their first copy and never answer on their
+own (time ``inf``): their work shows only as earlier task times.  Worker ``w``'s ``j``-th copy
+lasts ``units[j, w] / Ω``; a worker starts at most ``K`` copies (each ends at a different
+task's completion), so the draw is ``(K, W)`` and its row 0 is the ``cost="equal"`` draw of
+every other code (the same stragglers for the first copies).  On Dask the copies run for real
+(:mod:`uepmm.backends._dask_backups`, from ``Job.copy_times``); ``uepmm theory`` has no closed
+form for the race of copies and does not offer the code.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..importance import ClassTable
+from .base import Code, Encoding, large_field_only
+
+__all__ = ["Speculative", "BackupRule", "speculative_schedule"]
+
+
+class BackupRule:
+    """The rule's state: which task each worker copies; shared by the simulation and the Dask backend.
+
+    :meth:`first_copies` gives every worker its copy at time 0; :meth:`finished` marks a task
+    done and gives the freed workers their next copies, as ``(worker, task, copy number)``.
+    """
+
+    def __init__(self, tasks: int, workers: int):
+        if workers < tasks:
+            raise ValueError(f"speculative backups need workers >= K = {tasks} sub-products, got workers={workers}")
+        self.tasks, self.workers = tasks, workers
+        self.done = np.zeros(tasks, dtype=bool)
+        self.running = np.zeros(tasks, dtype=np.int64)  # running copies per task
+        self.latest = np.zeros(tasks)  # start of each task's latest copy
+        self.copies = np.zeros(workers, dtype=np.int64)  # copies started per worker
+        self.current = np.full(workers, -1)  # task of each worker's running copy (-1: free)
+
+    def _pick(self) -> int:
+        """Unfinished; fewest running copies; earliest start of its latest copy; lowest index."""
+        open_tasks = np.flatnonzero(~self.done)
+        key = np.lexsort((open_tasks, self.latest[open_tasks], self.running[open_tasks]))
+        return int(open_tasks[key[0]])
+
+    def _start(self, worker: int, task: int, now: float) -> tuple[int, int, int]:
+        j = int(self.copies[worker])
+        self.copies[worker] += 1
+        self.current[worker] = task
+        self.running[task] += 1
+        self.latest[task] = now
+        return worker, task, j
+
+    def first_copies(self) -> list[tuple[int, int, int]]:
+        """Time 0: task ``w`` on worker ``w < K``, then each spare copies by the rule."""
+        return [self._start(w, w if w < self.tasks else self._pick(), 0.0) for w in range(self.workers)]
+
+    def finished(self, task: int, now: float) -> list[tuple[int, int, int]]:
+        """Task ``task`` is done at ``now`` (ignored if it already was): its copies' workers take new copies."""
+        if self.done[task]:
+            return []
+        self.done[task] = True
+        freed = np.flatnonzero(self.current == task)
+        self.current[freed] = -1
+        self.running[task] = 0
+        if self.done.all():
+            return []
+        return [self._start(int(v), self._pick(), now) for v in freed]  # in worker order
+
+
+def speculative_schedule(units: np.ndarray, omega: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Run the backup rule on the unit draws ``(K, W)`` (copy ``j`` of worker ``w`` lasts
+    ``units[j, w] / omega``): each task's completion time ``(K,)`` and each worker's first task ``(W,)``."""
+    units = np.asarray(units, dtype=np.float64)
+    K, W = units.shape
+    rule = BackupRule(K, W)
+    finish = np.full(K, math.inf)
+    events: list[tuple[float, int, int, int]] = []  # (finish time, worker, copy number, task)
+
+    def push(copies, now):
+        for w, task, j in copies:
+            heapq.heappush(events, (now + units[j, w] / omega, w, j, task))
+
+    first = rule.first_copies()
+    push(first, 0.0)
+    while events:
+        now, w, j, task = heapq.heappop(events)
+        if rule.copies[w] != j + 1 or rule.current[w] != task:
+            continue  # an abandoned copy
+        finish[task] = now
+        push(rule.finished(task, now), now)
+    return finish, np.array([task for _, task, _ in first])
+
+
+@dataclass(frozen=True)
+class Speculative(Code):
+    """Uncoded tasks plus speculative copies on free workers (module docstring); needs ``W >= K``."""
+
+    name = "speculative"
+    deterministic = True
+    backup_copies = True
+
+    def check(self, classes: ClassTable, workers: int) -> None:
+        K = classes.num_products
+        if workers < K:
+            raise ValueError(
+                f"code 'speculative' needs workers >= number of sub-products K = {K}, got workers={workers}; "
+                f"use workers={K} (no spares) or more"
+            )
+
+    def _encode(self, classes, workers, rng):
+        K = classes.num_products
+        first = np.arange(workers) % K  # the tie-break gives spare K + i a first copy of task i mod K
+        generator = np.zeros((workers, K))
+        generator[np.arange(workers), first] = 1.0
+        return Encoding(generator, first)
+
+    def recovery_threshold(self, num_products: int) -> int:
+        return num_products
+
+    def task_count(self, num_products: int) -> int:
+        return num_products
+
+    def unit_rows(self, num_products: int, default: int) -> int:
+        """Copies a worker can start: at most ``K``."""
+        return num_products
+
+    def response_times(self, units: np.ndarray, omega: float) -> np.ndarray:
+        """Row ``k < K``: when task ``k`` is done; spares' rows: ``inf`` (module docstring)."""
+        K, W = units.shape
+        finish, _ = speculative_schedule(units, omega)
+        return np.concatenate((finish, np.full(W - K, math.inf)))
+
+    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
+        """``min(N, K) / K``: the ``N`` packets are ``N`` distinct tasks (spares never answer alone)."""
+        large_field_only(self.name, q)
+        K = sum(k)
+        N = np.minimum(np.arange(max_packets + 1, dtype=np.float64), K)
+        return np.repeat((N / K)[:, None], len(k), axis=1)
+
+    def all_decoded_probability(self, k, max_packets, *, workers=None):
+        return (np.arange(max_packets + 1) >= sum(k)).astype(np.float64)
