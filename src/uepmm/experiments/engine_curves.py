@@ -2,8 +2,8 @@
 
 Each trial draws the real NOW/EW code's coefficient rows and the real latency model's
 response times (:func:`draw_trial`, the draws of :func:`uepmm.plan_job`), takes the
-packets in arrival order, lets the decoder's :func:`~uepmm.decoding.recovery_curve` decide
-what the first ``i`` arrivals recover, and prices that recovered set with
+packets in arrival order, lets the code's ``recovery_curve`` (for linear codes
+:func:`~uepmm.decoding.recovery_curve`) decide what the first ``i`` arrivals recover, and prices that recovered set with
 :class:`~uepmm.loss.BlockLoss` from the exact sub-products of a real Sec. VI matrix pair
 at the paper's sizes.  The sub-products and their Gram matrix are computed once per
 matrix draw and reused for the trials assigned to that draw ("fast" fidelity; the
@@ -33,7 +33,6 @@ from .. import theory
 from .._progress import progress
 from .._validation import choice, positive_float, positive_int
 from ..codes import Code, make_code
-from ..decoding import recovery_curve
 from ..draw import draw_job
 from ..importance import ClassTable, paper_sec6_classes
 from ..latency import LatencyModel
@@ -56,8 +55,8 @@ __all__ = [
     "trial_seed",
 ]
 
-#: Codes the figure Monte Carlo draws (the curves of Figs. 9-11).
-FIGURE_CODES = ("now", "ew", "mds")
+#: Codes the figure Monte Carlo draws (the curves of Figs. 9-11; MatDot: c×r only).
+FIGURE_CODES = ("now", "ew", "mds", "matdot")
 
 _PARTITION_BLOCKS = {"rxc": (3, 3), "cxr": 9}
 _STREAM_MATRICES = 0
@@ -221,12 +220,16 @@ def engine_loss_curves(
     from ``seed``; its exact sub-products and their Gram matrix computed once) and the
     job draws of :func:`draw_trial` with :func:`trial_seed` ``(seed, j)``; NOW and EW with
     the same ``seed`` share the matrices and the response times (common random numbers).
-    The packets are taken in arrival order, the decoder's :func:`recovery_curve` gives the
+    The packets are taken in arrival order, the code's ``recovery_curve`` gives the
     recovered set after every arrival, and :meth:`BlockLoss.normalized` prices it.
     Results are cached per argument set (they are read-only arrays).
     """
     partition = choice(partition, "partition", tuple(_PARTITION_BLOCKS))
     code = choice(code, "code", FIGURE_CODES)
+    if code == "matdot" and partition != "cxr":
+        raise ValueError(
+            "code 'matdot' is for partition 'cxr'; for 'rxc' use code='mds' (or 'polynomial' in coded_matmul)"
+        )
     trials = positive_int(trials, "trials")
     seed = positive_int(seed, "seed", minimum=0)
     omega = positive_float(omega, "omega")
@@ -247,7 +250,7 @@ def engine_loss_curves(
         drawn = draw_job(spec, classes, trial_seed(seed, j))
         rows, times = drawn.generator, drawn.times
         order = np.argsort(times, kind="stable")  # the simulated backend's delivery order
-        recovered_after[j] = recovery_curve(rows[order])  # [W+1, K]
+        recovered_after[j] = spec.code_object.recovery_curve(rows[order])  # [W+1, K]
         loss_after[j] = pricing[j % draws].normalized(recovered_after[j])
         arrival_times[j] = times[order]
     for array in (loss_after, recovered_after, arrival_times):

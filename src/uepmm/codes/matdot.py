@@ -1,0 +1,218 @@
+"""MatDot codes (Dutta, Fahim, Haddadpour, Jeong, Cadambe & Grover, 2019) for the c×r partition.
+
+``C = sum_m A_m B_m`` (``K = M`` inner blocks).  Worker ``w`` gets a point ``x_w`` and computes
+ONE product of inner size ``H / M`` (the factor form, :attr:`Encoding.factors`,
+:func:`uepmm.worker.factor_product`)::
+
+    Y_w = (sum_i A_i x_w^i) (sum_j B_j x_w^(M-1-j)) = sum_{d=0}^{2M-2} C_d x_w^d,
+
+a matrix polynomial of degree ``2M - 2`` whose coefficient of ``x^(M-1)`` is ``C`` (the terms
+``i = j``).  Any ``2M - 1`` packets from distinct points determine all ``2M - 1`` coefficients
+(a square Vandermonde system), so ``C`` is exact from ``2M - 1`` packets; before that the
+cross terms ``A_i B_j`` (``i != j``) cannot be told apart from ``C`` and nothing is recovered.
+The recovery decision is that count (:meth:`MatDot.recovery_tracker`), never the rank of the
+coefficient rows, and the estimate is the scheme's own (:class:`MatDotDecoder`, whatever
+``decoder=`` says).
+
+Coefficient rows (:attr:`Encoding.generator`): row ``w`` holds the true coefficient of each
+sub-product ``P_m = A_m B_m`` in ``Y_w``, ``x_w^(M-1)`` for every ``m``.  They are honest about
+``P_m`` but silent about the cross terms, so the generic rank decision must not be run on them
+(it would report nothing recovered, ever); every caller asks the code.
+
+Points: :func:`~uepmm.codes.polynomial.chebyshev_leja_points`, as for the polynomial code and
+for the same reasons: deterministic, Chebyshev spacing keeps the real Vandermonde system far
+better conditioned than random points, and the Leja order spreads the first arrivals over
+``[-1, 1]``.  The condition number still grows exponentially with ``2M - 1`` (docs/comparison.md,
+"MatDot: conditioning").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..decoders import DecodeContext, Decoder, DecodeSession, _ExactBlocksSession
+from ..decoding import _combine_chunked
+from .base import Code, Encoding, large_field_only
+from .polynomial import chebyshev_leja_points
+
+__all__ = ["MatDot", "MatDotDecoder", "CountTracker", "matdot_weights"]
+
+
+class CountTracker:
+    """Recovery decision of an all-or-nothing code: everything once ``threshold`` packets arrived."""
+
+    def __init__(self, num_products: int, threshold: int):
+        self.threshold = int(threshold)
+        self.count = 0
+        self.recovered = np.zeros(int(num_products), dtype=bool)
+
+    @property
+    def rank(self) -> int:
+        return min(self.count, self.threshold)
+
+    def add(self, row: np.ndarray | None = None) -> np.ndarray:
+        self.count += 1
+        if self.count == self.threshold:
+            self.recovered[:] = True
+            return np.arange(self.recovered.size)
+        return np.empty(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class MatDot(Code):
+    """MatDot code for c×r: one product of inner size ``H / M`` per worker, threshold ``2M - 1``."""
+
+    name = "matdot"
+    deterministic = True
+
+    def for_layout(self, kind: str, grid: tuple[int, int]) -> MatDot:
+        if kind != "cxr":
+            raise ValueError(
+                "code='matdot' is for partition 'cxr' (C = sum_m A_m B_m); for 'rxc' (C = the N x P blocks "
+                "A_n B_p) use code='polynomial'"
+            )
+        return self
+
+    def check(self, classes, workers):
+        need = self.recovery_threshold(classes.num_products)
+        if workers < need:
+            M = classes.num_products
+            raise ValueError(
+                f"code 'matdot' with M = {M} blocks needs workers >= 2M - 1 = {need} (any 2M - 1 packets decode, "
+                f"fewer never do), got workers={workers}; use workers>={need} or blocks<={(workers + 1) // 2}"
+            )
+
+    def recovery_threshold(self, num_products: int) -> int:
+        return 2 * int(num_products) - 1
+
+    def packet_work(self, encoding, partition):
+        return np.ones(encoding.workers)
+
+    def recovery_tracker(self, num_products: int) -> CountTracker:
+        return CountTracker(num_products, self.recovery_threshold(num_products))
+
+    def recoverable(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows)
+        K = rows.shape[1]
+        return np.full(K, rows.shape[0] >= self.recovery_threshold(K))
+
+    def recovery_curve(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows)
+        n, K = rows.shape
+        return np.repeat((np.arange(n + 1) >= self.recovery_threshold(K))[:, None], K, axis=1)
+
+    def decoder_for(self, requested):
+        return _DECODER
+
+    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
+        large_field_only(self.name, q)
+        return np.repeat(self.all_decoded_probability(k, max_packets)[:, None], len(k), axis=1)
+
+    def all_decoded_probability(self, k, max_packets, *, workers=None):
+        return (np.arange(max_packets + 1) >= self.recovery_threshold(sum(k))).astype(np.float64)
+
+    def _encode(self, classes, workers, rng):
+        M = classes.num_products
+        x = chebyshev_leja_points(workers)
+        alpha = x[:, None] ** np.arange(M)[None, :]  # A_i x^i
+        beta = x[:, None] ** (M - 1 - np.arange(M))[None, :]  # B_j x^(M-1-j)
+        generator = np.repeat((x ** (M - 1))[:, None], M, axis=1)  # the coefficient of every P_m = A_m B_m
+        factors = tuple((alpha[w].copy(), beta[w].copy()) for w in range(workers))
+        return Encoding(generator, np.zeros(workers, dtype=np.int64), factors)
+
+
+def matdot_weights(points: np.ndarray, M: int) -> tuple[np.ndarray, float]:
+    """Weights ``w`` with ``C = sum_i w_i Y_i`` from ``2M - 1`` distinct ``points``, and the
+    condition number of the Vandermonde system ``V[i, d] = x_i^d`` solved (``V^T w = e_(M-1)``),
+    with one step of iterative refinement."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.size != 2 * M - 1:
+        raise ValueError(f"MatDot with M = {M} decodes from exactly 2M - 1 = {2 * M - 1} points, got {points.size}")
+    V = points[:, None] ** np.arange(points.size)[None, :]
+    target = np.zeros(points.size)
+    target[M - 1] = 1.0
+    weights = np.linalg.solve(V.T, target)
+    weights += np.linalg.solve(V.T, target - V.T @ weights)
+    return weights, float(np.linalg.cond(V))
+
+
+class MatDotDecoder(Decoder):
+    """MatDot's own estimate: ``C`` from the first ``2M - 1`` packets, zero before (fast
+    fidelity: the exact sub-products once the threshold is reached)."""
+
+    name = "matdot"
+    selects_exact_blocks = True
+    diagonal = True
+
+    def start(self, context: DecodeContext) -> DecodeSession:
+        if context.exact is not None:
+            return _MatDotFastSession(context)
+        return _MatDotSession(context)
+
+    def scales(self, rows, recovered, context=None):
+        return np.asarray(recovered, dtype=np.float64)
+
+
+_DECODER = MatDotDecoder()
+
+
+class _MatDotFastSession(_ExactBlocksSession):
+    """Fast fidelity: the code's count decides, the blocks come from the exact sub-products; the
+    condition number is that of the system the full decoder would solve for the same packets."""
+
+    def __init__(self, context: DecodeContext):
+        super().__init__(context)
+        self._points = chebyshev_leja_points(context.workers)
+        self._arrived: list[int] = []
+        self.condition_number: float | None = None
+
+    def add(self, row, payload, worker=None):
+        if worker is not None and len(self._arrived) < self.tracker.threshold:
+            self._arrived.append(worker)
+            if len(self._arrived) == self.tracker.threshold:
+                self.condition_number = matdot_weights(self._points[self._arrived], self.context.num_products)[1]
+        return super().add(row, payload)
+
+
+class _MatDotSession(DecodeSession):
+    """Full fidelity: keep the packets and their points; solve once at ``2M - 1``, then stop."""
+
+    def __init__(self, context: DecodeContext):
+        if context.partition.kind != "cxr":
+            raise ValueError("the MatDot decoder is for partition 'cxr'; use code='polynomial' for 'rxc'")
+        self.context = context
+        self.M = context.num_products
+        self.points_all = chebyshev_leja_points(context.workers)
+        self.recovered = np.zeros(self.M, dtype=bool)
+        self._points: list[float] = []
+        self._payloads: list[np.ndarray] = []
+        self.total: np.ndarray | None = None
+        self.condition_number: float | None = None
+
+    def add(self, row: np.ndarray, payload: np.ndarray | None, worker: int | None = None) -> np.ndarray:
+        if payload is None:
+            raise ValueError("full fidelity needs every packet's payload; use fidelity='fast' for rank-only runs")
+        if worker is None:
+            raise ValueError(
+                "the MatDot decoder needs the packet's worker (its evaluation point): add(row, payload, worker=w)"
+            )
+        if self.total is not None:
+            return np.empty(0, dtype=np.int64)
+        self._points.append(float(self.points_all[worker]))
+        self._payloads.append(payload)
+        if len(self._payloads) < 2 * self.M - 1:
+            return np.empty(0, dtype=np.int64)
+        weights, self.condition_number = matdot_weights(np.asarray(self._points), self.M)
+        total = np.zeros((1, *self.context.partition.product_shape), self.context.dtype)
+        _combine_chunked(weights[:, None], self._payloads, total)
+        self.total, self._payloads = total[0], []
+        self.recovered[:] = True
+        return np.arange(self.M)
+
+    def estimate(self) -> np.ndarray:
+        if self.total is None:
+            return np.zeros(self.context.partition.c_shape, self.context.dtype)
+        return self.total.copy()
