@@ -134,3 +134,29 @@ def test_plan_binds_nothing_from_the_data():
     A, B = _matrices(4)
     plan = plan_job(A, B, code="matdot", partition="cxr", blocks=3, workers=6, latency=None)
     assert plan.code == MatDot() and plan.energies is None
+
+
+def test_unequal_inner_blocks_are_zero_padded():
+    A, B = _matrices(5, (20, 40, 10))  # H = 40 in M = 9 blocks: sizes 5 and 4
+    plan = plan_job(A, B, code="matdot", partition="cxr", blocks=9, workers=17, latency=None)
+    assert sorted({a.shape[1] for a in plan.job.a_blocks}) == [4, 5]
+    result = coded_matmul(A, B, plan.spec)
+    assert result.recovered.all() and _rel(result.estimate, A @ B) < 1e-8
+
+
+def test_verifier_checks_the_whole_matdot_polynomial():
+    from uepmm.verification import PacketVerifier
+
+    A, B = _matrices(6, (20, 40, 10))
+    plan = plan_job(A, B, code="matdot", partition="cxr", blocks=9, workers=17, latency=None)
+    job = plan.job
+    verifier = PacketVerifier(job.partition, job.a_blocks, job.b_blocks, rng=np.random.default_rng(0))
+    for w in (0, 5, 16):
+        alpha, beta = job.encoding.factors[w]
+        packet = job.compute_packet(w)
+        assert verifier.check(job.encoding.generator[w], packet, factors=(alpha, beta)) == "ok"
+        # the diagonal terms alone (sum_k g_k P_k) are not the packet: the cross terms are part of it
+        assert verifier.check(job.encoding.generator[w], packet) == "corrupt"
+        wrong = packet.copy()
+        wrong[3, 4] += 1e-6 * np.abs(packet).max()
+        assert verifier.check(job.encoding.generator[w], wrong, factors=(alpha, beta)) == "corrupt"
