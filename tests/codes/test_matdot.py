@@ -9,7 +9,7 @@ import pytest
 
 from uepmm import Exponential, JobSpec, coded_matmul, plan_job, theory
 from uepmm.codes import MatDot, make_code
-from uepmm.codes.matdot import matdot_weights
+from uepmm.codes.matdot import MAX_CONDITION, matdot_weights
 from uepmm.codes.polynomial import chebyshev_leja_points
 from uepmm.draw import draw_job
 from uepmm.experiments.engine_curves import engine_loss_curves
@@ -118,7 +118,7 @@ def test_refuses_rxc_and_too_few_workers_with_the_fix():
         JobSpec(code="matdot", partition="cxr", blocks=9, workers=16)
     with pytest.raises(ValueError, match="copies"):
         make_code("matdot", copies=2)
-    with pytest.raises(ValueError, match="exactly 2M - 1 = 5 points, got 4"):
+    with pytest.raises(ValueError, match="at least 2M - 1 = 5 points, got 4"):
         matdot_weights(np.array([0.1, 0.2, 0.3, 0.4]), 3)
 
 
@@ -160,3 +160,29 @@ def test_verifier_checks_the_whole_matdot_polynomial():
         wrong = packet.copy()
         wrong[3, 4] += 1e-6 * np.abs(packet).max()
         assert verifier.check(job.encoding.generator[w], wrong, factors=(alpha, beta)) == "corrupt"
+
+
+def test_ill_conditioned_systems_are_declined_never_decoded_wrong():
+    A, B = _matrices(7, (20, 48, 12))
+    C = A @ B
+    # M = 16 with every one of its 31 points: condition number ~1e11 > MAX_CONDITION: nothing, not a wrong C
+    result = coded_matmul(A, B, code="matdot", partition="cxr", blocks=16, workers=31, latency=None)
+    assert result.received == 31 and not result.recovered.any() and np.all(result.estimate == 0.0)
+    assert result.report["condition_number"] > MAX_CONDITION
+    # M = 10 of 28 workers: where the first 19 points are ill-conditioned the decoder waits for more
+    waited = 0
+    for seed in range(12):
+        result = coded_matmul(A, B, code="matdot", partition="cxr", blocks=10, workers=28, latency=Exponential(1.0),
+                              seed=seed)
+        assert result.recovered.all() and _rel(result.estimate, C) < 1e-8
+        assert result.report["condition_number"] <= MAX_CONDITION
+        waited += result.received > 19
+    assert waited == 4
+
+
+def test_least_squares_weights_from_more_points_extract_the_middle_coefficient():
+    x = chebyshev_leja_points(9)
+    weights, cond = matdot_weights(x, 3)  # 9 points, degree-4 polynomial
+    for d in range(5):
+        assert float(weights @ x**d) == pytest.approx(1.0 if d == 2 else 0.0, abs=1e-13)
+    assert cond == pytest.approx(np.linalg.cond(x[:, None] ** np.arange(5)), rel=1e-12)

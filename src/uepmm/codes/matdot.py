@@ -10,9 +10,17 @@ a matrix polynomial of degree ``2M - 2`` whose coefficient of ``x^(M-1)`` is ``C
 ``i = j``).  Any ``2M - 1`` packets from distinct points determine all ``2M - 1`` coefficients
 (a square Vandermonde system), so ``C`` is exact from ``2M - 1`` packets; before that the
 cross terms ``A_i B_j`` (``i != j``) cannot be told apart from ``C`` and nothing is recovered.
-The recovery decision is that count (:meth:`MatDot.recovery_tracker`), never the rank of the
-coefficient rows, and the estimate is the scheme's own (:class:`MatDotDecoder`, whatever
-``decoder=`` says).
+The estimate is the scheme's own (:class:`MatDotDecoder`, whatever ``decoder=`` says): it
+solves the Vandermonde system of the arrived points for the ``x^(M-1)`` coefficient and combines
+the packets once.  A decoded ``C`` is exact or absent: a system whose condition number exceeds
+:data:`MAX_CONDITION` (``1e8``) is declined, and the decoder waits for the next packet, solving
+the taller system of all arrivals in the least-squares sense (more points, better conditioned).
+The rank-only recovery decision (:meth:`MatDot.recovery_tracker`, :meth:`MatDot.recoverable`,
+:meth:`MatDot.recovery_curve`, used by the lean training path and the figure Monte Carlo, which
+see rows but not points) is the count ``>= 2M - 1``; it agrees with the decoder wherever the
+first ``2M - 1`` points are resolvable, which the measured table in docs/comparison.md shows for
+``M <= 9`` at ``W <= 1.5 (2M - 1)`` (worst subset ``9e8`` at ``W = 25``: rare, and optimistic
+only there), and never wrong the other way.
 
 Coefficient rows (:attr:`Encoding.generator`): row ``w`` holds the true coefficient of each
 sub-product ``P_m = A_m B_m`` in ``Y_w``, ``x_w^(M-1)`` for every ``m``.  They are honest about
@@ -33,12 +41,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..decoders import DecodeContext, Decoder, DecodeSession, _ExactBlocksSession
+from ..decoders import DecodeContext, Decoder, DecodeSession
 from ..decoding import _combine_chunked
 from .base import Code, Encoding, large_field_only
 from .polynomial import chebyshev_leja_points
 
-__all__ = ["MatDot", "MatDotDecoder", "CountTracker", "matdot_weights"]
+__all__ = ["MatDot", "MatDotDecoder", "CountTracker", "matdot_weights", "MAX_CONDITION"]
 
 
 class CountTracker:
@@ -124,19 +132,55 @@ class MatDot(Code):
         return Encoding(generator, np.zeros(workers, dtype=np.int64), factors)
 
 
+#: The largest condition number of the Vandermonde system the decoder accepts (docs/comparison.md,
+#: "MatDot: conditioning": up to it the measured error stays below about 1e-8 relative).
+MAX_CONDITION = 1e8
+
+
 def matdot_weights(points: np.ndarray, M: int) -> tuple[np.ndarray, float]:
-    """Weights ``w`` with ``C = sum_i w_i Y_i`` from ``2M - 1`` distinct ``points``, and the
-    condition number of the Vandermonde system ``V[i, d] = x_i^d`` solved (``V^T w = e_(M-1)``),
-    with one step of iterative refinement."""
+    """Weights ``w`` with ``C = sum_i w_i Y_i`` from ``n >= 2M - 1`` distinct ``points``, and the
+    condition number of ``V[i, d] = x_i^d`` (``n × (2M - 1)``).  ``V^T w = e_(M-1)`` is solved
+    exactly for ``n = 2M - 1`` and in the minimum-norm sense beyond (every packet helps, the
+    tall system is better conditioned), with one step of iterative refinement."""
     points = np.asarray(points, dtype=np.float64)
-    if points.size != 2 * M - 1:
-        raise ValueError(f"MatDot with M = {M} decodes from exactly 2M - 1 = {2 * M - 1} points, got {points.size}")
-    V = points[:, None] ** np.arange(points.size)[None, :]
-    target = np.zeros(points.size)
+    degree = 2 * M - 1
+    if points.size < degree:
+        raise ValueError(f"MatDot with M = {M} decodes from at least 2M - 1 = {degree} points, got {points.size}")
+    V = points[:, None] ** np.arange(degree)[None, :]
+    target = np.zeros(degree)
     target[M - 1] = 1.0
-    weights = np.linalg.solve(V.T, target)
-    weights += np.linalg.solve(V.T, target - V.T @ weights)
+    weights = np.linalg.lstsq(V.T, target, rcond=None)[0]
+    weights += np.linalg.lstsq(V.T, target - V.T @ weights, rcond=None)[0]
     return weights, float(np.linalg.cond(V))
+
+
+class _Decision:
+    """Which arrivals the decoder solves from: the first ``n >= 2M - 1`` whose system has
+    condition number at most :data:`MAX_CONDITION` (until then nothing is recovered)."""
+
+    def __init__(self, M: int, workers: int):
+        self.M = M
+        self.points_all = chebyshev_leja_points(workers)
+        self.points: list[float] = []
+        self.weights: np.ndarray | None = None
+        self.condition_number: float | None = None
+
+    def add(self, worker: int | None) -> bool:
+        """Take one arrival; ``True`` when it makes ``C`` decodable (:attr:`weights` then set)."""
+        if worker is None:
+            raise ValueError(
+                "the MatDot decoder needs the packet's worker (its evaluation point): add(row, payload, worker=w)"
+            )
+        if self.weights is not None:
+            return False
+        self.points.append(float(self.points_all[worker]))
+        if len(self.points) < 2 * self.M - 1:
+            return False
+        weights, self.condition_number = matdot_weights(np.asarray(self.points), self.M)
+        if self.condition_number > MAX_CONDITION:
+            return False  # not resolvable to about 1e-8: wait for a better-conditioned (taller) system
+        self.weights = weights
+        return True
 
 
 class MatDotDecoder(Decoder):
@@ -159,55 +203,58 @@ class MatDotDecoder(Decoder):
 _DECODER = MatDotDecoder()
 
 
-class _MatDotFastSession(_ExactBlocksSession):
-    """Fast fidelity: the code's count decides, the blocks come from the exact sub-products; the
-    condition number is that of the system the full decoder would solve for the same packets."""
+class _MatDotFastSession(DecodeSession):
+    """Fast fidelity: the full decoder's decision (the same points), the exact sub-products' sum."""
 
     def __init__(self, context: DecodeContext):
-        super().__init__(context)
-        self._points = chebyshev_leja_points(context.workers)
-        self._arrived: list[int] = []
-        self.condition_number: float | None = None
+        self.context = context
+        self.decision = _Decision(context.num_products, context.workers)
+        self.recovered = np.zeros(context.num_products, dtype=bool)
+
+    @property
+    def condition_number(self) -> float | None:
+        return self.decision.condition_number
 
     def add(self, row, payload, worker=None):
-        if worker is not None and len(self._arrived) < self.tracker.threshold:
-            self._arrived.append(worker)
-            if len(self._arrived) == self.tracker.threshold:
-                self.condition_number = matdot_weights(self._points[self._arrived], self.context.num_products)[1]
-        return super().add(row, payload)
+        if not self.decision.add(worker):
+            return np.empty(0, dtype=np.int64)
+        self.recovered[:] = True
+        return np.arange(self.recovered.size)
+
+    def estimate(self) -> np.ndarray:
+        context = self.context
+        if not self.recovered.any():
+            return np.zeros(context.partition.c_shape, context.dtype)
+        return context.order.assemble(context.partition, list(context.exact), dtype=context.dtype)
 
 
 class _MatDotSession(DecodeSession):
-    """Full fidelity: keep the packets and their points; solve once at ``2M - 1``, then stop."""
+    """Full fidelity: keep the packets and their points; solve once decodable (module docstring), then stop."""
 
     def __init__(self, context: DecodeContext):
         if context.partition.kind != "cxr":
             raise ValueError("the MatDot decoder is for partition 'cxr'; use code='polynomial' for 'rxc'")
         self.context = context
         self.M = context.num_products
-        self.points_all = chebyshev_leja_points(context.workers)
+        self.decision = _Decision(self.M, context.workers)
         self.recovered = np.zeros(self.M, dtype=bool)
-        self._points: list[float] = []
         self._payloads: list[np.ndarray] = []
         self.total: np.ndarray | None = None
-        self.condition_number: float | None = None
+
+    @property
+    def condition_number(self) -> float | None:
+        return self.decision.condition_number
 
     def add(self, row: np.ndarray, payload: np.ndarray | None, worker: int | None = None) -> np.ndarray:
         if payload is None:
             raise ValueError("full fidelity needs every packet's payload; use fidelity='fast' for rank-only runs")
-        if worker is None:
-            raise ValueError(
-                "the MatDot decoder needs the packet's worker (its evaluation point): add(row, payload, worker=w)"
-            )
         if self.total is not None:
             return np.empty(0, dtype=np.int64)
-        self._points.append(float(self.points_all[worker]))
         self._payloads.append(payload)
-        if len(self._payloads) < 2 * self.M - 1:
+        if not self.decision.add(worker):
             return np.empty(0, dtype=np.int64)
-        weights, self.condition_number = matdot_weights(np.asarray(self._points), self.M)
         total = np.zeros((1, *self.context.partition.product_shape), self.context.dtype)
-        _combine_chunked(weights[:, None], self._payloads, total)
+        _combine_chunked(self.decision.weights[:, None], self._payloads, total)
         self.total, self._payloads = total[0], []
         self.recovered[:] = True
         return np.arange(self.M)
