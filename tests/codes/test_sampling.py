@@ -23,7 +23,8 @@ def _matrices(seed=0, shape=(12, 18, 10)):
 
 def _block_norm_products(A, B, layout):
     if layout.kind == "cxr":
-        return np.asarray([np.linalg.norm(a) * np.linalg.norm(b) for a, b in zip(layout.a_blocks(A), layout.b_blocks(B))])
+        pairs = zip(layout.a_blocks(A), layout.b_blocks(B))
+        return np.asarray([np.linalg.norm(a) * np.linalg.norm(b) for a, b in pairs])
     a = [np.linalg.norm(x) for x in layout.a_blocks(A)]
     b = [np.linalg.norm(x) for x in layout.b_blocks(B)]
     return np.outer(a, b).ravel()

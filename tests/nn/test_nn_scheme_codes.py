@@ -56,7 +56,7 @@ def test_coded_linear_backward_is_the_engine_estimate(code, workers, partition, 
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(64, 30, generator=gen, dtype=torch.float64) * torch.rand(1, 30, generator=gen, dtype=torch.float64)
     r = torch.randn(64, 20, generator=gen, dtype=torch.float64)
-    for step in range(3):
+    for _ in range(3):
         gx_c, gw_c = _grads(coded, x, r)
         gx_p, gw_p = _grads(plain, x, r)
         coded.zero_grad()

@@ -42,11 +42,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..decoders import DecodeContext, Decoder, DecodeSession
-from ..decoding import _combine_chunked
 from .base import Code, Encoding, large_field_only
 from .polynomial import chebyshev_leja_points
 
-__all__ = ["MatDot", "MatDotDecoder", "CountTracker", "matdot_weights", "MAX_CONDITION"]
+__all__ = ["MatDot", "MatDotDecoder", "CountTracker", "matdot_weights", "weighted_sum", "MAX_CONDITION"]
 
 
 class CountTracker:
@@ -154,6 +153,27 @@ def matdot_weights(points: np.ndarray, M: int) -> tuple[np.ndarray, float]:
     return weights, float(np.linalg.cond(V))
 
 
+_CHUNK = 1 << 15  # elements per slice: the output slice stays in cache while every packet passes
+
+
+def weighted_sum(weights: np.ndarray, packets: list[np.ndarray], out: np.ndarray) -> None:
+    """``out += sum_i weights[i] packets[i]``, slice by slice with element-wise ``axpy``.
+
+    One output, so no BLAS call: :func:`uepmm.decoding._combine_chunked`'s one-row GEMM per
+    slice measured 10-20x slower on a loaded machine with multithreaded BLAS
+    (benchmarks/bench_decode_cost.py), the element-wise form is not affected.
+    """
+    flat = out.reshape(-1)
+    flats = [np.ascontiguousarray(p, dtype=out.dtype).reshape(-1) for p in packets]
+    scratch = np.empty(min(_CHUNK, flat.size), out.dtype)
+    for lo in range(0, flat.size, _CHUNK):
+        hi = min(lo + _CHUNK, flat.size)
+        acc, tmp = flat[lo:hi], scratch[: hi - lo]
+        for w, f in zip(weights.tolist(), flats):
+            np.multiply(f[lo:hi], w, out=tmp)
+            acc += tmp
+
+
 class _Decision:
     """Which arrivals the decoder solves from: the first ``n >= 2M - 1`` whose system has
     condition number at most :data:`MAX_CONDITION` (until then nothing is recovered)."""
@@ -253,9 +273,9 @@ class _MatDotSession(DecodeSession):
         self._payloads.append(payload)
         if not self.decision.add(worker):
             return np.empty(0, dtype=np.int64)
-        total = np.zeros((1, *self.context.partition.product_shape), self.context.dtype)
-        _combine_chunked(self.decision.weights[:, None], self._payloads, total)
-        self.total, self._payloads = total[0], []
+        total = np.zeros(self.context.partition.product_shape, self.context.dtype)
+        weighted_sum(self.decision.weights, self._payloads, total)
+        self.total, self._payloads = total, []
         self.recovered[:] = True
         return np.arange(self.M)
 
