@@ -15,7 +15,10 @@ the first arrivals are computed once; then, ``repeats`` times each:
 * solve: the small system alone (polynomial: ``lstsq`` of the 9×9 rows; MatDot: ``matdot_weights``).
 
 Prints the median over repeats for each seed, the median and range over seeds, and the ratio of
-decode to worker time.  Times depend on the machine and its load; the condition numbers do not.
+decode to worker time; then the combination of 17 MatDot-size packets (900×900) alone, by
+:func:`uepmm.codes.matdot.weighted_sum` (element-wise) and by
+:func:`uepmm.decoding._combine_chunked` (a one-row GEMM per slice).  Times depend on the machine
+and its load; the condition numbers do not.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import numpy as np  # noqa: E402
 
 from uepmm import Exponential, plan_job  # noqa: E402
-from uepmm.codes.matdot import matdot_weights  # noqa: E402
+from uepmm.codes.matdot import matdot_weights, weighted_sum  # noqa: E402
 from uepmm.codes.polynomial import chebyshev_leja_points  # noqa: E402
 from uepmm.decoders import DecodeContext, decoder_for_code  # noqa: E402
+from uepmm.decoding import _combine_chunked  # noqa: E402
 from uepmm.experiments.synthetic import sec6_matrices  # noqa: E402
 from uepmm.paper import SEC6_WORKERS  # noqa: E402
 
@@ -113,6 +117,17 @@ def main() -> None:
         print(f"| {code} | {partition} | {rows[0]['packets']} | {span('worker')} | {span('decode')} | "
               f"{span('solve')} | {np.median(ratios):.2f} ({ratios.min():.2f}–{ratios.max():.2f}) | "
               f"{np.median(conds):.1e}, {conds.max():.1e} | {max(r['error'] for r in rows):.1e} |")
+    rng = np.random.default_rng(0)
+    packets, weights = [rng.standard_normal((900, 900)) for _ in range(17)], rng.standard_normal(17)
+    routines = {
+        "codes.matdot.weighted_sum": lambda: weighted_sum(weights, packets, np.zeros((900, 900))),
+        "decoding._combine_chunked": lambda: _combine_chunked(weights[:, None], packets, np.zeros((1, 900, 900))),
+    }
+    print()
+    print("| combination of 17 packets of 900×900 | median (ms) |")
+    print("| --- | --- |")
+    for name, fn in routines.items():
+        print(f"| {name} | {_median_time(fn, args.repeats) * 1e3:.1f} |")
 
 
 if __name__ == "__main__":
