@@ -141,3 +141,21 @@ def test_self_description_and_refusals():
     np.testing.assert_allclose(sampling_probabilities(np.zeros(3), layout), np.full(3, 1 / 3))  # all-zero data
     with pytest.raises(ValueError, match="bound code"):
         SamplingDecoder().scales(np.eye(2), np.ones(2, bool), type("C", (), {"code": None})())
+
+
+@pytest.mark.parametrize("partition", ["cxr", "rxc"])
+def test_figure_monte_carlo_prices_the_sampling_estimate_against_theory(partition):
+    from uepmm.codes.sampling import sampling_probabilities
+    from uepmm.experiments import engine_curves as ec
+
+    curves = ec.engine_loss_curves(partition, "sampling", trials=150, seed=0, size_scale=0.3, matrix_draws=1)
+    pricing = ec._BLOCK_LOSS_CACHE[(partition, 0, 1, 0.3)][0]
+    layout, energies = ec._PRIOR_CACHE[(partition, 0, 1, 0.3)][0]
+    p = sampling_probabilities(energies, layout)
+    mean, se = curves.vs_packets()
+    assert mean[0] == 1.0
+    n = np.arange(1, curves.workers + 1)
+    expected = theory.sampling_expected_loss(np.diag(pricing.full_gram), p, pricing.total, n) / pricing.total
+    z = np.abs(mean[1:] - expected) / se[1:]
+    assert np.median(z) < 2.0 and z.max() < 4.5  # the per-n means are correlated (the same trials)
+    assert curves.recovered_after[:, 1].sum(axis=1).tolist() == [1] * 150  # one packet: its sampled block
