@@ -169,7 +169,8 @@ BAD_INPUTS = [
     ({"class_counts": (3, 3, 2)}, ValueError, "class_counts .* sum to 8"),
     ({"classes": (0,) * 9, "class_counts": (9,)}, ValueError, "either classes"),
     ({"code": "ldpc"}, ValueError,
-     "unknown code 'ldpc'; valid values are 'uncoded', 'repetition', 'mds', 'polynomial', 'now', 'ew', 'speculative'"),
+     "unknown code 'ldpc'; valid values are 'uncoded', 'repetition', 'mds', 'polynomial', 'now', 'ew', "
+     "'matdot', 'sampling', 'speculative'"),
     ({"partition": "diag"}, ValueError, "unknown partition 'diag'; valid values are 'rxc', 'cxr'"),
     ({"fidelity": "exact"}, ValueError, "unknown fidelity"),
     ({"backend": "mpi"}, ValueError, "unknown backend 'mpi'"),

@@ -16,7 +16,7 @@ import numpy as np
 from ._validation import as_matrix
 from .backends import make_backend
 from .codes import Code, Encoding
-from .decoders import DecodeContext
+from .decoders import DecodeContext, decoder_for_code
 from .design.auto import auto_code
 from .draw import draw_job
 from .importance import (
@@ -154,9 +154,11 @@ def plan_job(
     )
     scores = product_scores_from_order(order, layout)
     classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
-    need_energies = spec.decoder_object.needs_energies or spec.auto_gamma
+    decoder = decoder_for_code(spec.code_object, spec.decoder_object)
+    need_energies = decoder.needs_energies or spec.auto_gamma or spec.code_object.needs_energies
     energies = sub_product_energies(order, layout, A, B) if need_energies else None
     code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
+    code = code.with_energies(energies, layout)  # e.g. sampling probabilities from the block norms
     drawn = draw_job(spec, classes, seed, layout, code)
     a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
     a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
@@ -212,7 +214,8 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
     job, layout, spec = plan.job, plan.job.partition, plan.spec
     exact = layout.block_products(job.a_blocks, job.b_blocks) if (spec.fidelity == "fast" or track_loss) else None
     pricing = BlockLoss(layout, exact) if track_loss else None
-    selects = spec.decoder_object.selects_exact_blocks
+    decoder = decoder_for_code(plan.code, spec.decoder_object)  # the scheme's own, if it defines C_hat
+    selects = decoder.selects_exact_blocks
     if track_loss and not selects:  # the loss of the decoder's own estimate: C itself is needed
         C = plan.order.assemble(layout, list(exact), dtype=np.float64)
         C_energy = float(np.sum(C**2))
@@ -220,7 +223,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
         exact if spec.fidelity == "fast" else None, plan.energies, plan.code,
     )
-    session = spec.decoder_object.start(context)
+    session = decoder.start(context)
 
     timeline: list[TimelineEntry] = []
     erasures: list[dict[str, Any]] = []
@@ -234,7 +237,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         received += 1
         arrived.append(packet.worker)
         t1 = _time.perf_counter()
-        session.add(job.encoding.generator[packet.worker], packet.payload)
+        session.add(job.encoding.generator[packet.worker], packet.payload, worker=packet.worker)
         decode_seconds += _time.perf_counter() - t1
         loss = math.nan
         if pricing is not None:
@@ -254,7 +257,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
     report = {
         "backend": getattr(runner, "name", type(runner).__name__),
         "fidelity": spec.fidelity,
-        "decoder": spec.decoder_object.name,
+        "decoder": decoder.name,
         "gamma": getattr(plan.code, "gamma", None),
         "omega": job.omega,
         "deadline": job.deadline,
@@ -264,7 +267,12 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         "decode_seconds": decode_seconds + (_time.perf_counter() - t2),
     }
     report.update(getattr(runner, "last_report", {}) or {})
-    if session.complete:  # the conditioning of the system the decoder solved (received rows, K columns)
+    if decoder is not spec.decoder_object:  # decoder= was ignored: the scheme defines the estimate
+        report["decoder_requested"] = spec.decoder_object.name
+    solved = getattr(session, "condition_number", None)  # a scheme-owned decoder reports its own system
+    if solved is not None:
+        report["condition_number"] = solved
+    elif session.complete:  # the conditioning of the system the decoder solved (received rows, K columns)
         report["condition_number"] = _condition_number(job.encoding.generator[arrived])
     if spec.cost == "work" or report["backend"] == "dask":  # the model's work next to measured compute seconds
         report["cost"] = spec.cost

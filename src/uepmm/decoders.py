@@ -8,9 +8,12 @@ every path that makes a coded product:
 * the lean training path asks :meth:`Decoder.reconstruction` for the ``K × K`` matrix ``M``
   with ``P_hat = M P`` (exact sub-products ``P``), which it applies in torch.
 
-The rank decision (which ``e_k`` lie in the row space of the received rows) is
-:func:`uepmm.decoding.recoverable` / :class:`uepmm.decoding.RecoveryTracker`; the payload
-algebra of exact recovery is :class:`uepmm.decoding.ProgressiveDecoder`.
+The recovery decision is the code's (:meth:`uepmm.codes.Code.recovery_tracker`; for linear
+codes the rank decision :func:`uepmm.decoding.recoverable` / :class:`uepmm.decoding.RecoveryTracker`);
+the payload algebra of exact recovery is :class:`uepmm.decoding.ProgressiveDecoder`.  A code
+whose estimate the scheme defines (MatDot, norm-weighted sampling) replaces the requested
+decoder by its own (:meth:`uepmm.codes.Code.decoder_for`); callers use
+:func:`decoder_for_code` and report the decoder that ran.
 
 Decoders (docs/design.md §5; docs/beyond.md for the measurements):
 
@@ -28,19 +31,21 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from ._validation import choice
-from .codes import Code
 from .decoding import ProgressiveDecoder, RecoveryTracker, _combine_chunked
 from .importance import ClassTable, ImportanceOrder
 from .partition import Partition
 
+if TYPE_CHECKING:  # codes/ defines scheme-owned decoders on top of this module: no import cycle
+    from .codes import Code
+
 __all__ = [
     "Decoder", "DecodeContext", "DecodeSession", "ZeroFillDecoder", "LMMSEDecoder", "UnbiasedDecoder", "make_decoder",
-    "DECODER_NAMES",
+    "DECODER_NAMES", "decoder_for_code",
 ]
 
 
@@ -70,8 +75,11 @@ class DecodeSession:
 
     recovered: np.ndarray  # (K,) bool: sub-products known exactly
 
-    def add(self, row: np.ndarray, payload: np.ndarray | None) -> np.ndarray:  # pragma: no cover - interface
-        """Take one packet (``payload`` is ``None`` in fast fidelity); return the newly recovered sub-products."""
+    def add(  # pragma: no cover - interface
+        self, row: np.ndarray, payload: np.ndarray | None, worker: int | None = None
+    ) -> np.ndarray:
+        """Take one packet (``payload`` is ``None`` in fast fidelity) from ``worker`` (decoders that need
+        the worker's evaluation point, e.g. MatDot); return the newly recovered sub-products."""
         raise NotImplementedError
 
     def estimate(self) -> np.ndarray:  # pragma: no cover - interface
@@ -96,6 +104,9 @@ class Decoder:
     needs_energies = False
 
     def start(self, context: DecodeContext) -> DecodeSession:
+        own = decoder_for_code(context.code, self)
+        if own is not self:  # the scheme defines the estimate (e.g. MatDot): never the rank decision
+            return own.start(context)
         return _LinearSession(self, context)
 
     def reconstruction(
@@ -123,6 +134,9 @@ class ZeroFillDecoder(Decoder):
     diagonal = True
 
     def start(self, context: DecodeContext) -> DecodeSession:
+        own = decoder_for_code(context.code, self)
+        if own is not self:  # the scheme defines the estimate (e.g. MatDot): never the rank decision
+            return own.start(context)
         if context.exact is not None:
             return _ExactBlocksSession(context)
         return _ProgressiveSession(context)
@@ -189,6 +203,19 @@ def _recovery_probabilities(code: Code, counts: tuple[int, ...], workers: int) -
     return per_class, everything
 
 
+def decoder_for_code(code: Code | None, requested: Decoder) -> Decoder:
+    """The decoder that forms ``C_hat`` for ``code`` when ``requested`` was asked for
+    (:meth:`uepmm.codes.Code.decoder_for`; ``requested`` when there is no code)."""
+    return requested if code is None else code.decoder_for(requested)
+
+
+def _tracker(context: DecodeContext):
+    """The code's per-packet recovery decision (the rank decision without a code)."""
+    if context.code is None:
+        return RecoveryTracker(context.num_products)
+    return context.code.recovery_tracker(context.num_products)
+
+
 class _ProgressiveSession(DecodeSession):
     """Full fidelity: real packets through :class:`ProgressiveDecoder`."""
 
@@ -200,7 +227,7 @@ class _ProgressiveSession(DecodeSession):
         )
         self.recovered = self.decoder.recovered
 
-    def add(self, row: np.ndarray, payload: np.ndarray | None) -> np.ndarray:
+    def add(self, row: np.ndarray, payload: np.ndarray | None, worker: int | None = None) -> np.ndarray:
         if payload is None:
             raise ValueError("full fidelity needs every packet's payload; use fidelity='fast' for rank-only runs")
         return self.decoder.add(row, payload)
@@ -221,10 +248,10 @@ class _ExactBlocksSession(DecodeSession):
 
     def __init__(self, context: DecodeContext):
         self.context = context
-        self.tracker = RecoveryTracker(context.num_products)
+        self.tracker = _tracker(context)
         self.recovered = self.tracker.recovered
 
-    def add(self, row: np.ndarray, payload: np.ndarray | None) -> np.ndarray:
+    def add(self, row: np.ndarray, payload: np.ndarray | None, worker: int | None = None) -> np.ndarray:
         return self.tracker.add(row)
 
     def estimate(self) -> np.ndarray:
@@ -248,13 +275,13 @@ class _LinearSession(DecodeSession):
             self.progressive = ProgressiveDecoder(K, layout.product_shape, context.workers, context.dtype)
             self.tracker = self.progressive.tracker
         else:
-            self.tracker = RecoveryTracker(K)
+            self.tracker = _tracker(context)
         self.recovered = self.tracker.recovered
         self._rows = np.zeros((context.workers, K))
         self._payloads: list[np.ndarray] = []
         self._count = 0
 
-    def add(self, row: np.ndarray, payload: np.ndarray | None) -> np.ndarray:
+    def add(self, row: np.ndarray, payload: np.ndarray | None, worker: int | None = None) -> np.ndarray:
         if self.full and payload is None:
             raise ValueError("full fidelity needs every packet's payload; use fidelity='fast' for rank-only runs")
         self._rows[self._count] = row

@@ -61,9 +61,11 @@ class PacketVerifier:
 
         self._x = rng.standard_normal((self.shape[1], probes))
         self._x_norm = float(np.linalg.norm(self._x))
-        a_norm = [frobenius(a) for a in a_blocks]
-        b_norm = [frobenius(b) for b in b_blocks]
-        b_probe: dict[int, np.ndarray] = {}
+        a_norm = self._a_norm = [frobenius(a) for a in a_blocks]
+        b_norm = self._b_norm = [frobenius(b) for b in b_blocks]
+        self._a_blocks = a_blocks
+        self._pairs: dict[tuple[int, int], np.ndarray] = {}  # A_i B_j x for factor-form packets
+        b_probe = self._b_probe = {}
         self._v = np.empty((K, self.shape[0], probes))
         self._weight = np.empty(K)
         for k in range(K):
@@ -73,18 +75,42 @@ class PacketVerifier:
             self._v[k] = _float64(a_blocks[i]) @ b_probe[j]
             self._weight[k] = a_norm[i] * b_norm[j]
 
-    def check(self, row: np.ndarray, packet: object) -> str:
-        """``"ok"`` if ``packet`` is the coded product for coefficient row ``row``, else why not."""
+    def check(self, row: np.ndarray, packet: object, factors: tuple[np.ndarray, np.ndarray] | None = None) -> str:
+        """``"ok"`` if ``packet`` is the coded product for coefficient row ``row``, else why not.
+
+        ``factors = (alpha, beta)``: the packet is the factor form ``(sum alpha_i A_i)(sum beta_j B_j)``
+        with every cross term (MatDot), checked against ``sum alpha_i beta_j A_i B_j x``.
+        """
         if not isinstance(packet, np.ndarray) or packet.shape != self.shape:
             return "malformed"
         if not np.issubdtype(packet.dtype, np.floating) and not np.issubdtype(packet.dtype, np.integer):
             return "malformed"
         if not np.all(np.isfinite(packet)):
             return "nonfinite"
-        row = np.asarray(row, dtype=np.float64)
-        residual = packet.astype(np.float64, copy=False) @ self._x - np.tensordot(row, self._v, axes=1)
-        bound = self.rtol * self._x_norm * float(np.abs(row) @ self._weight)
+        if factors is not None:
+            expected, weight = self._factor_probe(*factors)
+        else:
+            row = np.asarray(row, dtype=np.float64)
+            expected, weight = np.tensordot(row, self._v, axes=1), float(np.abs(row) @ self._weight)
+        residual = packet.astype(np.float64, copy=False) @ self._x - expected
+        bound = self.rtol * self._x_norm * weight
         return "ok" if float(np.linalg.norm(residual)) <= bound else "corrupt"
+
+    def _factor_probe(self, alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, float]:
+        """``sum_ij alpha_i beta_j A_i B_j x`` (each pair's probe computed once) and its rounding weight."""
+        expected = np.zeros((self.shape[0], self._x.shape[1]))
+        weight = 0.0
+        for i in np.flatnonzero(alpha):
+            for j in np.flatnonzero(beta):
+                if (i, j) not in self._pairs:
+                    a = _float64(self._a_blocks[i])
+                    inner = min(a.shape[1], self._b_probe[j].shape[0])  # zero padding adds nothing
+                    probe = np.zeros_like(expected)
+                    probe[: a.shape[0]] = a[:, :inner] @ self._b_probe[j][:inner]
+                    self._pairs[(i, j)] = probe
+                expected += alpha[i] * beta[j] * self._pairs[(i, j)]
+                weight += abs(alpha[i] * beta[j]) * self._a_norm[i] * self._b_norm[j]
+        return expected, weight
 
 
 def _float64(block):

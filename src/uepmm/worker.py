@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .sparse import hstack, matmul, vstack
+from .sparse import hstack, is_sparse, matmul, vstack
 
 __all__ = ["coded_product", "factor_product"]
 
@@ -59,12 +59,39 @@ def factor_product(
     alpha: np.ndarray,
     beta: np.ndarray,
 ) -> np.ndarray:
-    """The eq. (11) packet ``W_A W_B`` with ``W_A = sum alpha_i A_i`` and ``W_B = sum beta_j B_j``."""
+    """The eq. (11) packet ``W_A W_B`` with ``W_A = sum alpha_i A_i`` and ``W_B = sum beta_j B_j``.
+
+    Blocks of unequal size (c×r inner blocks of ``H / M`` rounded, as MatDot sums them) are
+    zero-padded to the largest at the end, which leaves every ``A_i B_j`` unchanged.
+    """
     dtype = np.result_type(a_blocks[int(np.flatnonzero(alpha)[0])].dtype, b_blocks[int(np.flatnonzero(beta)[0])].dtype)
-    alpha, beta = np.asarray(alpha, dtype=dtype), np.asarray(beta, dtype=dtype)
-    left = sum(alpha[i] * a_blocks[i] for i in np.flatnonzero(alpha))
-    right = sum(beta[j] * b_blocks[j] for j in np.flatnonzero(beta))
+    alpha, beta = np.asarray(alpha, dtype=dtype), np.asarray(beta, dtype=dtype)  # float32 stays float32
+    lefts = [a_blocks[i] for i in np.flatnonzero(alpha)]
+    rights = [b_blocks[j] for j in np.flatnonzero(beta)]
+    lefts, rights = _padded(lefts), _padded(rights)
+    left = sum(a * block for a, block in zip(alpha[np.flatnonzero(alpha)], lefts))
+    right = sum(b * block for b, block in zip(beta[np.flatnonzero(beta)], rights))
     return matmul(left, right)
+
+
+def _padded(blocks: list) -> list:
+    """The blocks zero-padded at the end to their largest shape (themselves when all agree)."""
+    shape = tuple(max(b.shape[d] for b in blocks) for d in range(2))
+    if all(b.shape == shape for b in blocks):
+        return blocks
+    out = []
+    for b in blocks:
+        if b.shape == shape:
+            out.append(b)
+        elif is_sparse(b):
+            grown = b.copy()
+            grown.resize(shape)
+            out.append(grown)
+        else:
+            grown = np.zeros(shape, dtype=b.dtype)
+            grown[: b.shape[0], : b.shape[1]] = b
+            out.append(grown)
+    return out
 
 
 def _coefficients(row: np.ndarray, a_blocks, b_blocks, k: int, grid: tuple[int, int], kind: str) -> np.ndarray:

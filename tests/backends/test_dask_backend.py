@@ -424,3 +424,22 @@ def test_cluster_demo_prints_the_loss_table(healthy, capsys):
     bad = _parse(["--address", "tcp://127.0.0.1:9", "--connect-timeout", "0.5", "--trials", "1"])
     assert bad.func(bad) == 2
     assert "could not reach the Dask scheduler" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ MatDot and sampling (scheme-owned decoders)
+@pytest.mark.parametrize("code,workers,partition,blocks", [
+    ("matdot", 20, "cxr", 9), ("sampling", 12, "cxr", 9), ("sampling", 12, "rxc", (3, 3)),
+])
+def test_matdot_and_sampling_on_dask(healthy, matrices, code, workers, partition, blocks):
+    A, B = matrices
+    kwargs = dict(code=code, partition=partition, blocks=blocks, workers=workers, latency=None, seed=4)
+    res = uepmm.coded_matmul(A, B, backend="dask", client=healthy, **kwargs)
+    sim = uepmm.coded_matmul(A, B, **kwargs)
+    assert res.report["decoder"] == code and res.report["packet_work"] == [1.0] * workers
+    if code == "matdot":  # exact from the first 2M-1 = 17 packets, whichever they are; then the PS stops
+        assert res.received == 17 and res.recovered.all() and _rel(res.estimate, A @ B) < 1e-8
+        assert 1.0 < res.report["condition_number"] < 1e9
+    else:  # every sample arrives; the same draws as the simulated backend give the same estimate
+        assert res.received == workers
+        np.testing.assert_array_equal(res.recovered, sim.recovered)
+        np.testing.assert_allclose(res.estimate, sim.estimate, rtol=1e-12, atol=1e-12 * np.abs(sim.estimate).max())

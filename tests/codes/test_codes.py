@@ -49,7 +49,8 @@ def test_gamma_errors():
         make_code("ew", gamma=(0.5, 0.4, 0.3))
     with pytest.raises(ValueError, match="gamma .* required"):
         NOW().encode(ClassTable((0, 1)), 3, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="'uncoded', 'repetition', 'mds', 'polynomial', 'now', 'ew', 'speculative'"):
+    with pytest.raises(ValueError, match="'uncoded', 'repetition', 'mds', 'polynomial', 'now', 'ew', 'matdot', "
+                                         "'sampling', 'speculative'"):
         make_code("ldpc")
 
 

@@ -89,7 +89,7 @@ def test_self_description():
 
 
 def test_cxr_is_refused_with_the_fix():
-    with pytest.raises(ValueError, match="MatDot.*code='mds'"):
+    with pytest.raises(ValueError, match="use code='matdot'"):
         JobSpec(code="polynomial", partition="cxr", blocks=9)
     with pytest.raises(ValueError, match="grid"):
         Polynomial().encode(JobSpec(code="mds", partition="rxc").uniform_classes, 9, np.random.default_rng(0))

@@ -124,7 +124,9 @@ class Collector:
             if payload is None:  # released before its delay ran out: nobody asked for it
                 status = "lost"
             elif self.verifier is not None:
-                status = self.verifier.check(self.job.encoding.generator[w], payload)
+                factors = self.job.encoding.factors
+                status = self.verifier.check(self.job.encoding.generator[w], payload,
+                                             factors=None if factors is None else factors[w])
             elif not (isinstance(payload, np.ndarray) and payload.shape == tuple(self.job.partition.product_shape)):
                 status = "malformed"
         if status != "ok":

@@ -56,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Print P_d,l(N) for N = 0..max-packets received packets and every class l "
             "(class 1 = most important): paper eqs. 14-15 for NOW-UEP, the expanding-window "
-            "rank recursion of docs/design.md §7 for EW-UEP, a step at N = K for MDS, and for "
+            "rank recursion of docs/design.md §7 for EW-UEP, a step at N = K for MDS (N = 2K-1 for MatDot), and for "
             "uncoded/repetition the probability that a given sub-product has arrived."
         ),
         epilog=(

@@ -1,4 +1,5 @@
-"""The codes: uncoded, repetition, speculative backups, MDS, polynomial (r×c), and the UEP codes NOW and EW.
+"""The codes: uncoded, repetition, speculative backups, MDS, polynomial (r×c), MatDot (c×r),
+norm-weighted sampling, and the UEP codes NOW and EW.
 
 Each code is a :class:`Code` subclass that describes itself (window probabilities, class
 awareness, recovery threshold, work per packet, analytic decoding probabilities); callers
@@ -13,14 +14,16 @@ from typing import Callable, Sequence
 from .._validation import choice, probability_vector
 from .base import Code, Encoding, packet_work, to_factor_form
 from .baseline import Repetition, Uncoded
+from .matdot import MatDot
 from .mds import MDS
 from .polynomial import Polynomial
+from .sampling import Sampling
 from .speculative import Speculative
 from .uep import EW, NOW
 
 __all__ = [
     "Code", "Encoding", "to_factor_form", "packet_work", "Uncoded", "Repetition", "MDS", "NOW", "EW",
-    "Polynomial", "Speculative", "CODES", "make_code",
+    "Polynomial", "MatDot", "Sampling", "Speculative", "CODES", "make_code",
 ]
 
 
@@ -39,6 +42,8 @@ _REGISTRY: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "polynomial": (lambda gamma, copies: Polynomial(), ()),
     "now": (_window_code(NOW), ("gamma",)),
     "ew": (_window_code(EW), ("gamma",)),
+    "matdot": (lambda gamma, copies: MatDot(), ()),
+    "sampling": (lambda gamma, copies: Sampling(), ()),
     "speculative": (lambda gamma, copies: Speculative(), ()),
 }
 

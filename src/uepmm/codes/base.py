@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..decoding import RecoveryTracker, recoverable, recovery_curve
 from ..importance import ClassTable
 from ..partition import Partition
 
@@ -62,7 +63,14 @@ class Code:
     * :meth:`response_times` / :meth:`unit_rows`: a code's own response-time rule, if any;
     * :meth:`for_layout`: the code bound to a partition's grid (or refusing the partition);
     * :meth:`decoding_probabilities`: analytic ``P_d,l(N)`` (paper eqs. 14-15) where
-      :mod:`uepmm.theory` has them.
+      :mod:`uepmm.theory` has them;
+    * :meth:`recovery_tracker`, :meth:`recoverable`, :meth:`recovery_curve`: which
+      sub-products the received packets determine (default: the rank decision of
+      :mod:`uepmm.decoding` on the coefficient rows); every caller asks the code;
+    * :meth:`decoder_for`: the decoder that really forms ``C_hat`` (default: the one
+      requested; a code whose estimate the scheme itself defines returns its own);
+    * :attr:`needs_energies` / :meth:`with_energies`: a code whose rows depend on the
+      data (norm-weighted sampling) is bound to the PS's sub-product energies per job.
 
     Adding a code is one module in ``codes/`` plus its entry in :data:`uepmm.codes.CODES`.
     """
@@ -74,6 +82,8 @@ class Code:
     #: A free worker starts a copy of an unfinished task (speculative backups): the job carries each
     #: worker's copy durations (``Job.copy_times``), and a backend may run the rule for real.
     backup_copies = False
+    #: the rows depend on the PS's prior sub-product energies (:meth:`with_energies` binds them).
+    needs_energies = False
 
     def check(self, classes: ClassTable, workers: int) -> None:
         """Raise ``ValueError`` if this code cannot run with these classes and workers."""
@@ -89,6 +99,29 @@ class Code:
 
     def _encode(self, classes: ClassTable, workers: int, rng: np.random.Generator) -> Encoding:  # pragma: no cover
         raise NotImplementedError
+
+    def recovery_tracker(self, num_products: int):
+        """Per-packet recovery decision: ``add(row)`` returns the newly recovered sub-products,
+        ``recovered`` is the ``(K,)`` flag array (default: :class:`uepmm.decoding.RecoveryTracker`)."""
+        return RecoveryTracker(num_products)
+
+    def recoverable(self, rows: np.ndarray) -> np.ndarray:
+        """``(K,)`` flags: sub-products determined by all the received coefficient ``rows`` together."""
+        return recoverable(rows)
+
+    def recovery_curve(self, rows: np.ndarray) -> np.ndarray:
+        """``out[i, k]``: sub-product ``k`` recovered from the first ``i`` rows (``i = 0..n``)."""
+        return recovery_curve(rows)
+
+    def decoder_for(self, requested):
+        """The :class:`~uepmm.decoders.Decoder` that forms ``C_hat`` when ``requested`` was asked for:
+        ``requested`` itself, unless the scheme defines its own estimate (then the request is ignored,
+        and ``Result.report["decoder"]`` names the decoder that ran)."""
+        return requested
+
+    def with_energies(self, energies: np.ndarray, partition: Partition) -> Code:
+        """This code bound to one job's prior sub-product energies (``self`` unless :attr:`needs_energies`)."""
+        return self
 
     def recovery_threshold(self, num_products: int) -> int | None:
         """The least ``n`` such that any ``n`` packets recover all ``K`` sub-products (``None``: no such ``n``)."""

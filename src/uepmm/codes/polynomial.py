@@ -61,7 +61,7 @@ class Polynomial(ThresholdCode):
         if kind != "rxc":
             raise ValueError(
                 "code='polynomial' is for partition 'rxc' (C = the N x P blocks A_n B_p); for 'cxr' "
-                "(C = sum_m A_m B_m) use a MatDot-style code, which uepmm does not have, or code='mds'"
+                "(C = sum_m A_m B_m) use code='matdot'"
             )
         return Polynomial((int(grid[0]), int(grid[1])))
 

@@ -33,8 +33,7 @@ import os
 import numpy as np
 
 from .. import theory
-from ..decoders import DecodeContext, make_decoder
-from ..decoding import recoverable
+from ..decoders import DecodeContext, decoder_for_code, make_decoder
 from ..draw import draw_job
 from ..importance import ImportanceOrder, energies_from_line_norms, paper_sec6_classes
 from ..loss import BlockLoss
@@ -97,7 +96,7 @@ def loss_after_packets(
     """Mean normalised loss after ``n = 0..W`` arrivals (engine Monte Carlo; module docstring)."""
     classes = paper_sec6_classes(partition)
     spec = figure_spec(code, classes, FIG_WORKERS, FIG_LATENCY, omega, gamma)
-    dec = make_decoder(decoder)
+    dec = decoder_for_code(spec.code_object, make_decoder(decoder))  # the scheme's own, if it defines C_hat
     pricing = _pricing(partition, seed, draws, size_scale)
     K = classes.num_products
     total = np.zeros(FIG_WORKERS + 1)
@@ -109,7 +108,7 @@ def loss_after_packets(
                                 spec.code_object)
         for n in range(FIG_WORKERS + 1):
             received = rows[:n]
-            recovered = recoverable(received) if n else np.zeros(K, dtype=bool)
+            recovered = spec.code_object.recoverable(received) if n else np.zeros(K, dtype=bool)
             if recovered.all():
                 break  # loss 0 from here on
             M = dec.reconstruction(received, recovered, context) if n else np.zeros((K, K))

@@ -1,9 +1,10 @@
 """Monte Carlo of the Sec. VI loss with the core engine (the c×r curves of Figs. 9-11).
 
-Each trial draws the real NOW/EW code's coefficient rows and the real latency model's
+Each trial draws the real code's coefficient rows (NOW, EW, MDS, MatDot; sampling with its
+probabilities bound to the matrix draw's block norms) and the real latency model's
 response times (:func:`draw_trial`, the draws of :func:`uepmm.plan_job`), takes the
-packets in arrival order, lets the decoder's :func:`~uepmm.decoding.recovery_curve` decide
-what the first ``i`` arrivals recover, and prices that recovered set with
+packets in arrival order, lets the code's ``recovery_curve`` (for linear codes
+:func:`~uepmm.decoding.recovery_curve`) decide what the first ``i`` arrivals recover, and prices that recovered set with
 :class:`~uepmm.loss.BlockLoss` from the exact sub-products of a real Sec. VI matrix pair
 at the paper's sizes.  The sub-products and their Gram matrix are computed once per
 matrix draw and reused for the trials assigned to that draw ("fast" fidelity; the
@@ -33,12 +34,12 @@ from .. import theory
 from .._progress import progress
 from .._validation import choice, positive_float, positive_int
 from ..codes import Code, make_code
-from ..decoding import recovery_curve
+from ..decoders import DecodeContext, decoder_for_code
 from ..draw import draw_job
-from ..importance import ClassTable, paper_sec6_classes
+from ..importance import ClassTable, ImportanceOrder, paper_sec6_classes, sub_product_energies
 from ..latency import LatencyModel
 from ..loss import BlockLoss
-from ..partition import make_partition
+from ..partition import Partition, make_partition
 from ..spec import JobSpec
 from .figure_options import (
     DEFAULT_MATRIX_DRAWS,
@@ -56,8 +57,9 @@ __all__ = [
     "trial_seed",
 ]
 
-#: Codes the figure Monte Carlo draws (the curves of Figs. 9-11).
-FIGURE_CODES = ("now", "ew", "mds")
+#: Codes the figure Monte Carlo draws (the curves of Figs. 9-11; MatDot: c×r only; sampling: its
+#: own estimate, priced by :meth:`BlockLoss.reconstruction_loss`).
+FIGURE_CODES = ("now", "ew", "mds", "matdot", "sampling")
 
 _PARTITION_BLOCKS = {"rxc": (3, 3), "cxr": 9}
 _STREAM_MATRICES = 0
@@ -179,12 +181,15 @@ def _stderr(values: np.ndarray) -> np.ndarray:
 
 
 _BLOCK_LOSS_CACHE: dict[tuple, tuple[BlockLoss, ...]] = {}
+#: per matrix draw: the layout and the PS's prior sub-product energies (codes bound to the data)
+_PRIOR_CACHE: dict[tuple, tuple[tuple[Partition, np.ndarray], ...]] = {}
 _CURVE_CACHE: dict[tuple, EngineCurves] = {}
 
 
 def clear_cache() -> None:
     """Forget the cached sub-product Gram matrices and Monte Carlo curves."""
     _BLOCK_LOSS_CACHE.clear()
+    _PRIOR_CACHE.clear()
     _CURVE_CACHE.clear()
 
 
@@ -192,13 +197,15 @@ def _sec6_block_losses(partition: str, seed: int, draws: int, size_scale: float,
     """One :class:`BlockLoss` (exact sub-products -> Gram matrix) per Sec. VI matrix draw."""
     key = (partition, seed, draws, size_scale)
     if key not in _BLOCK_LOSS_CACHE:
-        out = []
+        out, priors = [], []
         label = f"{partition} sub-products"
         for d in progress(range(draws), draws, label, enabled=show):
             A, B = sec6_matrices(partition, np.random.default_rng(_matrix_seed(seed, d)), size_scale)
             layout = make_partition(A.shape, B.shape, partition, _PARTITION_BLOCKS[partition])
             out.append(BlockLoss(layout, layout.products(A, B)))
+            priors.append((layout, sub_product_energies(ImportanceOrder.identity(partition, A, B), layout, A, B)))
         _BLOCK_LOSS_CACHE[key] = tuple(out)
+        _PRIOR_CACHE[key] = tuple(priors)
     return _BLOCK_LOSS_CACHE[key]
 
 
@@ -221,12 +228,16 @@ def engine_loss_curves(
     from ``seed``; its exact sub-products and their Gram matrix computed once) and the
     job draws of :func:`draw_trial` with :func:`trial_seed` ``(seed, j)``; NOW and EW with
     the same ``seed`` share the matrices and the response times (common random numbers).
-    The packets are taken in arrival order, the decoder's :func:`recovery_curve` gives the
+    The packets are taken in arrival order, the code's ``recovery_curve`` gives the
     recovered set after every arrival, and :meth:`BlockLoss.normalized` prices it.
     Results are cached per argument set (they are read-only arrays).
     """
     partition = choice(partition, "partition", tuple(_PARTITION_BLOCKS))
     code = choice(code, "code", FIGURE_CODES)
+    if code == "matdot" and partition != "cxr":
+        raise ValueError(
+            "code 'matdot' is for partition 'cxr'; for 'rxc' use code='mds' (or 'polynomial' in coded_matmul)"
+        )
     trials = positive_int(trials, "trials")
     seed = positive_int(seed, "seed", minimum=0)
     omega = positive_float(omega, "omega")
@@ -243,12 +254,19 @@ def engine_loss_curves(
     recovered_after = np.empty((trials, workers + 1, classes.num_products), dtype=bool)
     arrival_times = np.empty((trials, workers))
     label = f"{code:>4} {partition} trials"
+    priors = _PRIOR_CACHE[(partition, seed, draws, size_scale)]
     for j in progress(range(trials), trials, label, enabled=show_progress):
-        drawn = draw_job(spec, classes, trial_seed(seed, j))
+        code = spec.code_object.with_energies(priors[j % draws][1], priors[j % draws][0])  # sampling: p from norms
+        drawn = draw_job(spec, classes, trial_seed(seed, j), code=code)
         rows, times = drawn.generator, drawn.times
         order = np.argsort(times, kind="stable")  # the simulated backend's delivery order
-        recovered_after[j] = recovery_curve(rows[order])  # [W+1, K]
-        loss_after[j] = pricing[j % draws].normalized(recovered_after[j])
+        recovered_after[j] = code.recovery_curve(rows[order])  # [W+1, K]
+        decoder = decoder_for_code(code, spec.decoder_object)
+        if decoder is spec.decoder_object or decoder.selects_exact_blocks:  # the paper's: recovered blocks
+            loss_after[j] = pricing[j % draws].normalized(recovered_after[j])
+        else:  # an estimate the scheme defines (sampling): P_hat = M P after each arrival
+            loss_after[j] = _reconstruction_losses(pricing[j % draws], decoder, code, classes, workers,
+                                                   rows[order], recovered_after[j])
         arrival_times[j] = times[order]
     for array in (loss_after, recovered_after, arrival_times):
         array.flags.writeable = False
@@ -257,6 +275,17 @@ def engine_loss_curves(
     )
     _CURVE_CACHE[key] = curves
     return curves
+
+
+def _reconstruction_losses(pricing: BlockLoss, decoder, code: Code, classes: ClassTable, workers: int,
+                           rows: np.ndarray, recovered: np.ndarray) -> np.ndarray:
+    """Normalised loss of ``decoder``'s estimate after the first ``n = 0..W`` rows."""
+    context = DecodeContext(None, None, np.dtype(np.float64), workers, classes, code=code)
+    out = np.ones(rows.shape[0] + 1)
+    for n in range(1, rows.shape[0] + 1):
+        M = decoder.reconstruction(rows[:n], recovered[n], context)
+        out[n] = pricing.reconstruction_loss(M) / pricing.total if pricing.total > 0 else 0.0
+    return out
 
 
 def curves_for(options: FigureOptions, partition: str, code: str) -> EngineCurves:

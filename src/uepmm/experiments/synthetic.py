@@ -17,6 +17,7 @@ import numpy as np
 from .._progress import progress
 from ..api import coded_matmul
 from ..codes import make_code
+from ..decoders import decoder_for_code
 from ..paper import SEC6_VARIANCES
 from ..spec import JobSpec
 
@@ -98,7 +99,8 @@ def loss_vs_deadline(
     # one run per trial reads every deadline off its timeline, unless the estimate at a deadline
     # is not the zero-fill of what was recovered by then (another decoder, or Γ designed per deadline)
     spec = JobSpec(**{k: v for k, v in coded_kwargs.items() if k in JobSpec.field_names()})
-    per_deadline = spec.auto_gamma or not spec.decoder_object.selects_exact_blocks
+    decoder = decoder_for_code(spec.code_object, spec.decoder_object)  # the scheme's own, if it defines C_hat
+    per_deadline = spec.auto_gamma or not decoder.selects_exact_blocks
     for t, trial_seed in progress(enumerate(trial_seeds), trials, label or "trials", enabled=show_progress):
         data_seed, run_seed = trial_seed.spawn(2)
         A, B = make_matrices(np.random.default_rng(data_seed))

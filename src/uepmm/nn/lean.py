@@ -20,7 +20,8 @@ with the engine's own pieces, and computes the estimate in torch on the operands
    ``cost="equal"`` the code draw is skipped when no packet arrives; with ``cost="work"`` the
    times depend on the rows, so the code is always drawn);
 4. the coefficient rows of the packets that arrive by the deadline, as the simulated
-   backend delivers them, decided at once by :func:`uepmm.recoverable` (the batch form
+   backend delivers them, decided at once by the code's ``recoverable`` (for linear codes
+   :func:`uepmm.recoverable`, the batch form
    of the rank-only decoder :class:`uepmm.RecoveryTracker` that ``coded_matmul`` feeds
    packet by packet; the tests check that both recover the same sub-products);
 5. the estimate, by the spec's decoder (:mod:`uepmm.decoders`).  With fast fidelity and the
@@ -46,8 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..decoders import DecodeContext
-from ..decoding import recoverable
+from ..decoders import DecodeContext, decoder_for_code
 from ..design.auto import auto_code
 from ..draw import draw_encoding, draw_unit_times, packet_work, response_times
 from ..importance import (
@@ -139,7 +139,9 @@ class LeanPlanner:
             raise TypeError(f"config must be a uepmm.nn.CodingConfig, got {type(config).__name__}")
         self.config = config
         self.code = config.code_object
-        self.decoder = config.decoder_object
+        self.decoder = decoder_for_code(self.code, config.decoder_object)  # the scheme's own, if it has one
+        # rows that depend on the data: the class table (NOW, EW) or the block norms (sampling)
+        self.data_aware = self.code.class_aware or self.code.needs_energies
         self.workers = config.workers
         self.deadline = config.deadline
         self.counts = config.counts
@@ -243,7 +245,7 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     order = scores = code = encoding = None
     table = plan.uniform_table
     if plan.config.cost == "work":  # the times depend on the packets' work: the code is drawn first
-        if plan.code.class_aware:
+        if plan.data_aware:
             order, scores = _importance(plan, A, B, layout)
             table, code, encoding = _class_aware_encoding(plan, A, B, layout, order, scores, rng)
         else:
@@ -258,12 +260,12 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     recovered = None
     if received == 0:
         recovered = np.zeros(layout.K, dtype=bool)
-    elif not plan.code.class_aware:
+    elif not plan.data_aware:
         if encoding is None:
             encoding = plan.fixed_encoding or draw_encoding(plan.config, plan.uniform_table, rng, layout.partition)
-        recovered = _recover(encoding.generator[arrived], unit_rows=plan.unit_rows)
+        recovered = _recover(plan, encoding.generator[arrived])
     elif encoding is not None:
-        recovered = recoverable(encoding.generator[arrived])
+        recovered = (code or plan.code).recoverable(encoding.generator[arrived])
     generator = None if encoding is None else encoding.generator
     a_perm = b_perm = None
     n_recovered = -1 if recovered is None else int(np.count_nonzero(recovered))
@@ -276,7 +278,7 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         # class table, code draw, then the arrived packets' rows through the rank decision
         table, code, encoding = _class_aware_encoding(plan, A, B, layout, order, info["scores"], rng)
         generator = encoding.generator
-        recovered = recoverable(generator[arrived])
+        recovered = (code or plan.code).recoverable(generator[arrived])
         n_recovered = int(np.count_nonzero(recovered))
 
     info["recovered"] = recovered
@@ -304,6 +306,8 @@ def _class_aware_encoding(plan, A, B, layout, order, scores, rng):
     code = None
     if plan.config.auto_gamma:  # Γ designed for this product (uepmm.design.auto)
         code = auto_code(plan.config, table, _energies(A, B, layout, order))
+    elif plan.code.needs_energies:  # e.g. sampling probabilities from the block norms
+        code = plan.code.with_energies(_energies(A, B, layout, order), layout.partition)
     return table, code, draw_encoding(plan.config, table, rng, layout.partition, code)
 
 
@@ -389,16 +393,16 @@ def _class_table(ranking: bytes, counts: tuple[int, ...]) -> ClassTable:
     return classes_by_rank(-position.astype(np.float64), counts)
 
 
-def _recover(rows: np.ndarray, unit_rows: bool = False) -> np.ndarray:
-    """Which sub-products the received coefficient rows determine (:func:`uepmm.recoverable`).
+def _recover(plan: LeanPlanner, rows: np.ndarray) -> np.ndarray:
+    """Which sub-products the received packets determine (the code's :meth:`~uepmm.codes.Code.recoverable`).
 
-    When every row is a unit vector (uncoded and repetition codes, ``unit_rows``) the
+    When every row is a unit vector (uncoded and repetition codes, ``plan.unit_rows``) the
     recovered set is the union of the supports (``e_k`` is in the span of unit vectors
     iff it is one of them), which needs no factorisation.
     """
-    if unit_rows:
+    if plan.unit_rows:
         return (rows != 0).any(axis=0)
-    return recoverable(rows)
+    return plan.code.recoverable(rows)
 
 
 def _mm(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:

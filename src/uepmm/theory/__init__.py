@@ -7,6 +7,7 @@ Everything here is closed form or a small dynamic programme; nothing is simulate
   Theorem 2 (eqs. 18-19, c×r, an upper bound).
 * :mod:`uepmm.theory.work`: the same under ``cost="work"`` (Gamma per-unit sums, Poisson-binomial
   arrivals, effective window probabilities ``Γ'(t)``).
+* :mod:`uepmm.theory.sampling`: the error of norm-weighted sampling given ``n`` packets.
 """
 
 from .loss import (
@@ -21,6 +22,7 @@ from .loss import (
     total_energy,
 )
 from .probabilities import THEORY_CODES, decoding_probabilities
+from .sampling import sampling_expected_loss
 from .work import arrival_distribution_work, expected_loss_work, poisson_binomial, work_response_cdf
 
 __all__ = [
@@ -39,4 +41,5 @@ __all__ = [
     "poisson_binomial",
     "arrival_distribution_work",
     "expected_loss_work",
+    "sampling_expected_loss",
 ]

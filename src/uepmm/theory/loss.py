@@ -215,6 +215,7 @@ def expected_loss(
     code_obj = make_code(
         choice(code, "code", THEORY_CODES) if isinstance(code, str) else code, gamma=gamma, copies=copies
     )
+    code_obj = code_obj.for_layout(partition, (K, 1))  # refuses a partition the code cannot serve (MatDot: r×c)
     code_obj.check(ClassTable(tuple(level for level, size in enumerate(k) for _ in range(size))), workers)
     if omega is None:
         omega = K / workers

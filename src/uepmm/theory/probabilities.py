@@ -44,7 +44,7 @@ __all__ = [
 
 
 #: Codes with an analytic decoding probability.
-THEORY_CODES = ("now", "ew", "mds", "uncoded", "repetition")
+THEORY_CODES = ("now", "ew", "mds", "uncoded", "repetition", "matdot")
 
 
 def field_size(q: object) -> float:
@@ -334,6 +334,7 @@ def decoding_probabilities(
       window ``j >= l`` is complete.  Forward/backward DP over classes on
       (packets, rank deficit): ``O(L W^2 K)`` time for q = inf, no enumeration.
     * ``mds``: 1 for every class iff ``N >= K``.
+    * ``matdot`` (c×r): 1 for every class iff ``N >= 2K - 1`` (:mod:`uepmm.codes.matdot`).
     * ``uncoded``: W = K workers, each one distinct sub-product; the ``N`` received are a
       uniform ``N``-subset, so a *given* sub-product is recovered with probability ``N/K``.
     * ``repetition``: ``copies`` = r tasks per sub-product, W = rK; a given sub-product is
@@ -371,7 +372,7 @@ def decoding_probabilities(
     if gamma is not None and not code_obj.uses_window_probabilities:
         probability_vector(gamma, "gamma", len(k))
     tasks = code_obj.task_count(K)
-    if tasks is None and code_obj.deterministic:  # repetition without copies: 2 (docstring)
+    if tasks is None and code_obj.deterministic and code_obj.recovery_threshold(K) is None:  # repetition, no copies: 2
         tasks = 2 * K
     if max_packets is None:
         max_packets = tasks if tasks is not None else code_obj.recovery_threshold(K)
