@@ -25,6 +25,7 @@ Named workloads (:func:`workload_matrices`, :data:`WORKLOADS`):
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,7 @@ def load_matrix(path: str | os.PathLike, name: str = "A") -> Any:
         raise ValueError(f"{name}: file {path!r} is not readable; check its permissions")
     try:
         value = {".npy": _read_npy, ".npz": _read_npz, ".mtx": _read_mtx}[ext](path, name)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as exc:
         if str(exc).startswith(f"{name}:"):
             raise
         raise ValueError(f"{name}: cannot read {path!r} as a {ext} file ({exc}); check that the file is complete "
@@ -73,10 +74,13 @@ _WRITER = {".npy": "np.save", ".npz": "np.savez or scipy.sparse.save_npz", ".mtx
 
 
 def _read_npy(path: str, name: str) -> np.ndarray:
+    with open(path, "rb") as handle:
+        if handle.read(6) != b"\x93NUMPY":
+            raise OSError("no .npy header")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
-        if "allow_pickle" in str(exc):
+        if "Object arrays" in str(exc):
             raise TypeError(f"{name}: {path!r} holds an object array; save a real numeric array "
                             f"(e.g. X.astype(float)); pickled objects are not loaded") from None
         raise
@@ -96,7 +100,7 @@ def _read_npz(path: str, name: str) -> Any:
         try:
             return archive[keys[0]]
         except ValueError as exc:
-            if "allow_pickle" in str(exc):
+            if "Object arrays" in str(exc):
                 raise TypeError(f"{name}: {path!r} holds an object array ({keys[0]}); save a real numeric array "
                                 f"(e.g. X.astype(float)); pickled objects are not loaded") from None
             raise

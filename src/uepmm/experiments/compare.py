@@ -38,6 +38,7 @@ every (scheme, trial, deadline) with real compute.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,9 +57,11 @@ from ..loss import BlockLoss
 from ..matrices import check_pair
 from ..spec import JobSpec
 from .engine_curves import trial_seed
+from .plotting import new_figure
+from .tables import write_csv
 
 __all__ = ["Scheme", "SCHEMES", "DEFAULT_DEADLINES", "COLUMNS", "resolve_schemes", "scheme_spec", "compare_schemes",
-           "fast_losses", "winners"]
+           "fast_losses", "winners", "plot_compare", "write_compare", "TIE"]
 
 
 @dataclass(frozen=True)
@@ -311,3 +314,37 @@ def winners(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             row.update(best_uep=uep[0]["scheme"], best_uep_loss=uep[0]["mean_loss"])
         out.append(row)
     return out
+
+
+def plot_compare(rows: Sequence[dict[str, Any]], path: str, title: str = "") -> str | None:
+    """Mean loss against the finite deadlines, one line per scheme, log y (a zero loss is not drawn).
+    ``None`` when matplotlib is missing or there is no finite deadline."""
+    finite = [r for r in rows if math.isfinite(r["deadline"])]
+    fig = new_figure((7.5, 4.6))
+    if fig is None or not finite:
+        return None
+    ax = fig.subplots()
+    styles = {"now": "-", "ew": "-", "now+": "--", "ew+": "--"}
+    for name in dict.fromkeys(r["scheme"] for r in finite):
+        mine = [r for r in finite if r["scheme"] == name]
+        t = np.array([r["deadline"] for r in mine])
+        y = np.array([r["mean_loss"] for r in mine])
+        ax.plot(t, np.where(y > 0, y, np.nan), styles.get(name, ":"), marker="o", markersize=3, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("deadline (latency-model units)")
+    ax.set_ylabel("mean normalised loss")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def write_compare(rows: Sequence[dict[str, Any]], out_dir: str, stem: str = "compare", title: str = "") -> list[str]:
+    """``{stem}.csv`` (:data:`COLUMNS`) and ``{stem}.png`` (:func:`plot_compare`) in ``out_dir``; the paths written."""
+    os.makedirs(out_dir, exist_ok=True)
+    csv_path = os.path.join(out_dir, f"{stem}.csv")
+    write_csv(csv_path, rows, COLUMNS)
+    png = plot_compare(rows, os.path.join(out_dir, f"{stem}.png"), title)
+    return [csv_path] + ([png] if png else [])
