@@ -35,7 +35,8 @@ COSTS = ("equal", "work")
 DEADLINES = (0.5, 1.0, 2.0, 4.0, 8.0, math.inf)
 UEP = ("now", "ew", "now+", "ew+")
 BEGIN, END = "<!-- compare:begin -->", "<!-- compare:end -->"
-LABELS = {"sec6": "Sec. VI matrices", "gaussian": "Gaussian 900×900 @ 900×900", "mnist": "MNIST XᵀX (784×5000 @ 5000×784)"}
+LABELS = {"sec6": "Sec. VI matrices", "gaussian": "Gaussian 900×900 @ 900×900",
+          "mnist": "MNIST XᵀX (784×5000 @ 5000×784)"}
 
 
 def command(workload: str, partition: str, cost: str, trials: int, seed: int) -> str:
@@ -89,7 +90,7 @@ def setting_markdown(workload, partition, cost, rows, seeds, trials, csv_name) -
         cells = []
         for t in DEADLINES:
             mean, lo, hi = stats[s, t]
-            text = fmt(mean) if hi - lo <= TIE else f"{fmt(mean)} ({fmt(lo)}–{fmt(hi)})"
+            text = fmt(mean) if fmt(lo) == fmt(hi) else f"{fmt(mean)} ({fmt(lo)}–{fmt(hi)})"
             cells.append(f"**{text}**" if s in winners[t] else text)
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     won = []
