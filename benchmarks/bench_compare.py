@@ -4,7 +4,7 @@ The Sec. VI c×r setting (paper sizes: A 900×900 in 9 column blocks, K = 9, W =
 exponential latency, Ω = K/W), every scheme that exists in this uepmm (:data:`SCHEMES`
 filtered by :data:`uepmm.codes.CODES`), deadlines 0.5,1,2,4,8,inf, 100 trials, cost
 ``equal`` and ``work``.  Each repeat times the whole command in-process (matrices, the
-exact sub-products, the Γ designs of now+/ew+, the Monte Carlo, the table), with the
+exact sub-products, the Γ designs of now+/ew+, the Monte Carlo, the table, the CSV and PNG), with the
 design caches cleared so that every repeat designs afresh.  Target (issue #11): < 60 s on
 the 2-core machine for 10 schemes.
 
@@ -18,6 +18,7 @@ import contextlib
 import io
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,10 +49,11 @@ def main_bench() -> None:
     schemes, _ = resolve_schemes(None, "cxr")
     print(f"codes: {', '.join(CODES)}; schemes run (cxr): {', '.join(s.name for s in schemes)} ({len(schemes)})")
     print("cost   repeats  median_s  min_s  max_s  per_scheme_s")
+    out = tempfile.mkdtemp(prefix="bench-compare-")
     for cost in ("equal", "work"):
         argv = ["compare", "--matrices", "sec6", "--partition", "cxr", "--blocks", "9", "--workers", "30",
                 "--trials", str(args.trials), "--deadline", "0.5,1,2,4,8,inf", "--cost", cost, "--no-progress",
-                "--format", "csv"]
+                "--format", "csv", "--out", out]
         times = [run_once(argv) for _ in range(args.repeats)]
         med = statistics.median(times)
         print(f"{cost:6} {args.repeats:7d}  {med:8.2f}  {min(times):5.2f}  {max(times):5.2f}  "

@@ -38,11 +38,13 @@ def files(tmp_path):
     B = rng.standard_normal((18, 10))
     np.save(tmp_path / "a.npy", A)
     np.save(tmp_path / "b.npy", B)
-    return str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), A, B
+    return str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), A, B, str(tmp_path / "out")
 
 
 def run_compare(files, *extra):
-    a, b = files[0], files[1]
+    a, b, out = files[0], files[1], files[4]
+    if "--out" not in extra:
+        extra = (*extra, "--out", out)
     return main(["compare", "--a", a, "--b", b, "--blocks", "6", "--workers", "12", "--trials", "20",
                  "--deadline", "0.5,1,2,inf", "--no-progress", *extra])
 
@@ -79,7 +81,9 @@ def test_compare_json_table_and_csv_agree(files, capsys):
         assert float(c["mean_loss"]) == pytest.approx(j["mean_loss"], rel=1e-12, abs=1e-300)
     assert run_compare(files, "--schemes", "mds,ew") == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == list(COLUMNS) and len(table) == 1 + 2 * len(DEADLINES)
+    assert table[0].split() == list(COLUMNS)
+    notes = table[1 + 2 * len(DEADLINES):]  # the CSV and (with matplotlib) the PNG
+    assert notes and all(line.startswith("wrote ") for line in notes)
 
 
 def test_same_seed_same_csv_and_png(files, tmp_path, capsys):
@@ -161,14 +165,15 @@ def test_bad_options_are_clear_errors(files, capsys, argv, message):
 
 def test_bad_files_are_clear_errors(files, tmp_path, capsys):
     missing = str(tmp_path / "missing.npy")
-    assert main(["compare", "--a", missing, "--b", files[1], "--no-progress"]) == 2
+    assert main(["compare", "--a", missing, "--b", files[1], "--no-progress", "--out", files[4]]) == 2
     assert capsys.readouterr().err.strip() == (
         f"uepmm compare: error: --a: file {missing!r} does not exist; give the path of a .npy file")
-    assert main(["compare", "--a", files[0], "--no-progress"]) == 2
+    assert main(["compare", "--a", files[0], "--no-progress", "--out", files[4]]) == 2
     assert capsys.readouterr().err.strip() == "uepmm compare: error: --a and --b go together: give both files " \
                                               "(missing --b)"
     np.save(tmp_path / "wrong.npy", np.ones((7, 3)))
-    assert main(["compare", "--a", files[0], "--b", str(tmp_path / "wrong.npy"), "--no-progress"]) == 2
+    assert main(["compare", "--a", files[0], "--b", str(tmp_path / "wrong.npy"), "--no-progress", "--out",
+                 files[4]]) == 2
     assert capsys.readouterr().err.strip() == (
         "uepmm compare: error: --a has shape (12, 18) and --b has shape (7, 3): --a's 18 columns must equal "
         "--b's 7 rows for A @ B; check the files (or transpose one of them)")
@@ -195,7 +200,7 @@ def test_sparse_mtx_input(tmp_path, capsys):
     np.save(tmp_path / "b.npy", np.random.default_rng(0).standard_normal((18, 8)))
     assert main(["compare", "--a", str(tmp_path / "a.mtx"), "--b", str(tmp_path / "b.npy"), "--blocks", "6",
                  "--workers", "12", "--trials", "5", "--deadline", "1,inf", "--schemes", "uncoded,mds,ew+",
-                 "--format", "json", "--no-progress"]) == 0
+                 "--format", "json", "--no-progress", "--out", str(tmp_path / "out")]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["mean_loss"] for r in rows if r["deadline"] == math.inf][:2] == [0.0, 0.0]
 
@@ -212,7 +217,7 @@ def test_compare_on_dask_matches_the_fast_path(files, capsys):
     common = ["--schemes", "uncoded,mds,ew+", "--trials", "2", "--format", "json"]
     a, b = files[0], files[1]
     argv = ["compare", "--a", a, "--b", b, "--blocks", "6", "--workers", "12", "--deadline", "0,1000",
-            "--no-progress", *common]
+            "--no-progress", "--out", files[4], *common]
     assert main(argv) == 0
     simulated = json.loads(capsys.readouterr().out)
     assert main(argv + ["--backend", "dask", "--time-unit", "0.001", "--dask-workers", "1"]) == 0

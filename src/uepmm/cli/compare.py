@@ -8,7 +8,7 @@ from typing import Any
 from ..experiments.compare import DEFAULT_DEADLINES, SCHEMES, compare_schemes, write_compare
 from ..experiments.tables import format_rows
 from ..spec import JobSpec
-from ._common import add_format_argument, add_progress_argument, add_seed_argument, notes_stream
+from ._common import add_format_argument, add_out_argument, add_progress_argument, add_seed_argument, notes_stream
 from ._dask_options import add_dask_arguments, backend_from_args
 from ._inputs import add_matrix_arguments, fixed_matrices
 from .simulate import add_latency_arguments, float_list, int_list, latency_from_args, omega_from_args
@@ -58,8 +58,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--backend", default="simulated", choices=("simulated", "dask"),
                         help="simulated (default, fast) or dask (real compute, slow)")
     add_format_argument(parser)
-    parser.add_argument("--out", metavar="DIR", default=None,
-                        help="also write DIR/compare.csv and DIR/compare.png (mean loss vs deadline, log y)")
+    add_out_argument(parser, "uepmm-compare", "compare.csv and compare.png (mean loss vs deadline, log y)")
     add_progress_argument(parser)
     add_dask_arguments(parser)
     parser.set_defaults(func=run)
@@ -77,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}", file=notes_out)
     print(format_rows(rows, args.format))
-    if args.out:
-        title = (f"{label}, {args.partition}, W={args.workers}, cost={args.cost}, {args.trials} trials, "
-                 f"seed {args.seed}")
-        for path in write_compare(rows, args.out, title=title):
-            print(f"wrote {path}", file=notes_out)
+    title = f"{label}, {args.partition}, W={args.workers}, cost={args.cost}, {args.trials} trials, seed {args.seed}"
+    for path in write_compare(rows, args.out, title=title):
+        print(f"wrote {path}", file=notes_out)
     return 0
