@@ -56,7 +56,9 @@ def test_compare_writes_every_scheme_at_every_deadline(files, capsys):
     assert [r["scheme"] for r in rows] == [n for n in names for _ in DEADLINES]
     assert list(rows[0]) == list(COLUMNS)
     for r in rows:
-        assert 0.0 <= float(r["mean_loss"]) <= 1.0 and r["cost"] == "equal" and r["partition"] == "cxr"
+        assert float(r["mean_loss"]) >= 0.0 and r["cost"] == "equal" and r["partition"] == "cxr"
+        if r["decoder"] == "zero":  # exact blocks or nothing: never more than ||C||^2 (sampling's unbiased
+            assert float(r["mean_loss"]) <= 1.0  # estimate can exceed it with few packets)
         assert int(r["trials"]) == 20 and int(r["workers"]) == 12
     by = {(r["scheme"], float(r["deadline"])): r for r in rows}
     assert float(by["uncoded", math.inf]["mean_loss"]) == 0.0 and by["uncoded", math.inf]["tasks"] == "6"
@@ -103,7 +105,7 @@ def test_same_seed_same_csv_and_png(files, tmp_path, capsys):
 def test_fast_path_equals_full_fidelity_coded_matmul(partition, cost):
     rng = np.random.default_rng(11)
     A, B = rng.standard_normal((12, 18)) * np.repeat([2.0, 1.0, 0.5], 6), rng.standard_normal((18, 12))
-    base = JobSpec(partition=partition, blocks=9, workers=14, cost=cost)
+    base = JobSpec(partition=partition, blocks=9, workers=18, cost=cost)  # matdot: W >= 2K - 1
     base = base.with_(omega=base.omega_value)
     C = A @ B
     deadlines = [0.6, 1.5, math.inf]
