@@ -133,8 +133,13 @@ def test_library_rows_and_winners():
 
 def test_omega_is_the_full_workers_for_every_scheme():
     base = JobSpec(partition="cxr", blocks=9, workers=30)
-    spec = scheme_spec(SCHEMES["uncoded"], base.with_(omega=base.omega_value))
+    base = base.with_(omega=base.omega_value)
+    spec = scheme_spec(SCHEMES["uncoded"], base)
     assert spec.workers == 9 and spec.omega_value == pytest.approx(9 / 30)
+    assert scheme_spec(SCHEMES["repetition"], base).workers == 27  # 3 copies of 9 tasks, 3 idle
+    for name in available("cxr"):  # every other scheme uses all W workers (speculative: K tasks + 21 spares)
+        if name not in ("uncoded", "repetition"):
+            assert scheme_spec(SCHEMES[name], base).workers == 30, name
 
 
 def test_all_skips_what_does_not_fit_with_a_note(files, capsys):

@@ -74,12 +74,13 @@ class Scheme:
     gamma: str | None = None
     partitions: tuple[str, ...] = ("rxc", "cxr")
     copies_from_workers: bool = False  # repetition: ⌊W/K⌋ copies
+    tasks_only: bool = False  # uncoded: its K tasks on K workers, the others idle
     note: str = ""
 
 
 #: The schemes of ``uepmm compare``, in its order (module docstring).
 SCHEMES: dict[str, Scheme] = {s.name: s for s in (
-    Scheme("uncoded", "uncoded", note="K tasks on K of the W workers, the others idle"),
+    Scheme("uncoded", "uncoded", tasks_only=True, note="K tasks on K of the W workers, the others idle"),
     Scheme("repetition", "repetition", copies_from_workers=True, note="floor(W/K) copies per task"),
     Scheme("speculative", "speculative", note="K tasks; spare and finished workers run backup copies"),
     Scheme("mds", "mds"),
@@ -140,7 +141,7 @@ def scheme_spec(scheme: Scheme, base: JobSpec) -> JobSpec:
     """
     K, W = base.num_products, base.workers
     changes: dict[str, Any] = {"code": scheme.code, "decoder": scheme.decoder, "gamma": scheme.gamma, "copies": None}
-    tasks = make_code(scheme.code).task_count(K)
+    tasks = make_code(scheme.code).task_count(K) if scheme.tasks_only else None
     if scheme.copies_from_workers:
         tasks = (W // K) * K
         changes["copies"] = W // K
