@@ -135,6 +135,7 @@ LEAVES = {
     ("figure",): (["fig8"], {"--progress", "--seed", "--out"}),
     ("demo",): ([], {"--progress", "--format", "--seed", "--out"}),
     ("simulate",): ([], {"--progress", "--format", "--seed"}),
+    ("compare",): ([], {"--progress", "--format", "--seed", "--out"}),
     ("theory", "decoding"): (["--code", "mds"], {"--format"}),
     ("cluster-demo",): ([], {"--progress", "--format", "--seed"}),
     ("train", "mnist"): (["--out", "runs"], {"--progress", "--seed", "--out"}),

@@ -7,11 +7,12 @@ import math
 from typing import Any
 
 from ..codes import CODES
-from ..experiments.synthetic import gaussian_matrices, loss_vs_deadline, sec6_matrices
+from ..experiments.synthetic import loss_vs_deadline
 from ..experiments.tables import format_rows
 from ..latency import Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
 from ._common import add_decoder_arguments, add_format_argument, add_progress_argument, add_seed_argument
 from ._dask_options import add_dask_arguments, backend_from_args
+from ._inputs import add_matrix_arguments, matrix_maker
 
 LATENCIES = ("exponential", "shifted-exponential", "pareto", "weibull", "trace", "none")
 
@@ -103,14 +104,7 @@ def register(subparsers: Any) -> None:
     add_seed_argument(parser)
     parser.add_argument("--fidelity", default="full", choices=("full", "fast"),
                         help="full: real packets and decoding; fast: rank-only (default full)")
-    parser.add_argument("--matrices", default="sec6", choices=("sec6", "gaussian"),
-                        help="sec6: the paper's Sec. VI blocks; gaussian: N(0,1) of --rows/--inner/--cols")
-    parser.add_argument("--rows", type=int, default=300, help="rows of A for --matrices gaussian (default 300)")
-    parser.add_argument("--inner", type=int, default=300,
-                        help="columns of A / rows of B for --matrices gaussian (default 300)")
-    parser.add_argument("--cols", type=int, default=300, help="columns of B for --matrices gaussian (default 300)")
-    parser.add_argument("--size-scale", type=float, default=1.0,
-                        help="shrink factor for the sec6 matrices (default 1 = paper sizes)")
+    add_matrix_arguments(parser, per_trial=True)
     parser.add_argument("--backend", default="simulated", choices=("simulated", "dask"),
                         help="execution backend (default simulated)")
     add_format_argument(parser)
@@ -121,12 +115,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     blocks: Any = args.blocks[0] if len(args.blocks) == 1 else tuple(args.blocks)
-    if args.matrices == "sec6":
-        def make(rng):
-            return sec6_matrices(args.partition, rng, args.size_scale)
-    else:
-        def make(rng):
-            return gaussian_matrices(args.rows, args.inner, args.cols, rng)
+    make = matrix_maker(args, args.partition)
     with backend_from_args(args) as backend:  # one cluster for all trials with --backend dask
         points = loss_vs_deadline(
             make,
