@@ -20,6 +20,9 @@
    :mod:`uepmm.verification`) before the decoder sees it.  Raised tasks, lost workers and
    rejected packets become erasures; duplicate and late packets are dropped.  On the way
    out the job's unfinished tasks are released and cancelled.
+5. **Data on the cluster** (``dask.array`` inputs, :mod:`uepmm.backends._dask_arrays`): the
+   blocks are tasks computed there, each packet stays there as a future and the PS checks
+   a summary of it (:mod:`uepmm.backends._dask_decode`); the decoder combines the futures.
 
 Packet times are wall-clock seconds since the start; ``last_report`` has the details.
 """
@@ -43,6 +46,7 @@ from ..job import Job, Packet
 from ..sparse import nbytes
 from ..verification import PacketVerifier
 from ._dask_collect import Collector
+from ._dask_decode import cluster_verifier, is_cluster_job, place_blocks, summarize
 from ._dask_tasks import (
     FAULTS,
     KILL_EXIT_CODE,
@@ -231,15 +235,21 @@ class DaskBackend:
         t_setup = time.perf_counter()
         nthreads, slots, placement = self._place(client, job.workers)
         used = sorted(set(placement))
-        refs, scatter_bytes = self._scatter(client, job, placement, used)
+        on_cluster = is_cluster_job(job)  # dask.array inputs: blocks, packets and decoding stay there
+        refs, scatter_bytes = (
+            (place_blocks(client, job), 0) if on_cluster else self._scatter(client, job, placement, used)
+        )
         block_futures = list(refs.values())
-        report["scatter_seconds"] = time.perf_counter() - t_setup
-        report["scatter_bytes"] = scatter_bytes
+        report.update(scatter_seconds=time.perf_counter() - t_setup, scatter_bytes=scatter_bytes, on_cluster=on_cluster)
 
-        verifier = None
-        if self.verify:
-            rng = np.random.default_rng(self._verify_seeds.spawn(1)[0])
+        rng = np.random.default_rng(self._verify_seeds.spawn(1)[0]) if self.verify else None
+        if on_cluster:
+            verifier = cluster_verifier(client, job, refs, rng, self.verify_rtol)
+        elif rng is not None:
             verifier = PacketVerifier(job.partition, job.a_blocks, job.b_blocks, rng=rng, rtol=self.verify_rtol)
+        else:
+            verifier = None
+        if rng is not None:
             report["verify_rtol"] = verifier.rtol
         model_times = job.response_times()
         delays = model_times * self.time_unit
@@ -255,19 +265,25 @@ class DaskBackend:
 
         t_submit = time.perf_counter()
         futures, owner, groups = self._submit(client, job, job_id, placement, refs, delays)
+        summaries, watched_owner, packet_refs = (
+            summarize(client, futures, owner, placement, verifier) if on_cluster else ([], owner, None)
+        )
         collector = Collector(
-            job, placement, owner, verifier, deadline_s, self.poll_interval, lambda: set(_worker_threads(client))
+            job, placement, watched_owner, verifier, deadline_s, self.poll_interval,
+            lambda: set(_worker_threads(client)), packet_refs,
         )
         t0 = math.nan
         try:
             expected = {addr: min(len(members), nthreads[addr]) for addr, members in groups.items()}
             t0 = self._start(client, job_id, expected, futures, used, report)
             report["startup_seconds"] = t0 - t_submit
-            completed = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+            completed = as_completed(summaries or futures, loop=client.loop, with_results=True, raise_errors=False)
             yield from collector.packets(completed, t0, f"{job_id}-collect")
         finally:
             elapsed = time.perf_counter() - t0
-            self._release(client, job_id, futures, block_futures, used)
+            # kept: packets the decoder combines; cancelling blocks would cancel them too (dependents)
+            dropped = [f for f in futures + summaries if f.key not in collector.kept]
+            self._release(client, job_id, dropped, [] if on_cluster else block_futures, used)
             report.update(
                 {
                     "elapsed_seconds": elapsed,
