@@ -51,7 +51,7 @@ def check_factor(M: Any, name: str):
     if 0 in M.shape:
         raise ValueError(f"{name} is empty (shape {M.shape}); both dimensions must be >= 1")
     dtype = np.dtype(M.dtype)
-    if dtype == bool:
+    if dtype.kind == "b":
         raise TypeError(f"{name} has dtype bool; pass a real numeric array (e.g. {name}.astype(float))")
     if dtype.kind == "c":
         raise TypeError(f"{name} has complex dtype {dtype}; only real matrices are supported")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..decoders import Decoder, DecodeContext, DecodeSession
+from ..decoders import DecodeContext, Decoder, DecodeSession
 from ..decoding import RecoveryTracker, _combine_chunked, recovery_coefficients
 from ..verification import PacketVerifier, default_rtol
 
