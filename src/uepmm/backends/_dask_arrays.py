@@ -94,23 +94,43 @@ def line_statistics(client: Any, A, B, kind: str, statistic: str, fro: bool) -> 
     return tuple(values)
 
 
-def _block(part: np.ndarray, padded: int | None, axis: int) -> np.ndarray:
-    """Runs on a Dask worker: the gathered lines of one block, zero-padded to ``padded`` lines."""
-    part = np.ascontiguousarray(part)
-    if padded is None or part.shape[axis] == padded:
-        return part
-    shape = list(part.shape)
-    shape[axis] = padded
-    out = np.zeros(shape, dtype=part.dtype)
-    out[tuple(slice(0, s) for s in part.shape)] = part
+def _block(parts: list[np.ndarray], where: list[np.ndarray], count: int, padded: int | None, axis: int) -> np.ndarray:
+    """Runs on a Dask worker: lines ``parts[r]`` go to positions ``where[r]`` of a block of
+    ``count`` lines, zero-padded to ``padded`` lines along ``axis``."""
+    first = np.asarray(parts[0])
+    shape = list(first.shape)
+    shape[axis] = count if padded is None else padded
+    out = (np.zeros if shape[axis] > count else np.empty)(shape, dtype=first.dtype)
+    for part, positions in zip(parts, where):
+        if axis == 0:
+            out[positions] = part
+        else:
+            out[:, positions] = part
     return out
+
+
+def _line_parts(M, index: np.ndarray, axis: int) -> tuple[list, list[np.ndarray]]:
+    """Lines ``index`` of ``M`` as one lazy slice per chunk they fall in (sorted indices within
+    a chunk: plain slicing, no shuffle), and where each slice's lines go in the block."""
+    edges = np.cumsum((0,) + tuple(M.chunks[axis]))
+    chunk = np.searchsorted(edges, index, side="right") - 1
+    parts, where = [], []
+    for r in np.unique(chunk):
+        positions = np.flatnonzero(chunk == r)
+        positions = positions[np.argsort(index[positions], kind="stable")]
+        lines = index[positions]
+        if np.array_equal(lines, np.arange(lines[0], lines[0] + lines.size)):  # a contiguous run
+            lines = slice(int(lines[0]), int(lines[0]) + lines.size)
+        parts.append(M[lines] if axis == 0 else M[:, lines])
+        where.append(positions)
+    return parts, where
 
 
 def lazy_blocks(A, B, layout: Any, a_perm: np.ndarray | None, b_perm: np.ndarray | None) -> tuple[list, list]:
     """The blocks of :meth:`uepmm.partition.Partition.a_blocks` / ``b_blocks`` as lazy tasks.
 
     Block ``i`` holds lines ``perm[e_i:e_(i+1)]`` (or ``e_i:e_(i+1)``), gathered from the
-    array's chunks and padded (r×c) on a Dask worker; nothing is computed here.
+    array's chunks and padded (r×c) by one task on a Dask worker; nothing is computed here.
     """
     import dask
 
@@ -119,10 +139,10 @@ def lazy_blocks(A, B, layout: Any, a_perm: np.ndarray | None, b_perm: np.ndarray
     def blocks(M, perm, edges, axis, padded, side):
         out = []
         for i, (lo, hi) in enumerate(zip(edges, edges[1:])):
-            index = slice(lo, hi) if perm is None else perm[lo:hi]
-            part = M[index] if axis == 0 else M[:, index]
+            index = np.arange(lo, hi) if perm is None else np.asarray(perm[lo:hi])
+            parts, where = _line_parts(M, index, axis)
             name = f"uepmm-block-{side}{i}-{token}"
-            out.append(dask.delayed(_block, pure=False)(part, padded, axis, dask_key_name=name))
+            out.append(dask.delayed(_block, pure=False)(parts, where, hi - lo, padded, axis, dask_key_name=name))
         return out
 
     if layout.kind == "rxc":

@@ -64,11 +64,17 @@ def summarize_packet(result: Any, x: np.ndarray | None) -> tuple[PacketSummary |
     return PacketSummary(payload.shape, payload.dtype.kind, finite, packet_x), info
 
 
-def _probe_reference(a_block: np.ndarray, b_block: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float, float, str]:
+def _probe_b(b_block: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float, str]:
+    """``(B_j x, ||B_j||_F, dtype)`` in float64, where ``B_j`` lives: only ``B_j x`` moves on."""
+    b = np.asarray(b_block, dtype=np.float64)
+    return b @ x, float(np.linalg.norm(b)), b_block.dtype.str
+
+
+def _probe_reference(a_block: np.ndarray, b_part: tuple) -> tuple[np.ndarray, float, float, str]:
     """``(A_i (B_j x), ||A_i||_F, ||B_j||_F, dtype of A_i B_j)`` for one sub-product (float64 algebra)."""
-    a, b = np.asarray(a_block, dtype=np.float64), np.asarray(b_block, dtype=np.float64)
-    dtype = np.result_type(a_block.dtype, b_block.dtype).str
-    return a @ (b @ x), float(np.linalg.norm(a)), float(np.linalg.norm(b)), dtype
+    bx, b_norm, b_dtype = b_part
+    a = np.asarray(a_block, dtype=np.float64)
+    return a @ bx, float(np.linalg.norm(a)), b_norm, np.result_type(a_block.dtype, np.dtype(b_dtype)).str
 
 
 def combine_packets(weights: np.ndarray, crop: tuple[int, int], dtype: str, *results: Any) -> np.ndarray:
@@ -132,10 +138,9 @@ def cluster_verifier(
     if rng is None:
         return ClusterVerifier(shape, None)
     x = rng.standard_normal((shape[1], PROBES))
-    tasks = [
-        dask.delayed(_probe_reference, pure=False)(refs[("a", i)], refs[("b", j)], x)
-        for i, j in map(layout.factors, range(layout.num_products))
-    ]
+    pairs = [layout.factors(k) for k in range(layout.num_products)]
+    b_parts = {j: dask.delayed(_probe_b, pure=False)(refs[("b", j)], x) for j in sorted({j for _, j in pairs})}
+    tasks = [dask.delayed(_probe_reference, pure=False)(refs[("a", i)], b_parts[j]) for i, j in pairs]
     parts = client.gather(client.compute(tasks))
     references = np.stack([v for v, _, _, _ in parts])
     weights = np.array([a * b for _, a, b, _ in parts])
