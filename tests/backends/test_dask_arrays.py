@@ -19,6 +19,7 @@ dask = pytest.importorskip("dask")
 
 import uepmm  # noqa: E402
 from uepmm.api import plan_job  # noqa: E402
+from uepmm.backends.dask import DaskBackend  # noqa: E402
 from uepmm.codes import CODES  # noqa: E402
 from uepmm.decoders import Decoder, DecodeSession  # noqa: E402
 from uepmm.latency import Exponential, Schedule  # noqa: E402
@@ -200,7 +201,7 @@ def test_faulty_packets_rejected_on_the_cluster(healthy, factors):
     faults = {"nan": [0], "corrupt": [1, 3], "raise": [2]}
     times = [0.0 if w < 4 else 2.0 for w in range(14)]  # the faulty ones first
     res = uepmm.coded_matmul(A, B, code="mds", partition="rxc", blocks=9, workers=14, latency=Schedule(times),
-                             omega=1.0, backend="dask", client=healthy, time_unit=0.1, seed=0, faults=faults)
+                             omega=1.0, backend=DaskBackend(client=healthy, time_unit=0.1, faults=faults), seed=0)
     status = {e["worker"]: e["status"] for e in res.report["erasures"]}
     assert status == {0: "nonfinite", 1: "corrupt", 3: "corrupt", 2: "error"}
     assert res.report["rejected"] == 3 and res.recovered.all()

@@ -186,6 +186,10 @@ def _cluster_client(spec: Any, options: dict[str, Any], workers: int) -> tuple[A
                 ) from None
         runner = DaskBackend(**options)
     elif isinstance(backend, DaskBackend):
+        if options:
+            raise TypeError(
+                f"options {sorted(options)} are for backends given by name; configure the backend object instead"
+            )
         if backend.client is None and not getattr(backend, "_persistent", False):
             raise ValueError(
                 "with dask.array inputs the estimate stays on the cluster after the job: give the DaskBackend a "
