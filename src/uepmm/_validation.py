@@ -25,6 +25,11 @@ def as_matrix(value: object, name: str, *, allow_sparse: bool = False):
     """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be a 2-D numeric array, got {type(value).__name__}")
+    if is_dask_array(value):
+        raise TypeError(
+            f"{name} is a dask.array: only backend='dask' keeps it on the cluster "
+            f"(coded_matmul(A, B, backend='dask', client=client)); elsewhere pass {name}.compute(), a numpy array"
+        )
     if _sparse.is_sparse(value):
         checked = _sparse.as_sparse_matrix(value, name)
         return checked if allow_sparse else checked.toarray()
@@ -53,6 +58,11 @@ def as_matrix(value: object, name: str, *, allow_sparse: bool = False):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or Inf entries; all entries must be finite")
     return arr
+
+
+def is_dask_array(value: object) -> bool:
+    """``value`` is a ``dask.array.Array`` (checked without importing dask)."""
+    return type(value).__module__.startswith("dask.array") and hasattr(value, "__dask_graph__")
 
 
 def positive_int(value: object, name: str, *, minimum: int = 1) -> int:

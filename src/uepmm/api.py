@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._validation import as_matrix
+from ._validation import as_matrix, is_dask_array
 from .backends import make_backend
 from .codes import Code, Encoding
 from .decoders import DecodeContext, decoder_for_code
@@ -53,7 +53,7 @@ class Progress:
 
     entry: TimelineEntry
     recovered: np.ndarray
-    estimate: Callable[[], np.ndarray]
+    estimate: Callable[[], np.ndarray]  # a lazy dask.array for dask.array inputs
 
 
 @dataclass
@@ -66,6 +66,8 @@ class Result:
     ``condition_number`` (``σ_max / σ_min`` of the received coefficient rows, when every
     sub-product was recovered) and, with ``cost="work"`` or the Dask backend, ``packet_work``
     (the model's block products per worker, next to Dask's measured ``compute_seconds``).
+    With ``dask.array`` inputs ``estimate`` is a ``dask.array`` on ``client``'s cluster, and
+    :meth:`loss` / :meth:`normalized_loss` are computed there (docs/distributed.md).
     """
 
     estimate: np.ndarray
@@ -77,9 +79,14 @@ class Result:
     encoding: Encoding
     order: ImportanceOrder
     report: dict[str, Any] = field(default_factory=dict)
+    client: Any = field(default=None, repr=False, compare=False)  # where a dask.array estimate lives
 
     def loss(self, C: np.ndarray) -> float:
         """``||C - C_hat||_F^2`` (paper eq. 2)."""
+        if is_dask_array(C) or is_dask_array(self.estimate):  # summed on the cluster: two floats come back
+            from .backends._dask_arrays import cluster_losses
+
+            return cluster_losses(C, self.estimate, self.client)[0]
         C = as_matrix(C, "C")  # a sparse C (A @ B of sparse factors) is densified
         if C.shape != self.estimate.shape:
             raise ValueError(f"C has shape {C.shape} but the estimate has shape {self.estimate.shape}; pass A @ B")
@@ -87,9 +94,14 @@ class Result:
 
     def normalized_loss(self, C: np.ndarray) -> float:
         """``||C - C_hat||_F^2 / ||C||_F^2`` (0 when ``C`` is all zero and exactly recovered)."""
-        C = as_matrix(C, "C")
-        loss = self.loss(C)
-        total = float(np.sum(np.asarray(C, dtype=np.float64) ** 2))
+        if is_dask_array(C) or is_dask_array(self.estimate):
+            from .backends._dask_arrays import cluster_losses
+
+            loss, total = cluster_losses(C, self.estimate, self.client)
+        else:
+            C = as_matrix(C, "C")
+            loss = self.loss(C)
+            total = float(np.sum(np.asarray(C, dtype=np.float64) ** 2))
         if total == 0.0:
             return 0.0 if loss == 0.0 else math.inf
         return loss / total
@@ -113,6 +125,7 @@ class JobPlan:
     dtype: np.dtype  # of the product
     energies: np.ndarray | None = None  # prior E||P_k||^2, for decoders that need it
     code: Code | None = None  # the code used (gamma="auto": with the designed Γ)
+    cluster: Any = None  # dask.array inputs: decoding on the cluster (backends._dask_decode.ClusterDecoding)
 
 
 def _spec_from(spec: JobSpec | None, settings: dict[str, Any]) -> tuple[JobSpec, dict[str, Any]]:
@@ -192,6 +205,9 @@ def coded_matmul(
         used as given: the response times first, then the code.
     track_loss : record the normalized loss after every packet in ``timeline`` (costs the exact products).
     on_packet : called with a :class:`Progress` after every packet.
+
+    With ``backend="dask"``, ``A`` and ``B`` may be ``dask.array`` s: they stay on the cluster
+    and the estimate is a ``dask.array`` there (docs/distributed.md, "Data that lives on the cluster").
     """
     if not isinstance(track_loss, bool):
         raise TypeError(f"track_loss must be True or False, got {track_loss!r}")
@@ -204,8 +220,13 @@ def coded_matmul(
             f"backend 'simulated' takes no options {sorted(backend_options)}: client/address/time_unit are for "
             f"backend='dask', and the job settings are {list(JobSpec.field_names())}"
         )
-    plan = plan_job(A, B, spec, seed=seed)
-    runner = make_backend(spec.backend, spec.fidelity, **backend_options)
+    if is_dask_array(A) or is_dask_array(B):  # the data stays on the cluster
+        from .backends._dask_arrays import plan_on_cluster
+
+        plan, runner = plan_on_cluster(A, B, spec, seed, backend_options, track_loss)
+    else:
+        plan = plan_job(A, B, spec, seed=seed)
+        runner = make_backend(spec.backend, spec.fidelity, **backend_options)
     t_plan = _time.perf_counter() - t0
     return _execute(plan, runner, track_loss, on_packet, t_plan)
 
@@ -223,7 +244,8 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
         exact if spec.fidelity == "fast" else None, plan.energies, plan.code,
     )
-    session = decoder.start(context)
+    cluster = plan.cluster
+    session = decoder.start(context) if cluster is None else cluster.start(decoder, context)
 
     timeline: list[TimelineEntry] = []
     erasures: list[dict[str, Any]] = []
@@ -253,7 +275,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         if session.complete:
             break  # C is complete: the parameter server stops waiting (the backend cancels the rest)
     t2 = _time.perf_counter()
-    result_estimate = session.estimate()
+    result_estimate = session.estimate() if cluster is None else cluster.finish(session)
     report = {
         "backend": getattr(runner, "name", type(runner).__name__),
         "fidelity": spec.fidelity,
@@ -287,6 +309,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         encoding=job.encoding,
         order=plan.order,
         report=report,
+        client=None if cluster is None else cluster.client,
     )
 
 

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from scipy.linalg import lapack
 
-__all__ = ["RecoveryTracker", "ProgressiveDecoder", "recovery_curve", "recoverable"]
+__all__ = ["RecoveryTracker", "ProgressiveDecoder", "recovery_coefficients", "recovery_curve", "recoverable"]
 
 RANK_TOL = 1e-9
 RECOVER_TOL = 1e-9
@@ -115,6 +115,22 @@ def _identity(K: int) -> np.ndarray:
     return out
 
 
+def recovery_coefficients(rows: np.ndarray, new: np.ndarray, tracker: RecoveryTracker) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-norm ``c`` with ``G^T c = e_k`` for the newly recoverable ``k`` in ``new``.
+
+    Returns the sub-products whose solve's residual passes ``tracker.recover_tol`` and their
+    coefficients (``n × len``: packet ``i``'s weight in ``P_k``); the others are marked not
+    recovered in ``tracker`` (numerically not determined: a decoded block is exact or absent).
+    """
+    targets = np.zeros((rows.shape[1], new.size))
+    targets[new, np.arange(new.size)] = 1.0
+    coeffs = np.linalg.lstsq(rows.T, targets, rcond=None)[0]
+    residual = np.linalg.norm(rows.T @ coeffs - targets, axis=0)
+    ok = residual < tracker.recover_tol
+    tracker.recovered[new[~ok]] = False
+    return new[ok], coeffs[:, ok]
+
+
 def recovery_curve(rows: np.ndarray, **tolerances: float) -> np.ndarray:
     """``out[i, k]``: sub-product ``k`` recoverable from the first ``i`` rows (``i = 0..n``)."""
     rows = np.asarray(rows, dtype=np.float64)
@@ -174,14 +190,7 @@ class ProgressiveDecoder:
         new = self.tracker.add(row)
         if new.size == 0:
             return new
-        G = self._rows[: self.count]
-        targets = np.zeros((G.shape[1], new.size))
-        targets[new, np.arange(new.size)] = 1.0
-        coeffs = np.linalg.lstsq(G.T, targets, rcond=None)[0]  # minimum-norm solutions of G^T c = e_k
-        residual = np.linalg.norm(G.T @ coeffs - targets, axis=0)
-        ok = residual < self.tracker.recover_tol
-        self.tracker.recovered[new[~ok]] = False  # numerically not determined: leave them absent
-        new, coeffs = new[ok], coeffs[:, ok]
+        new, coeffs = recovery_coefficients(self._rows[: self.count], new, self.tracker)
         if new.size:
             self._combine(new, coeffs)
         return new

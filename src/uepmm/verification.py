@@ -25,7 +25,7 @@ from ._validation import positive_float, positive_int
 from .partition import Partition
 from .sparse import frobenius, is_sparse
 
-__all__ = ["PacketVerifier", "VERDICTS"]
+__all__ = ["PacketVerifier", "VERDICTS", "default_rtol"]
 
 #: What :meth:`PacketVerifier.check` can answer; everything but ``"ok"`` is an erasure.
 VERDICTS = ("ok", "malformed", "nonfinite", "corrupt")
@@ -56,8 +56,7 @@ class PacketVerifier:
         self.shape = tuple(int(s) for s in partition.product_shape)
         K = partition.num_products
         dtype = np.result_type(a_blocks[0].dtype, b_blocks[0].dtype)
-        eps = float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(np.float64).eps)
-        self.rtol = 32.0 * eps * partition.a_shape[1] if rtol is None else positive_float(rtol, "verify_rtol")
+        self.rtol = default_rtol(dtype, partition.a_shape[1]) if rtol is None else positive_float(rtol, "verify_rtol")
 
         self._x = rng.standard_normal((self.shape[1], probes))
         self._x_norm = float(np.linalg.norm(self._x))
@@ -89,12 +88,9 @@ class PacketVerifier:
             return "nonfinite"
         if factors is not None:
             expected, weight = self._factor_probe(*factors)
-        else:
-            row = np.asarray(row, dtype=np.float64)
-            expected, weight = np.tensordot(row, self._v, axes=1), float(np.abs(row) @ self._weight)
-        residual = packet.astype(np.float64, copy=False) @ self._x - expected
-        bound = self.rtol * self._x_norm * weight
-        return "ok" if float(np.linalg.norm(residual)) <= bound else "corrupt"
+            residual = packet.astype(np.float64, copy=False) @ self._x - expected
+            return "ok" if float(np.linalg.norm(residual)) <= self.rtol * self._x_norm * weight else "corrupt"
+        return self.probe_verdict(row, packet.astype(np.float64, copy=False) @ self._x)
 
     def _factor_probe(self, alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, float]:
         """``sum_ij alpha_i beta_j A_i B_j x`` (each pair's probe computed once) and its rounding weight."""
@@ -111,6 +107,43 @@ class PacketVerifier:
                 expected += alpha[i] * beta[j] * self._pairs[(i, j)]
                 weight += abs(alpha[i] * beta[j]) * self._a_norm[i] * self._b_norm[j]
         return expected, weight
+
+    @property
+    def probe(self) -> np.ndarray:
+        """The probe ``x`` (packet columns × probes): a packet's worker may compute ``Y x`` itself."""
+        return self._x
+
+    def probe_verdict(self, row: np.ndarray, packet_x: np.ndarray) -> str:
+        """``"ok"`` or ``"corrupt"`` from ``Y x`` alone (a finite packet of the right shape).
+
+        The Dask path for data on the cluster computes ``Y x`` where the packet lives, so
+        no packet travels to the parameter server (docs/distributed.md).
+        """
+        row = np.asarray(row, dtype=np.float64)
+        residual = np.asarray(packet_x, dtype=np.float64) - np.tensordot(row, self._v, axes=1)
+        bound = self.rtol * self._x_norm * float(np.abs(row) @ self._weight)
+        return "ok" if float(np.linalg.norm(residual)) <= bound else "corrupt"
+
+    @classmethod
+    def from_references(
+        cls, shape: tuple[int, int], x: np.ndarray, references: np.ndarray, weights: np.ndarray, rtol: float
+    ) -> PacketVerifier:
+        """A verifier from ``v_k = A_i(k) (B_j(k) x)`` and ``||A_i(k)||_F ||B_j(k)||_F`` computed elsewhere
+        (on the Dask workers that hold the blocks), for :meth:`probe_verdict`."""
+        self = cls.__new__(cls)
+        self.shape = tuple(int(s) for s in shape)
+        self.rtol = positive_float(rtol, "verify_rtol")
+        self._x = np.asarray(x, dtype=np.float64)
+        self._x_norm = float(np.linalg.norm(self._x))
+        self._v = np.asarray(references, dtype=np.float64)
+        self._weight = np.asarray(weights, dtype=np.float64)
+        return self
+
+
+def default_rtol(dtype: np.dtype, inner: int) -> float:
+    """The probe's default tolerance, ``32 * eps * inner`` (float64's eps for integer data)."""
+    eps = float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(np.float64).eps)
+    return 32.0 * eps * inner
 
 
 def _float64(block):

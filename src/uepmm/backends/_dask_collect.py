@@ -32,7 +32,8 @@ class Collector:
     """Packets of one job, at most one per logical worker, and what happened to each.
 
     ``placement[w]``: the Dask worker of logical worker ``w``; ``owner``: task key ->
-    logical worker; ``verifier``: a :class:`~uepmm.verification.PacketVerifier` or
+    logical worker (``payload_refs``: task key -> the packet future that replaces its
+    summary result, for data on the cluster); ``verifier``: a :class:`~uepmm.verification.PacketVerifier` or
     ``None``; ``deadline_s``: seconds after the start; ``live_workers()``: the addresses
     of the cluster's workers now (it may raise when the scheduler is unreachable).
     """
@@ -46,6 +47,7 @@ class Collector:
         deadline_s: float,
         poll_interval: float,
         live_workers: Callable[[], set[str]],
+        payload_refs: dict[str, Any] | None = None,
     ):
         self.job = job
         self.placement = placement
@@ -61,6 +63,9 @@ class Collector:
         self.errors: list[dict[str, Any]] = []
         self.counters = {"duplicates": 0, "late": 0, "rejected": 0}
         self._missing: set[str] = set()
+        # data on the cluster: a task's result is a summary; the packet is this future instead
+        self.payload_refs = payload_refs
+        self.kept: set[str] = set()  # keys of those packet futures handed to the decoder
 
     # ------------------------------------------------------------ the loop
     def packets(self, completed: Iterable[tuple[Any, Any]], t0: float, name: str) -> Iterator[Packet]:
@@ -133,6 +138,9 @@ class Collector:
             payload = None
             if status in ("malformed", "nonfinite", "corrupt"):
                 self.counters["rejected"] += 1
+        elif self.payload_refs is not None:
+            payload = self.payload_refs[future.key]
+            self.kept.add(payload.key)
         self.statuses[w] = status
         return Packet(w, t_recv, payload, status)
 

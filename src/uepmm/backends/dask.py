@@ -20,6 +20,9 @@
    :mod:`uepmm.verification`) before the decoder sees it.  Raised tasks, lost workers and
    rejected packets become erasures; duplicate and late packets are dropped.  On the way
    out the job's unfinished tasks are released and cancelled.
+5. **Data on the cluster** (``dask.array`` inputs, :mod:`uepmm.backends._dask_arrays`): the
+   blocks are tasks computed there, each packet stays there as a future and the PS checks
+   a summary of it (:mod:`uepmm.backends._dask_decode`); the decoder combines the futures.
 
 Packet times are wall-clock seconds since the start; ``last_report`` has the details.
 """
@@ -40,10 +43,11 @@ import numpy as np
 
 from .._validation import positive_float, positive_int
 from ..job import Job, Packet
-from ..sparse import nbytes
 from ..verification import PacketVerifier
 from ._dask_backups import DaskBackups
 from ._dask_collect import Collector
+from ._dask_decode import cluster_verifier, is_cluster_job, place_blocks, summarize
+from ._dask_scatter import block_support, scatter_blocks
 from ._dask_tasks import (
     FAULTS,
     KILL_EXIT_CODE,
@@ -235,15 +239,21 @@ class DaskBackend:
         t_setup = time.perf_counter()
         nthreads, slots, placement = self._place(client, job.workers)
         used = sorted(set(placement))
-        refs, scatter_bytes = self._scatter(client, job, placement, used)
+        on_cluster = is_cluster_job(job)  # dask.array inputs: blocks, packets and decoding stay there
+        refs, scatter_bytes = (
+            (place_blocks(client, job), 0) if on_cluster else scatter_blocks(client, job, placement, used)
+        )
         block_futures = list(refs.values())
-        report["scatter_seconds"] = time.perf_counter() - t_setup
-        report["scatter_bytes"] = scatter_bytes
+        report.update(scatter_seconds=time.perf_counter() - t_setup, scatter_bytes=scatter_bytes, on_cluster=on_cluster)
 
-        verifier = None
-        if self.verify:
-            rng = np.random.default_rng(self._verify_seeds.spawn(1)[0])
+        rng = np.random.default_rng(self._verify_seeds.spawn(1)[0]) if self.verify else None
+        if on_cluster:
+            verifier = cluster_verifier(client, job, refs, rng, self.verify_rtol)
+        elif rng is not None:
             verifier = PacketVerifier(job.partition, job.a_blocks, job.b_blocks, rng=rng, rtol=self.verify_rtol)
+        else:
+            verifier = None
+        if rng is not None:
             report["verify_rtol"] = verifier.rtol
         model_times = job.response_times()
         backups = None if job.copy_times is None else DaskBackups(job, job_id, self.time_unit, self.start_timeout + 60)
@@ -264,22 +274,28 @@ class DaskBackend:
         if backups:
             owner = backups.owners(owner)
             backups.track(futures, owner)
+        summaries, watched_owner, packet_refs = (
+            summarize(client, futures, owner, placement, verifier) if on_cluster else ([], owner, None)
+        )
         collector = Collector(
-            job, placement, owner, verifier, deadline_s, self.poll_interval, lambda: set(_worker_threads(client))
+            job, placement, watched_owner, verifier, deadline_s, self.poll_interval,
+            lambda: set(_worker_threads(client)), packet_refs,
         )
         t0 = math.nan
         try:
             expected = {addr: min(len(members), nthreads[addr]) for addr, members in groups.items()}
             t0 = self._start(client, job_id, expected, futures, used, report)
             report["startup_seconds"] = t0 - t_submit
-            completed = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+            completed = as_completed(summaries or futures, loop=client.loop, with_results=True, raise_errors=False)
             for packet in collector.packets(completed, t0, f"{job_id}-collect"):
                 if backups:
                     backups.finished(packet.worker, packet.time, client, placement, refs, owner, completed, futures)
                 yield packet
         finally:
             elapsed = time.perf_counter() - t0
-            self._release(client, job_id, futures, block_futures, used)
+            # kept: packets the decoder combines; cancelling blocks would cancel them too (dependents)
+            dropped = [f for f in futures + summaries if f.key not in collector.kept]
+            self._release(client, job_id, dropped, [] if on_cluster else block_futures, used)
             report.update(
                 {
                     "elapsed_seconds": elapsed,
@@ -311,35 +327,6 @@ class DaskBackend:
         client.run(warm_up, workers=sorted(set(placement)))  # imports the task module before anything is timed
         return nthreads, slots, placement
 
-    def _scatter(
-        self, client: Any, job: Job, placement: list[str], used: list[str]
-    ) -> tuple[dict[tuple[str, int], Any], int]:
-        """Every block once, on exactly the Dask workers whose logical workers read it.
-
-        Returns ``{("a" | "b", index): future}`` and the bytes sent.
-        """
-        needs: dict[tuple[str, int], set[str]] = defaultdict(set)
-        for w in range(job.workers):
-            a_idx, b_idx = _support(job, w)
-            for i in a_idx:
-                needs[("a", i)].add(placement[w])
-            for j in b_idx:
-                needs[("b", j)].add(placement[w])
-        by_destination: dict[tuple[str, ...], list[tuple[str, int]]] = defaultdict(list)
-        for block, dests in needs.items():
-            by_destination[tuple(sorted(dests))].append(block)
-        refs: dict[tuple[str, int], Any] = {}
-        scatter_bytes = 0
-        # straight from this process to the workers when they are on this machine (saves the
-        # relay through the scheduler); otherwise Dask's own choice
-        direct = True if all(_is_loopback(addr) for addr in used) else None
-        for dests, blocks in by_destination.items():
-            data = [job.a_blocks[i] if side == "a" else job.b_blocks[i] for side, i in blocks]
-            scatter_bytes += sum(nbytes(d) for d in data) * len(dests)
-            placed = client.scatter(data, workers=list(dests), broadcast=len(dests) > 1, hash=False, direct=direct)
-            refs.update(zip(blocks, placed))
-        return refs, scatter_bytes
-
     def _submit(
         self, client: Any, job: Job, job_id: str, placement: list[str], refs: dict, delays: np.ndarray
     ) -> tuple[list[Any], dict[str, int], dict[str, list[tuple[int, str]]]]:
@@ -360,7 +347,7 @@ class DaskBackend:
         for addr, members in groups.items():
             specs, a_refs, b_refs = [], [], []
             for w, _ in members:
-                a_idx, b_idx = _support(job, w)
+                a_idx, b_idx = block_support(job, w)
                 factors = job.encoding.factors[w] if job.encoding.factors is not None else None
                 specs.append(
                     TaskSpec(
@@ -457,16 +444,6 @@ def _check_faults(faults: Mapping[str, Iterable[int]] | None) -> dict[str, froze
     return out
 
 
-def _support(job: Job, worker: int) -> tuple[list[int], list[int]]:
-    """Indices of the A and B blocks that logical worker ``worker`` reads."""
-    if job.encoding.factors is not None:
-        alpha, beta = job.encoding.factors[worker]
-        return np.flatnonzero(alpha).tolist(), np.flatnonzero(beta).tolist()
-    cells = job.encoding.support(worker)
-    pairs = [job.partition.factors(int(k)) for k in cells]
-    return sorted({i for i, _ in pairs}), sorted({j for _, j in pairs})
-
-
 def _worker_threads(client: Any) -> dict[str, int]:
     """``{address: threads}`` of the cluster's current workers, asked of the scheduler now.
 
@@ -481,11 +458,6 @@ def _total_threads(client: Any) -> int:
         return sum(_worker_threads(client).values())
     except Exception:  # noqa: BLE001 (an unreachable cluster has no threads)
         return 0
-
-
-def _is_loopback(address: str) -> bool:
-    host = address.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _slots(nthreads: dict[str, int]) -> list[str]:
