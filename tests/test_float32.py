@@ -162,3 +162,31 @@ def test_dask_ships_float32_blocks_and_packets(pair32, dask_client, code, partit
     res = uepmm.coded_matmul(A, B, **settings, backend=backend)
     assert res.estimate.dtype == np.float32
     assert _rel(res.estimate, C) <= 2 * _condition(res) * EPS32 and _rel(res.estimate, C) <= 1e-5
+
+
+@pytest.mark.parametrize("partition", ["rxc", "cxr"])
+@pytest.mark.parametrize("fidelity", ["full", "fast"])
+def test_speculative_and_sampling_keep_float32(partition, fidelity):
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((30, 45)).astype(np.float32), rng.standard_normal((45, 27)).astype(np.float32)
+    C = A.astype(np.float64) @ B.astype(np.float64)
+    spec = dict(partition=partition, blocks=9, workers=12, latency=None, seed=1, fidelity=fidelity)
+    exact = uepmm.coded_matmul(A, B, code="speculative", **spec)
+    assert exact.estimate.dtype == np.float32 and exact.recovered.all()
+    assert np.linalg.norm(exact.estimate - C) / np.linalg.norm(C) < 1e-6
+    sampled = uepmm.coded_matmul(A, B, code="sampling", **spec)
+    assert sampled.estimate.dtype == np.float32 and sampled.report["decoder"] == "sampling"
+
+
+def test_matdot_refuses_float32_packets_in_full_fidelity():
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((30, 45)).astype(np.float32), rng.standard_normal((45, 27)).astype(np.float32)
+    spec = dict(code="matdot", partition="cxr", blocks=9, workers=20, latency=None, seed=1)
+    with pytest.raises(ValueError, match=r"code='matdot' decodes through a Vandermonde system .* float32 packets "
+                                         r"would give C with errors of about 1e-3.* pass float64 inputs"):
+        uepmm.coded_matmul(A, B, **spec)
+    fast = uepmm.coded_matmul(A, B, fidelity="fast", **spec)  # exact sub-products: no decoding of packets
+    assert fast.estimate.dtype == np.float32 and fast.recovered.all()
+    full64 = uepmm.coded_matmul(A.astype(np.float64), B.astype(np.float64), **spec)
+    C = A.astype(np.float64) @ B.astype(np.float64)
+    assert np.linalg.norm(full64.estimate - C) / np.linalg.norm(C) < 1e-8

@@ -169,10 +169,11 @@ def test_mixed_inputs_float32_and_int(healthy):
 def test_deadline_same_as_numpy_inputs(healthy, factors, code, partition, decoder):
     A, B, An, Bn = factors
     settings = dict(code=code, partition=partition, blocks=9, workers=15, latency=Exponential(rate=0.5),
-                    decoder=decoder, backend="dask", client=healthy, time_unit=0.2, seed=2)
+                    decoder=decoder, backend="dask", client=healthy, time_unit=0.5, seed=2)
     times = np.sort(plan_job(An, Bn, **{k: v for k, v in settings.items() if k not in ("client", "time_unit")})
                     .job.times)
-    # a deadline between two arrivals far apart (1.44 units: no arrival within 0.14 s of it), before K = 9 packets
+    # a deadline between two arrivals far apart (1.44 units: no arrival within 0.36 s of it, robust on a
+    # loaded machine), before K = 9 packets
     gaps = np.diff(times[2:9])
     i = int(np.argmax(gaps)) + 2
     assert gaps.max() > 1.4 and i == 6

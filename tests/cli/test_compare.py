@@ -118,6 +118,23 @@ def test_fast_path_equals_full_fidelity_coded_matmul(partition, cost):
                 assert losses[j, i] == pytest.approx(result.normalized_loss(C), abs=1e-12), (name, j, t)
 
 
+def test_fast_path_matdot_waits_like_the_decoder_at_30_workers():
+    """M = 9, W = 30: some first-17 systems are declined (MAX_CONDITION); fast path = full decoder."""
+    rng = np.random.default_rng(5)
+    A, B = rng.standard_normal((10, 27)), rng.standard_normal((27, 10))
+    spec = scheme_spec(SCHEMES["matdot"], JobSpec(partition="cxr", blocks=9, workers=30))
+    deadlines = np.linspace(0.3, 3.0, 10)
+    losses, _ = fast_losses(A, B, spec, deadlines, 12, seed=3)
+    waited = 0
+    for j in range(12):
+        result = coded_matmul(A, B, spec, deadline=math.inf, seed=trial_seed(3, j), fidelity="full")
+        done = result.timeline[-1].time  # the packet after which the decoder returned C
+        waited += result.received > 17
+        for i, t in enumerate(deadlines):
+            assert losses[j, i] == pytest.approx(0.0 if t >= done else 1.0, abs=1e-12), (j, t)
+    assert waited >= 1  # a trial where counting 2M - 1 packets would have been wrong
+
+
 def test_library_rows_and_winners():
     rng = np.random.default_rng(2)
     A, B = rng.standard_normal((9, 27)), rng.standard_normal((27, 9))
@@ -137,8 +154,9 @@ def test_omega_is_the_full_workers_for_every_scheme():
     spec = scheme_spec(SCHEMES["uncoded"], base)
     assert spec.workers == 9 and spec.omega_value == pytest.approx(9 / 30)
     assert scheme_spec(SCHEMES["repetition"], base).workers == 27  # 3 copies of 9 tasks, 3 idle
+    assert scheme_spec(SCHEMES["speculative-k"], base).workers == 9  # the issue's rule: K workers only
     for name in available("cxr"):  # every other scheme uses all W workers (speculative: K tasks + 21 spares)
-        if name not in ("uncoded", "repetition"):
+        if name not in ("uncoded", "repetition", "speculative-k"):
             assert scheme_spec(SCHEMES[name], base).workers == 30, name
 
 

@@ -78,15 +78,35 @@ def test_decoder_request_is_ignored_and_reported():
     assert _rel(result.estimate, A @ B) < 1e-10
 
 
-def test_recovery_hooks_count_packets_not_rank():
+def test_rows_only_hooks_refuse_and_the_arrival_hooks_replay_the_decoder():
     code = make_code("matdot")
-    rows = draw_job(JobSpec(code="matdot", partition="cxr", blocks=4, workers=10, latency=None), seed=0).generator
-    assert not code.recoverable(rows[:6]).any() and code.recoverable(rows[:7]).all()
-    curve = code.recovery_curve(rows)
+    drawn = draw_job(JobSpec(code="matdot", partition="cxr", blocks=4, workers=10, latency=None), seed=0)
+    for hook in (code.recoverable, code.recovery_curve):
+        with pytest.raises(ValueError, match="not from coefficient rows: use MatDot.recovered_from"):
+            hook(drawn.generator)
+    with pytest.raises(ValueError, match="not from coefficient rows"):
+        code.recovery_tracker(4)
+    curve = code.recovery_curve_from(drawn.encoding, np.arange(10))  # M = 4: well conditioned, 7 suffice
     np.testing.assert_array_equal(curve.all(axis=1), np.arange(11) >= 7)
     np.testing.assert_array_equal(curve.any(axis=1), np.arange(11) >= 7)
-    tracker = code.recovery_tracker(4)
-    assert [tracker.add(row).size for row in rows[:8]] == [0] * 6 + [4, 0]
+    assert not code.recovered_from(drawn.encoding, np.arange(6)).any()
+    assert code.recovered_from(drawn.encoding, []).size == 4
+
+
+def test_arrival_hooks_agree_with_the_full_decoder_where_it_declines():
+    """M = 9, W = 30: some first-17 systems exceed MAX_CONDITION; the rows-only paths must wait as the decoder does."""
+    A, B = _matrices()
+    spec = JobSpec(code="matdot", partition="cxr", blocks=9, workers=30, latency=Exponential(1.0), decoder="zero")
+    code, waited = make_code("matdot"), 0
+    for seed in range(40):
+        res = coded_matmul(A, B, spec, seed=seed, deadline=math.inf)
+        drawn = draw_job(spec, seed=seed)
+        arrivals = np.argsort(drawn.times, kind="stable")
+        curve = code.recovery_curve_from(drawn.encoding, arrivals)
+        first = int(np.argmax(curve.all(axis=1)))  # packets the rows-only decision needs
+        assert first == res.received  # the real decoder stopped at exactly that packet
+        waited += first > 17
+    assert waited >= 1  # the case that a count of packets got wrong
 
 
 def test_self_description_and_theory():
@@ -123,9 +143,13 @@ def test_refuses_rxc_and_too_few_workers_with_the_fix():
 
 
 def test_figure_monte_carlo_is_all_or_nothing_at_the_threshold():
-    curves = engine_loss_curves("cxr", "matdot", trials=3, seed=0, size_scale=0.2, matrix_draws=1)
+    curves = engine_loss_curves("cxr", "matdot", trials=12, seed=0, size_scale=0.2, matrix_draws=1)
     np.testing.assert_allclose(curves.loss_after[:, :17], 1.0, rtol=1e-12)
-    np.testing.assert_allclose(curves.loss_after[:, 17:], 0.0, atol=1e-12)
+    for loss in curves.loss_after:  # a step from 1 to 0 at the packet the decoder's decision accepts (>= 17)
+        step = int(np.argmax(loss < 0.5))
+        assert step >= 17
+        np.testing.assert_allclose(loss[:step], 1.0, rtol=1e-12)
+        np.testing.assert_allclose(loss[step:], 0.0, atol=1e-12)
     with pytest.raises(ValueError, match="'matdot' is for partition 'cxr'"):
         engine_loss_curves("rxc", "matdot", trials=2, size_scale=0.2)
 

@@ -17,8 +17,9 @@ _SCHEMES_HELP = (
     "comma list of schemes (default: all that exist and fit the partition). Decoders: uncoded, repetition, "
     "speculative, mds, polynomial: zero-fill (exact-block schemes: a block is exact or absent); matdot, sampling: "
     "their own estimate; now, ew: the paper's (Table III gamma, zero-fill); now+, ew+: LMMSE decoder and gamma "
-    "designed for each deadline (gamma=auto). uncoded runs its K tasks on K of the W workers (the other W-K idle), "
-    "repetition floor(W/K) copies of each task; every scheme sees the same stragglers (same seeds) and the same Omega"
+    "designed for each deadline (gamma=auto). uncoded and speculative-k run their K tasks on K of the W workers "
+    "(the other W-K idle; speculative uses all W, its spares copy from time 0), repetition floor(W/K) copies "
+    "of each task; every scheme sees the same stragglers (same seeds) and the same Omega"
 )
 
 

@@ -113,6 +113,22 @@ class Code:
         """``out[i, k]``: sub-product ``k`` recovered from the first ``i`` rows (``i = 0..n``)."""
         return recovery_curve(rows)
 
+    def recovery_curve_from(self, encoding: Encoding, arrivals: np.ndarray) -> np.ndarray:
+        """:meth:`recovery_curve` of the packets of workers ``arrivals`` (indices, in arrival order).
+
+        The form the rows-only paths (figure Monte Carlo, ``uepmm compare``, the lean training
+        path) use: a code whose decision depends on more than the rows (MatDot: the evaluation
+        points and the conditioning of their system) overrides it.
+        """
+        return self.recovery_curve(encoding.generator[np.asarray(arrivals, dtype=np.int64)])
+
+    def recovered_from(self, encoding: Encoding, arrivals: np.ndarray) -> np.ndarray:
+        """``(K,)``: what the packets of workers ``arrivals`` (in arrival order) recover together."""
+        arrivals = np.asarray(arrivals, dtype=np.int64)
+        if arrivals.size == 0:
+            return np.zeros(encoding.num_products, dtype=bool)
+        return self.recoverable(encoding.generator[arrivals])
+
     def decoder_for(self, requested):
         """The :class:`~uepmm.decoders.Decoder` that forms ``C_hat`` when ``requested`` was asked for:
         ``requested`` itself, unless the scheme defines its own estimate (then the request is ignored,

@@ -15,12 +15,11 @@ solves the Vandermonde system of the arrived points for the ``x^(M-1)`` coeffici
 the packets once.  A decoded ``C`` is exact or absent: a system whose condition number exceeds
 :data:`MAX_CONDITION` (``1e8``) is declined, and the decoder waits for the next packet, solving
 the taller system of all arrivals in the least-squares sense (more points, better conditioned).
-The rank-only recovery decision (:meth:`MatDot.recovery_tracker`, :meth:`MatDot.recoverable`,
-:meth:`MatDot.recovery_curve`, used by the lean training path and the figure Monte Carlo, which
-see rows but not points) is the count ``>= 2M - 1``; it agrees with the decoder wherever the
-first ``2M - 1`` points are resolvable, which the measured table in docs/comparison.md shows for
-``M <= 9`` at ``W <= 1.5 (2M - 1)`` (worst subset ``9e8`` at ``W = 25``: rare, and optimistic
-only there), and never wrong the other way.
+The rows-only paths (the lean training path, the figure Monte Carlo, ``uepmm compare``) ask
+:meth:`MatDot.recovered_from` / :meth:`MatDot.recovery_curve_from` with the arriving workers, which
+replay exactly the decoder's decision (the same points, the same conditioning test); the
+rows-only hooks (:meth:`MatDot.recoverable` and friends) refuse, since a count of packets would
+be optimistic (at ``M = 9``, ``W = 30`` about one run in five needs more than ``2M - 1`` packets).
 
 Coefficient rows (:attr:`Encoding.generator`): row ``w`` holds the true coefficient of each
 sub-product ``P_m = A_m B_m`` in ``Y_w``, ``x_w^(M-1)`` for every ``m``.  They are honest about
@@ -45,27 +44,14 @@ from ..decoders import DecodeContext, Decoder, DecodeSession
 from .base import Code, Encoding, large_field_only
 from .polynomial import chebyshev_leja_points
 
-__all__ = ["MatDot", "MatDotDecoder", "CountTracker", "matdot_weights", "weighted_sum", "MAX_CONDITION"]
+__all__ = ["MatDot", "MatDotDecoder", "matdot_weights", "weighted_sum", "MAX_CONDITION"]
 
 
-class CountTracker:
-    """Recovery decision of an all-or-nothing code: everything once ``threshold`` packets arrived."""
-
-    def __init__(self, num_products: int, threshold: int):
-        self.threshold = int(threshold)
-        self.count = 0
-        self.recovered = np.zeros(int(num_products), dtype=bool)
-
-    @property
-    def rank(self) -> int:
-        return min(self.count, self.threshold)
-
-    def add(self, row: np.ndarray | None = None) -> np.ndarray:
-        self.count += 1
-        if self.count == self.threshold:
-            self.recovered[:] = True
-            return np.arange(self.recovered.size)
-        return np.empty(0, dtype=np.int64)
+_ROWS_ONLY = (
+    "code 'matdot' decides recovery from the arrivals' evaluation points and the conditioning of their "
+    "Vandermonde system, not from coefficient rows: use MatDot.recovered_from(encoding, arrivals) or "
+    "recovery_curve_from(encoding, arrivals) (worker indices in arrival order)"
+)
 
 
 @dataclass(frozen=True)
@@ -98,18 +84,29 @@ class MatDot(Code):
     def packet_work(self, encoding, partition):
         return np.ones(encoding.workers)
 
-    def recovery_tracker(self, num_products: int) -> CountTracker:
-        return CountTracker(num_products, self.recovery_threshold(num_products))
+    def recovery_tracker(self, num_products: int):
+        raise ValueError(_ROWS_ONLY)
 
     def recoverable(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows)
-        K = rows.shape[1]
-        return np.full(K, rows.shape[0] >= self.recovery_threshold(K))
+        raise ValueError(_ROWS_ONLY)
 
     def recovery_curve(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows)
-        n, K = rows.shape
-        return np.repeat((np.arange(n + 1) >= self.recovery_threshold(K))[:, None], K, axis=1)
+        raise ValueError(_ROWS_ONLY)
+
+    def recovery_curve_from(self, encoding: Encoding, arrivals: np.ndarray) -> np.ndarray:
+        """The decoder's own decision (:class:`_Decision`: the arrivals' points and the conditioning
+        of their system) after each of the ``arrivals`` (worker indices in arrival order)."""
+        arrivals = np.asarray(arrivals, dtype=np.int64)
+        curve = np.zeros((arrivals.size + 1, encoding.num_products), dtype=bool)
+        decision = _Decision(encoding.num_products, encoding.workers)
+        for i, w in enumerate(arrivals.tolist()):
+            if decision.add(w):
+                curve[i + 1 :] = True
+                break
+        return curve
+
+    def recovered_from(self, encoding: Encoding, arrivals: np.ndarray) -> np.ndarray:
+        return self.recovery_curve_from(encoding, arrivals)[-1]
 
     def decoder_for(self, requested):
         return _DECODER
@@ -254,6 +251,13 @@ class _MatDotSession(DecodeSession):
     def __init__(self, context: DecodeContext):
         if context.partition.kind != "cxr":
             raise ValueError("the MatDot decoder is for partition 'cxr'; use code='polynomial' for 'rxc'")
+        if np.finfo(np.result_type(context.dtype, np.float16)).eps > np.finfo(np.float64).eps:
+            raise ValueError(
+                f"code='matdot' decodes through a Vandermonde system whose condition number (up to "
+                f"{MAX_CONDITION:.0e}) multiplies the packets' rounding: {np.dtype(context.dtype).name} packets "
+                f"would give C with errors of about 1e-3, not an exact C; pass float64 inputs "
+                f"(A.astype(np.float64), B.astype(np.float64)) or use another code"
+            )
         self.context = context
         self.M = context.num_products
         self.decision = _Decision(self.M, context.workers)

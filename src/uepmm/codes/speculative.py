@@ -147,11 +147,14 @@ class Speculative(Code):
         return np.concatenate((finish, np.full(W - K, math.inf)))
 
     def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
-        """``min(N, K) / K``: the ``N`` packets are ``N`` distinct tasks (spares never answer alone)."""
+        """None in closed form: which tasks ``N`` arrivals cover depends on the copy schedule (the
+        spares copy low task indices first), so ``P(task k | N)`` is not ``N / K`` for every ``k``."""
         large_field_only(self.name, q)
-        K = sum(k)
-        N = np.minimum(np.arange(max_packets + 1, dtype=np.float64), K)
-        return np.repeat((N / K)[:, None], len(k), axis=1)
+        raise ValueError(
+            "code 'speculative' has no analytic per-task decoding probabilities: which tasks N arrivals cover "
+            "depends on the backup schedule (the spares copy the lowest task indices first); use decoder='zero' "
+            "or 'lmmse' (decoder='unbiased' needs them)"
+        )
 
     def all_decoded_probability(self, k, max_packets, *, workers=None):
         return (np.arange(max_packets + 1) >= sum(k)).astype(np.float64)

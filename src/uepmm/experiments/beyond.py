@@ -102,13 +102,14 @@ def loss_after_packets(
     total = np.zeros(FIG_WORKERS + 1)
     for j in range(trials):
         drawn = draw_job(spec, classes, trial_seed(seed, j))
-        rows = drawn.generator[np.argsort(drawn.times, kind="stable")]
+        order = np.argsort(drawn.times, kind="stable")
+        rows = drawn.generator[order]
         block_loss, energies = pricing[j % draws]
         context = DecodeContext(None, None, np.dtype(np.float64), FIG_WORKERS, classes, None, None, energies,
                                 spec.code_object)
         for n in range(FIG_WORKERS + 1):
             received = rows[:n]
-            recovered = spec.code_object.recoverable(received) if n else np.zeros(K, dtype=bool)
+            recovered = spec.code_object.recovered_from(drawn.encoding, order[:n])
             if recovered.all():
                 break  # loss 0 from here on
             M = dec.reconstruction(received, recovered, context) if n else np.zeros((K, K))

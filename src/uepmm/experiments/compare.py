@@ -2,19 +2,20 @@
 
 Schemes (:data:`SCHEMES`; each is a registry code, a decoder and Γ):
 
-========== ============= ========== ==================================================
-scheme     code          decoder    notes
-========== ============= ========== ==================================================
-uncoded    uncoded       zero       K tasks on K workers; the other W−K idle
-repetition repetition    zero       ⌊W/K⌋ copies of each task; W mod K idle
-speculative speculative  zero       K tasks, the spares run backup copies
-mds        mds           zero       any K packets: everything
-matdot     matdot        (its own)  c×r only; any 2M−1 packets: everything
-polynomial polynomial    zero       r×c only; any K packets: everything
-sampling   sampling      (its own)  norm-weighted sampling, unbiased
-now, ew    now, ew       zero       the paper's: Table III Γ, zero-fill
-now+, ew+  now, ew       lmmse      Γ designed for each deadline (``gamma="auto"``)
-========== ============= ========== ==================================================
+============= ============= ========== ==================================================
+scheme        code          decoder    notes
+============= ============= ========== ==================================================
+uncoded       uncoded       zero       K tasks on K workers; the other W−K idle
+repetition    repetition    zero       ⌊W/K⌋ copies of each task; W mod K idle
+speculative   speculative   zero       K tasks on W workers: the spares copy from time 0
+speculative-k speculative   zero       K tasks on K workers (issue's rule); W−K idle
+mds           mds           zero       any K packets: everything
+matdot        matdot        (its own)  c×r only; any 2M−1 well-conditioned packets
+polynomial    polynomial    zero       r×c only; any K packets: everything
+sampling      sampling      (its own)  norm-weighted sampling, unbiased
+now, ew       now, ew       zero       the paper's: Table III Γ, zero-fill
+now+, ew+     now, ew       lmmse      Γ designed for each deadline (``gamma="auto"``)
+============= ============= ========== ==================================================
 
 The exact-block schemes use zero-fill: a block is exact or absent, as their users get it.
 A code that defines its own estimate (``Code.decoder_for``, where the code has it) replaces
@@ -48,7 +49,7 @@ import numpy as np
 from .._progress import progress
 from .._validation import as_matrix, positive_int
 from ..api import coded_matmul, plan_job
-from ..codes import CODES, Code, make_code
+from ..codes import CODES, make_code
 from ..decoders import DecodeContext, decoder_for_code
 from ..design.auto import auto_code
 from ..draw import draw_job
@@ -81,7 +82,10 @@ class Scheme:
 SCHEMES: dict[str, Scheme] = {s.name: s for s in (
     Scheme("uncoded", "uncoded", tasks_only=True, note="K tasks on K of the W workers, the others idle"),
     Scheme("repetition", "repetition", copies_from_workers=True, note="floor(W/K) copies per task"),
-    Scheme("speculative", "speculative", note="K tasks; spare and finished workers run backup copies"),
+    Scheme("speculative", "speculative", note="K tasks on W workers; the W-K spares start backup copies at "
+           "time 0, and every worker that finishes early takes another"),
+    Scheme("speculative-k", "speculative", tasks_only=True, note="K tasks on K of the W workers (the others "
+           "idle); a worker that finishes early copies the longest-running unfinished task"),
     Scheme("mds", "mds"),
     Scheme("matdot", "matdot", partitions=("cxr",), note="use 'polynomial' for --partition rxc"),
     Scheme("polynomial", "polynomial", partitions=("rxc",), note="use 'matdot' for --partition cxr"),
@@ -155,13 +159,6 @@ def scheme_spec(scheme: Scheme, base: JobSpec) -> JobSpec:
         raise ValueError(f"scheme {scheme.name!r}: {exc}") from None
 
 
-def _recovered(code: Code, rows: np.ndarray) -> np.ndarray:
-    """The code's recovery decision (:meth:`uepmm.codes.Code.recoverable`); nothing without packets."""
-    if rows.shape[0] == 0:
-        return np.zeros(rows.shape[1], dtype=bool)
-    return code.recoverable(rows)
-
-
 def fast_losses(
     A: Any,
     B: Any,
@@ -208,7 +205,8 @@ def fast_losses(
             for i, n in zip(members, counts):
                 if n not in cache:
                     received = rows[:n]
-                    M = decoder.reconstruction(received, _recovered(code, received), context)
+                    recovered = code.recovered_from(drawn.encoding, order[:n])
+                    M = decoder.reconstruction(received, recovered, context)
                     cache[n] = pricing.reconstruction_loss(M) / total if total > 0 else 0.0
                 out[j, i] = cache[n]
     return out, decoder.name

@@ -256,16 +256,16 @@ def engine_loss_curves(
     label = f"{code:>4} {partition} trials"
     priors = _PRIOR_CACHE[(partition, seed, draws, size_scale)]
     for j in progress(range(trials), trials, label, enabled=show_progress):
-        code = spec.code_object.with_energies(priors[j % draws][1], priors[j % draws][0])  # sampling: p from norms
-        drawn = draw_job(spec, classes, trial_seed(seed, j), code=code)
+        bound = spec.code_object.with_energies(priors[j % draws][1], priors[j % draws][0])  # sampling: p from norms
+        drawn = draw_job(spec, classes, trial_seed(seed, j), code=bound)
         rows, times = drawn.generator, drawn.times
         order = np.argsort(times, kind="stable")  # the simulated backend's delivery order
-        recovered_after[j] = code.recovery_curve(rows[order])  # [W+1, K]
-        decoder = decoder_for_code(code, spec.decoder_object)
+        recovered_after[j] = bound.recovery_curve_from(drawn.encoding, order)  # [W+1, K]
+        decoder = decoder_for_code(bound, spec.decoder_object)
         if decoder is spec.decoder_object or decoder.selects_exact_blocks:  # the paper's: recovered blocks
             loss_after[j] = pricing[j % draws].normalized(recovered_after[j])
         else:  # an estimate the scheme defines (sampling): P_hat = M P after each arrival
-            loss_after[j] = _reconstruction_losses(pricing[j % draws], decoder, code, classes, workers,
+            loss_after[j] = _reconstruction_losses(pricing[j % draws], decoder, bound, classes, workers,
                                                    rows[order], recovered_after[j])
         arrival_times[j] = times[order]
     for array in (loss_after, recovered_after, arrival_times):

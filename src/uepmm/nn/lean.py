@@ -238,8 +238,7 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         partition = make_partition(tuple(A.shape), tuple(B.shape), plan.config.partition, plan.config.blocks)
         layout = plan.layouts[(A.shape, B.shape)] = _Layout(partition)
 
-    # one stream (plan_job with a Generator): the unit response times first, then the code;
-    # the decoder's decision does not depend on the arrival order, only on who arrived
+    # one stream (plan_job with a Generator): the unit response times first, then the code
     rng = product_rng(seed)
     units = draw_unit_times(plan.config, rng)
     order = scores = code = encoding = None
@@ -255,6 +254,8 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         times = response_times(plan.config, units)
     arrived = times <= plan.deadline
     received = int(np.count_nonzero(arrived))
+    arrivals = np.flatnonzero(arrived)
+    arrivals = arrivals[np.argsort(times[arrivals], kind="stable")]  # who arrived, in arrival order
     info: dict[str, Any] = {"received": received, "scores": scores, "response_times": times}
 
     recovered = None
@@ -263,9 +264,9 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     elif not plan.data_aware:
         if encoding is None:
             encoding = plan.fixed_encoding or draw_encoding(plan.config, plan.uniform_table, rng, layout.partition)
-        recovered = _recover(plan, encoding.generator[arrived])
+        recovered = _recover(plan, encoding, arrivals)
     elif encoding is not None:
-        recovered = (code or plan.code).recoverable(encoding.generator[arrived])
+        recovered = (code or plan.code).recovered_from(encoding, arrivals)
     generator = None if encoding is None else encoding.generator
     a_perm = b_perm = None
     n_recovered = -1 if recovered is None else int(np.count_nonzero(recovered))
@@ -278,7 +279,7 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         # class table, code draw, then the arrived packets' rows through the rank decision
         table, code, encoding = _class_aware_encoding(plan, A, B, layout, order, info["scores"], rng)
         generator = encoding.generator
-        recovered = (code or plan.code).recoverable(generator[arrived])
+        recovered = (code or plan.code).recovered_from(encoding, arrivals)
         n_recovered = int(np.count_nonzero(recovered))
 
     info["recovered"] = recovered
@@ -393,16 +394,16 @@ def _class_table(ranking: bytes, counts: tuple[int, ...]) -> ClassTable:
     return classes_by_rank(-position.astype(np.float64), counts)
 
 
-def _recover(plan: LeanPlanner, rows: np.ndarray) -> np.ndarray:
-    """Which sub-products the received packets determine (the code's :meth:`~uepmm.codes.Code.recoverable`).
+def _recover(plan: LeanPlanner, encoding, arrivals: np.ndarray) -> np.ndarray:
+    """What the packets of ``arrivals`` (in arrival order) determine (:meth:`~uepmm.codes.Code.recovered_from`).
 
     When every row is a unit vector (uncoded and repetition codes, ``plan.unit_rows``) the
     recovered set is the union of the supports (``e_k`` is in the span of unit vectors
     iff it is one of them), which needs no factorisation.
     """
     if plan.unit_rows:
-        return (rows != 0).any(axis=0)
-    return plan.code.recoverable(rows)
+        return (encoding.generator[arrivals] != 0).any(axis=0)
+    return plan.code.recovered_from(encoding, arrivals)
 
 
 def _mm(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
