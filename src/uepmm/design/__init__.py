@@ -23,7 +23,10 @@ Modules, one step each:
 from .gamma import GammaDesign, design_gamma, gamma_loss
 from .objectives import OBJECTIVES
 from .problem import COSTS, DECODERS, DESIGN_CODES
-from .work import window_work, work_cdfs
 from .problem import PARTITIONS as PARTITIONS  # not in __all__, as before the split
+from .work import window_work, work_cdfs
 
-__all__ = ["COSTS", "window_work", "work_cdfs", "DECODERS", "DESIGN_CODES", "OBJECTIVES", "GammaDesign", "design_gamma", "gamma_loss"]
+__all__ = [
+    "COSTS", "DECODERS", "DESIGN_CODES", "OBJECTIVES", "GammaDesign", "design_gamma", "gamma_loss", "window_work",
+    "work_cdfs",
+]

@@ -31,7 +31,8 @@ class GammaDesign:
     are normalised to sum to 1); ``table3_loss``: the same objective at the paper's Table III
     ``Γ = (0.40, 0.35, 0.25)`` (NaN unless ``L = 3``); ``mds_loss``: an MDS code under the
     same decoder; ``objective`` / ``mds_objective``: how each was computed (``theorem1``,
-    ``theorem2-bound``, ``lmmse-exact``, ``monte-carlo-lmmse``; see :mod:`uepmm.design.objectives`).
+    ``theorem2-bound``, ``lmmse-exact``, ``monte-carlo-lmmse``; see :mod:`uepmm.design.objectives`);
+    ``cost`` and ``work``: the cost model and, for ``"work"``, the block products of each window.
     """
 
     code: str

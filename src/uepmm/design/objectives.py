@@ -29,6 +29,11 @@ used:
     The LMMSE error of every prefix ``N`` comes from one pass of an incremental
     orthogonal projector over the rows, vectorised over the draws.
 
+``cost="work"`` (:mod:`uepmm.design.work`): per deadline, the same objectives at the arrived
+windows' ``Γ' = Γ F_s / p`` with Binomial(``W``, ``p = Σ Γ_l F_{s_l}``) arrivals (NOW LMMSE: the
+packets on class ``l`` are Binomial(``W``, ``Γ_l F_{s_l}``)); the Monte Carlo keeps its draws
+and maps the uniforms through ``Γ'``.
+
 MDS (``mds_loss``): every class iff ``N >= K`` for the zero-fill objectives (the same
 Theorem 1 / Theorem 2 bound); under LMMSE, Gaussian rows on all ``K`` sub-products, by the
 same Monte Carlo (``mds_objective`` says which), exact at ``N >= K``.

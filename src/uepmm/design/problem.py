@@ -126,14 +126,17 @@ def _weights(value: object, count: int) -> tuple[float, ...]:
     return tuple((w / w.sum()).tolist())
 
 
-def _works(code: str, k: tuple[int, ...], partition: str, work: object, mds_work: object) -> tuple[tuple[int, ...], int]:
+def _works(
+    code: str, k: tuple[int, ...], partition: str, work: object, mds_work: object
+) -> tuple[tuple[int, ...], int]:
     """The window works and the MDS work of ``cost="work"`` (defaults: c×r window sizes and ``K``)."""
     L, K = len(k), sum(k)
     if work is None:
         if partition == "rxc":
             raise ValueError(
                 "cost='work' with partition 'rxc' needs work=(s_1, ..., s_L), the rank of each window's N x P "
-                "coefficient pattern (CLI: --work S1,S2,...); uepmm.design.window_work(code, classes, 'rxc', grid) computes it"
+                "coefficient pattern (CLI: --work S1,S2,...); "
+                "uepmm.design.window_work(code, classes, 'rxc', grid) computes it"
             )
         work = tuple(np.cumsum(k).tolist()) if code == "ew" else k
     s = int_sequence(work, "work")
@@ -180,7 +183,9 @@ def _problem(
     arrivals = np.asarray(w) @ theory.arrival_distribution(latency, deadlines, workers, omega)
     if cost == "equal":
         if work is not None or mds_work is not None:
-            raise ValueError("work and mds_work only apply with cost='work' (under cost='equal' every packet costs one)")
+            raise ValueError(
+                "work and mds_work only apply with cost='work' (under cost='equal' every packet costs one)"
+            )
         return _Problem(
             code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega
         )
