@@ -48,7 +48,9 @@ def test_json_keys_and_values(capsys):
     assert set(payload) == {
         "code", "gamma", "expected_loss", "table3_loss", "mds_loss", "objective", "mds_objective", "decoder",
         "partition", "deadlines", "weights", "k", "class_energy", "workers", "rate", "omega", "trials", "seed",
+        "cost", "work",
     }
+    assert payload["cost"] == "equal" and payload["work"] is None
     assert payload["code"] == "ew" and payload["objective"] == "theorem1" and payload["decoder"] == "zero"
     assert payload["deadlines"] == [0.5, 1.0] and payload["weights"] == [0.75, 0.25]
     assert len(payload["gamma"]) == 3 and payload["expected_loss"] <= payload["table3_loss"]

@@ -63,6 +63,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--trials", type=int, default=2000,
         help="Monte Carlo draws of the LMMSE objective for EW and MDS (default 2000; ignored otherwise)",
     )
+    parser.add_argument(
+        "--cost", choices=design.COSTS, default="equal",
+        help="equal: every packet answers after one draw (the paper); work: a packet of window l answers after "
+             "the sum of s_l draws, s_l its block products (default equal)",
+    )
+    parser.add_argument(
+        "--work", type=_int_list, default=None, metavar="S1,S2,...",
+        help="--cost work: block products of each window (default for cxr: the window sizes; rxc needs it: the "
+             "rank of each window's N x P pattern)",
+    )
+    parser.add_argument(
+        "--mds-work", type=int, default=None, metavar="S",
+        help="--cost work: block products of an MDS packet, for the MDS reference (default K for cxr; rxc: "
+             "the last EW window's work; rxc NOW needs it, min(N, P))",
+    )
     add_seed_argument(parser)
     add_format_argument(parser)
     parser.set_defaults(func=_run)
@@ -87,6 +102,9 @@ def _run(args: argparse.Namespace) -> int:
         weights=args.deadline_weights,
         trials=args.trials,
         seed=args.seed,
+        cost=args.cost,
+        work=args.work,
+        mds_work=args.mds_work,
     )
     gamma_columns = [f"gamma_{l + 1}" for l in range(len(result.gamma))]
     if args.format == "csv":
@@ -113,12 +131,16 @@ def _run(args: argparse.Namespace) -> int:
             "omega": args.omega if args.omega is not None else sum(args.k) / args.workers,
             "trials": args.trials,
             "seed": args.seed,
+            "cost": result.cost,
+            "work": None if result.work is None else list(result.work),
         }
         print(json.dumps(payload, indent=2))
     else:
         deadlines = ", ".join(f"{t:g} (weight {w:.3g})" for t, w in zip(result.deadlines, result.weights))
         print(f"code          {result.code} ({result.partition}, decoder {result.decoder})")
         print(f"deadlines     {deadlines}")
+        if result.work is not None:
+            print(f"cost          work: window block products ({', '.join(map(str, result.work))})")
         print(f"gamma         ({', '.join(f'{g:.4f}' for g in result.gamma)})")
         print(f"expected loss {result.expected_loss:.6g}   [{result.objective}, normalised by E||C||_F^2]")
         table3 = "n/a (Table III has 3 classes)" if math.isnan(result.table3_loss) else f"{result.table3_loss:.6g}"

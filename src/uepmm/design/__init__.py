@@ -15,13 +15,18 @@ Modules, one step each:
   with common random numbers, and the MDS reference.
 * :mod:`uepmm.design.optimiser`: minimisation over the simplex (stick breaking, a lattice of
   starting points, L-BFGS-B or bounded Nelder–Mead).
+* :mod:`uepmm.design.work`: ``cost="work"``: each window's work and its arrival probability.
 * :mod:`uepmm.design.gamma`: :func:`design_gamma`, :func:`gamma_loss` and their result
   :class:`GammaDesign`.
 """
 
 from .gamma import GammaDesign, design_gamma, gamma_loss
 from .objectives import OBJECTIVES
-from .problem import DECODERS, DESIGN_CODES
+from .problem import COSTS, DECODERS, DESIGN_CODES
 from .problem import PARTITIONS as PARTITIONS  # not in __all__, as before the split
+from .work import window_work, work_cdfs
 
-__all__ = ["DECODERS", "DESIGN_CODES", "OBJECTIVES", "GammaDesign", "design_gamma", "gamma_loss"]
+__all__ = [
+    "COSTS", "DECODERS", "DESIGN_CODES", "OBJECTIVES", "GammaDesign", "design_gamma", "gamma_loss", "window_work",
+    "work_cdfs",
+]

@@ -2,8 +2,11 @@
 
 At planning time the PS knows the class table and, from the block norms, every
 sub-product's energy (:func:`uepmm.importance.sub_product_energies`).  :func:`auto_code`
-turns the class means of those energies, the job's workers, latency, ``Ω`` and deadline into
-:func:`uepmm.design.design_gamma`'s ``Γ`` and returns the NOW/EW code with it.
+turns the class means of those energies, the job's workers, latency, ``Ω``, deadline and
+cost model into :func:`uepmm.design.design_gamma`'s ``Γ`` and returns the NOW/EW code with it.
+With ``cost="work"`` the design uses each window's work in this job's layout
+(:func:`uepmm.design.window_work`: c×r the window's size, r×c the rank of its pattern;
+one for the factor form), so the cache key holds the cost and those works.
 
 Designs are cached on the class energies relative to the largest, rounded to
 :data:`AUTO_RESOLUTION` decades (the objective depends only on their ratios, and changes
@@ -21,6 +24,7 @@ import numpy as np
 
 from ..codes import Code
 from ..importance import ClassTable
+from .work import window_work
 
 __all__ = ["auto_code", "class_energies", "energy_key", "AUTO_TRIALS", "AUTO_RESOLUTION"]
 
@@ -52,8 +56,14 @@ def auto_code(spec, classes: ClassTable, energies: np.ndarray) -> Code:
     means = class_energies(np.asarray(energies, dtype=np.float64), classes)
     key = energy_key(means)
     decoder = "lmmse" if spec.decoder_object.needs_energies else "zero"
+    work = mds_work = None
+    if spec.cost == "work":  # the windows' own work (the factor form costs one product per packet)
+        if spec.encoding == "factor":
+            work, mds_work = (1,) * L, 1
+        else:
+            work, mds_work = window_work(code.name, classes, spec.partition, spec.grid)
     gamma = _designed(code.name, classes.counts, key, spec.workers, spec.latency, float(spec.deadline),
-                      spec.omega_value, spec.partition, decoder)
+                      spec.omega_value, spec.partition, decoder, spec.cost, work, mds_work)
     return type(code)(gamma)
 
 
@@ -65,9 +75,10 @@ def energy_key(means: np.ndarray) -> tuple[float, ...]:
 
 
 @functools.lru_cache(maxsize=512)
-def _designed(code, counts, energies, workers, latency, deadline, omega, partition, decoder) -> tuple[float, ...]:
+def _designed(code, counts, energies, workers, latency, deadline, omega, partition, decoder, cost="equal",
+              work=None, mds_work=None) -> tuple[float, ...]:
     from .gamma import design_gamma
 
     design = design_gamma(code, counts, energies, workers, latency, deadline, omega=omega, partition=partition,
-                          decoder=decoder, trials=AUTO_TRIALS)
+                          decoder=decoder, trials=AUTO_TRIALS, cost=cost, work=work, mds_work=mds_work)
     return tuple(float(g) for g in design.gamma)

@@ -31,7 +31,8 @@ class GammaDesign:
     are normalised to sum to 1); ``table3_loss``: the same objective at the paper's Table III
     ``Γ = (0.40, 0.35, 0.25)`` (NaN unless ``L = 3``); ``mds_loss``: an MDS code under the
     same decoder; ``objective`` / ``mds_objective``: how each was computed (``theorem1``,
-    ``theorem2-bound``, ``lmmse-exact``, ``monte-carlo-lmmse``; see :mod:`uepmm.design.objectives`).
+    ``theorem2-bound``, ``lmmse-exact``, ``monte-carlo-lmmse``; see :mod:`uepmm.design.objectives`);
+    ``cost`` and ``work``: the cost model and, for ``"work"``, the block products of each window.
     """
 
     code: str
@@ -45,6 +46,8 @@ class GammaDesign:
     decoder: str = "zero"
     partition: str = "rxc"
     mds_objective: str = "theorem1"
+    cost: str = "equal"
+    work: tuple[int, ...] | None = None  # cost="work": block products of each window
 
 
 def design_gamma(
@@ -61,6 +64,9 @@ def design_gamma(
     weights: Sequence[float] | None = None,
     trials: int = 2000,
     seed: int = 0,
+    cost: str = "equal",
+    work: Sequence[int] | None = None,
+    mds_work: int | None = None,
 ) -> GammaDesign:
     """Window probabilities ``Γ`` minimising the expected normalised loss at ``deadline``.
 
@@ -71,11 +77,16 @@ def design_gamma(
     sequence of deadlines, the objective then being their mean weighted by ``weights``
     (default equal); ``partition``: ``"rxc"`` or ``"cxr"``; ``decoder``: ``"zero"`` (the
     paper's zero fill) or ``"lmmse"``; ``trials`` and ``seed``: the Monte Carlo draws of the
-    EW/MDS LMMSE objectives (ignored otherwise).  See :mod:`uepmm.design.objectives` and
+    EW/MDS LMMSE objectives (ignored otherwise).  ``cost``: ``"equal"`` (the paper's: every
+    packet answers after one draw) or ``"work"`` (a packet of window ``l`` answers after the sum
+    of ``work[l]`` draws, :mod:`uepmm.design.work`; ``work`` defaults to the window sizes in c×r,
+    r×c needs it, and ``mds_work``, an MDS packet's, to ``K`` in c×r and ``work[-1]`` for EW r×c;
+    :func:`uepmm.design.window_work` computes both).  See :mod:`uepmm.design.objectives` and
     :mod:`uepmm.design.optimiser`.  Deterministic: the same arguments give the same result.
     """
     problem = _problem(
-        code, k, class_energy, workers, latency, deadline, omega, partition, decoder, weights, trials, seed
+        code, k, class_energy, workers, latency, deadline, omega, partition, decoder, weights, trials, seed,
+        cost, work, mds_work,
     )
     mc = _LmmseMonteCarlo(problem) if problem.decoder == "lmmse" else None
     loss, objective, smooth = _objective(problem, mc)
@@ -94,6 +105,8 @@ def design_gamma(
         decoder=problem.decoder,
         partition=problem.partition,
         mds_objective=mds_objective,
+        cost=problem.cost,
+        work=problem.work,
     )
 
 
@@ -112,6 +125,9 @@ def gamma_loss(
     weights: Sequence[float] | None = None,
     trials: int = 2000,
     seed: int = 0,
+    cost: str = "equal",
+    work: Sequence[int] | None = None,
+    mds_work: int | None = None,
 ) -> float:
     """The objective of :func:`design_gamma` at a given ``Γ`` (same arguments and draws).
 
@@ -119,7 +135,7 @@ def gamma_loss(
     """
     is_mds = isinstance(code, str) and code.lower() == "mds"
     problem = _problem("now" if is_mds else code, k, class_energy, workers, latency, deadline, omega,
-                       partition, decoder, weights, trials, seed)
+                       partition, decoder, weights, trials, seed, cost, work, mds_work)
     mc = _LmmseMonteCarlo(problem) if problem.decoder == "lmmse" and (is_mds or problem.code == "ew") else None
     if is_mds:
         return float(_mds(problem, mc)[0])

@@ -29,6 +29,11 @@ used:
     The LMMSE error of every prefix ``N`` comes from one pass of an incremental
     orthogonal projector over the rows, vectorised over the draws.
 
+``cost="work"`` (:mod:`uepmm.design.work`): per deadline, the same objectives at the arrived
+windows' ``Γ' = Γ F_s / p`` with Binomial(``W``, ``p = Σ Γ_l F_{s_l}``) arrivals (NOW LMMSE: the
+packets on class ``l`` are Binomial(``W``, ``Γ_l F_{s_l}``)); the Monte Carlo keeps its draws
+and maps the uniforms through ``Γ'``.
+
 MDS (``mds_loss``): every class iff ``N >= K`` for the zero-fill objectives (the same
 Theorem 1 / Theorem 2 bound); under LMMSE, Gaussian rows on all ``K`` sub-products, by the
 same Monte Carlo (``mds_objective`` says which), exact at ``N >= K``.
@@ -111,12 +116,76 @@ def _lmmse_now(problem: _Problem) -> Callable[[np.ndarray], float]:
     return loss
 
 
+def _effective(problem: _Problem, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``cost="work"``: per deadline, ``p = Σ_l Γ_l F_{s_l}(t)`` and the arrived windows' ``Γ' = Γ F / p``
+    (``Γ`` itself where nothing can arrive; ``N = 0`` then has probability one)."""
+    joint = gamma[None, :] * problem.window_cdf
+    p = joint.sum(axis=1)
+    effective = np.where(p[:, None] > 0, joint / np.where(p > 0, p, 1.0)[:, None], gamma[None, :])
+    return np.clip(p, 0.0, 1.0), effective
+
+
+def _top_arrivals(problem: _Problem) -> np.ndarray:
+    """``P(N = n)`` per deadline at the largest arrival probability any ``Γ`` (or MDS) can give: its
+    tail bounds theirs (the Binomial tail grows with ``p``), so it fixes how many ``N`` to keep."""
+    from scipy import stats
+
+    top = np.maximum(problem.window_cdf.max(axis=1), problem.mds_cdf)
+    return stats.binom.pmf(np.arange(problem.workers + 1)[None, :], problem.workers, top[:, None])
+
+
+def _zero_fill_work(problem: _Problem, code: str) -> Callable[[np.ndarray | None], float]:
+    """:func:`_zero_fill` under ``cost="work"``: per deadline, the decoding probabilities of ``Γ'``
+    and Binomial(``W``, ``p``) arrivals (MDS: ``p = F_{s_mds}(t)``), truncated as there."""
+    from scipy import stats
+
+    from .. import theory
+
+    weights = np.asarray(problem.k, dtype=np.float64) * problem.energy / problem.total
+    if problem.partition == "cxr":
+        weights = weights * sum(problem.k)
+    n_max = [max(_last_needed(top, _EXACT_TAIL_MASS), 1) for top in _top_arrivals(problem)]
+
+    def loss(gamma: np.ndarray | None) -> float:
+        if gamma is None:
+            p, effective = problem.mds_cdf, [None] * len(n_max)
+        else:
+            p, effective = _effective(problem, np.asarray(gamma, dtype=np.float64))
+        value = 0.0
+        for weight, m, p_d, g_d in zip(problem.weights, n_max, p, effective):
+            probs = theory.decoding_probabilities(code, problem.k, g_d, m)
+            value += weight * float(stats.binom.pmf(np.arange(m + 1), problem.workers, p_d) @ ((1.0 - probs) @ weights))
+        return value
+
+    return loss
+
+
+def _lmmse_now_work(problem: _Problem) -> Callable[[np.ndarray], float]:
+    """NOW under LMMSE and ``cost="work"``: the packets on class ``l`` are Binomial(``W``, ``Γ_l F_{s_l}(t)``)."""
+    from scipy import stats
+
+    short = [np.arange(k_l) for k_l in problem.k]
+
+    def loss(gamma: np.ndarray) -> float:
+        value = 0.0
+        for weight, F in zip(problem.weights, problem.window_cdf):
+            for k_l, e_l, g_l, F_l, n in zip(problem.k, problem.energy, gamma, F, short):
+                q = min(max(float(g_l) * float(F_l), 0.0), 1.0)
+                value += weight * e_l * float(stats.binom.pmf(n, problem.workers, q) @ (k_l - n))
+        return value / problem.total
+
+    return loss
+
+
 class _LmmseMonteCarlo:
     """Expected LMMSE loss by Monte Carlo with common random numbers (module docstring)."""
 
     def __init__(self, problem: _Problem):
         self.problem = problem
-        self.max_rows = _last_needed(problem.arrivals, _TAIL_MASS)
+        if problem.cost == "work":
+            self.max_rows = max(_last_needed(top, _TAIL_MASS) for top in _top_arrivals(problem))
+        else:
+            self.max_rows = _last_needed(problem.arrivals, _TAIL_MASS)
         self.arrivals = problem.arrivals[: self.max_rows + 1]
         rng = np.random.default_rng(problem.seed)
         K = sum(problem.k)
@@ -174,15 +243,37 @@ class _LmmseMonteCarlo:
         return self.coefficients * mask
 
     def loss(self, gamma: np.ndarray | None, code: str) -> float:
+        if self.problem.cost == "work":
+            return self._work_loss(gamma, code)
         return self.loss_of_rows(self.rows(gamma, code == "ew"))
+
+    def _work_loss(self, gamma: np.ndarray | None, code: str) -> float:
+        """``cost="work"``: per deadline, the windows drawn from ``Γ'`` by the same uniforms and the
+        first ``N`` rows weighted by Binomial(``W``, ``p``) (:mod:`uepmm.design.work`)."""
+        from scipy import stats
+
+        problem = self.problem
+        n = np.arange(self.max_rows + 1)
+        if gamma is None:
+            errors = self.prefix_errors(self.coefficients).mean(axis=0)
+            pmf = stats.binom.pmf(n[None, :], problem.workers, problem.mds_cdf[:, None])
+            return float(np.asarray(problem.weights) @ (pmf @ errors)) / problem.total
+        p, effective = _effective(problem, np.asarray(gamma, dtype=np.float64))
+        value = 0.0
+        for weight, p_d, g_d in zip(problem.weights, p, effective):
+            errors = self.prefix_errors(self.rows(g_d, code == "ew")).mean(axis=0)
+            value += weight * float(stats.binom.pmf(n, problem.workers, p_d) @ errors)
+        return value / problem.total
 
 
 def _objective(problem: _Problem, mc: _LmmseMonteCarlo | None) -> tuple[Callable[[np.ndarray], float], str, bool]:
     """``(loss(Γ), objective kind, smooth)`` for the problem's code and decoder."""
+    work = problem.cost == "work"
     if problem.decoder == "zero":
-        return _zero_fill(problem, problem.code), _zero_kind(problem), True
+        zero = _zero_fill_work if work else _zero_fill
+        return zero(problem, problem.code), _zero_kind(problem), True
     if problem.code == "now":
-        return _lmmse_now(problem), "lmmse-exact", True
+        return (_lmmse_now_work if work else _lmmse_now)(problem), "lmmse-exact", True
     assert mc is not None
     return (lambda gamma: mc.loss(gamma, problem.code)), "monte-carlo-lmmse", False
 
@@ -194,6 +285,7 @@ def _zero_kind(problem: _Problem) -> str:
 def _mds(problem: _Problem, mc: _LmmseMonteCarlo | None) -> tuple[float, str]:
     """MDS loss under the problem's decoder and how it was computed."""
     if problem.decoder == "zero":
-        return _zero_fill(problem, "mds")(None), _zero_kind(problem)
+        zero = _zero_fill_work if problem.cost == "work" else _zero_fill
+        return zero(problem, "mds")(None), _zero_kind(problem)
     assert mc is not None
     return mc.loss(None, "mds"), "monte-carlo-lmmse"

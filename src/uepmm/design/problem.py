@@ -26,6 +26,8 @@ __all__ = ["DECODERS", "DESIGN_CODES", "PARTITIONS"]
 PARTITIONS = ("rxc", "cxr")
 #: Codes whose window probabilities can be designed.
 DESIGN_CODES = ("now", "ew")
+#: Cost models of the design (as uepmm.spec.COSTS).
+COSTS = ("equal", "work")
 #: ``zero``: recovered sub-products in place, zeros elsewhere (the paper); ``lmmse``: docs/design.md §5.
 DECODERS = ("zero", "lmmse")
 
@@ -45,6 +47,12 @@ class _Problem:
     seed: int
     latency: LatencyModel
     omega: float
+    # cost="work" (uepmm.design.work): F_{s_l}(t_d) per deadline and window, F_{s_mds}(t_d)
+    cost: str = "equal"
+    work: tuple[int, ...] | None = None
+    mds_work: int | None = None
+    window_cdf: np.ndarray | None = None  # (D, L)
+    mds_cdf: np.ndarray | None = None  # (D,)
 
     @property
     def total(self) -> float:
@@ -118,8 +126,38 @@ def _weights(value: object, count: int) -> tuple[float, ...]:
     return tuple((w / w.sum()).tolist())
 
 
+def _works(
+    code: str, k: tuple[int, ...], partition: str, work: object, mds_work: object
+) -> tuple[tuple[int, ...], int]:
+    """The window works and the MDS work of ``cost="work"`` (defaults: c×r window sizes and ``K``)."""
+    L, K = len(k), sum(k)
+    if work is None:
+        if partition == "rxc":
+            raise ValueError(
+                "cost='work' with partition 'rxc' needs work=(s_1, ..., s_L), the rank of each window's N x P "
+                "coefficient pattern (CLI: --work S1,S2,...); "
+                "uepmm.design.window_work(code, classes, 'rxc', grid) computes it"
+            )
+        work = tuple(np.cumsum(k).tolist()) if code == "ew" else k
+    s = int_sequence(work, "work")
+    if len(s) != L:
+        raise ValueError(f"work has {len(s)} entries but k has {L} classes; give the block products of each window")
+    if mds_work is None:
+        if partition == "cxr":
+            mds_work = K
+        elif code == "ew":
+            mds_work = s[-1]  # EW's last window holds every sub-product, as an MDS packet
+        else:
+            raise ValueError(
+                "cost='work' with code 'now' and partition 'rxc' needs mds_work=min(N, P) (the block products of "
+                "an MDS packet, for the MDS reference; CLI: --mds-work); uepmm.design.window_work returns it"
+            )
+    return s, positive_int(mds_work, "mds_work")
+
+
 def _problem(
-    code, k, class_energy, workers, latency, deadline, omega, partition, decoder, weights, trials, seed
+    code, k, class_energy, workers, latency, deadline, omega, partition, decoder, weights, trials, seed,
+    cost="equal", work=None, mds_work=None,
 ) -> _Problem:
     code = choice(code, "code", DESIGN_CODES)
     decoder = choice(decoder, "decoder", DECODERS)
@@ -139,9 +177,23 @@ def _problem(
         raise TypeError(f"seed must be a non-negative integer (the Monte Carlo draws are fixed by it), got {seed!r}")
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer (the Monte Carlo draws are fixed by it), got {seed}")
+    cost = choice(cost, "cost", COSTS)
     from .. import theory
 
     arrivals = np.asarray(w) @ theory.arrival_distribution(latency, deadlines, workers, omega)
+    if cost == "equal":
+        if work is not None or mds_work is not None:
+            raise ValueError(
+                "work and mds_work only apply with cost='work' (under cost='equal' every packet costs one)"
+            )
+        return _Problem(
+            code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega
+        )
+    from .work import work_cdfs
+
+    s, s_mds = _works(code, k, partition, work, mds_work)
+    F = work_cdfs(latency, (*s, s_mds), deadlines, omega, int(seed))
     return _Problem(
-        code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega
+        code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega,
+        cost, s, s_mds, F[:, :-1], F[:, -1],
     )
