@@ -221,7 +221,8 @@ def test_complex_object_foreign_and_bad_sparse_inputs_are_refused(pair):
 def dask_client():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=16, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=logging.CRITICAL)
+                                       dashboard_address="127.0.0.1:0",
+                                       scheduler_kwargs={"dashboard": False}, silence_logs=logging.CRITICAL)
     with distributed.Client(cluster, set_as_default=False) as client:
         yield client
     cluster.close()
