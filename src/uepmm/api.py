@@ -165,20 +165,42 @@ def plan_job(
         if spec.reorder
         else ImportanceOrder.identity(kind, A, B, spec.statistic)
     )
+    energies = sub_product_energies(order, layout, A, B) if needs_energies(spec) else None
+    a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
+    a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
+    return plan_from_order(spec, layout, order, energies, a_blocks, b_blocks, np.result_type(A.dtype, B.dtype), seed)
+
+
+def needs_energies(spec: JobSpec) -> bool:
+    """The plan needs the prior sub-product energies: for the decoder that runs, ``gamma="auto"``,
+    or a code bound to the data (sampling)."""
+    decoder = decoder_for_code(spec.code_object, spec.decoder_object)
+    return decoder.needs_energies or spec.auto_gamma or spec.code_object.needs_energies
+
+
+def plan_from_order(
+    spec: JobSpec,
+    layout: Partition,
+    order: ImportanceOrder,
+    energies: np.ndarray | None,
+    a_blocks: Any,
+    b_blocks: Any,
+    dtype: np.dtype,
+    seed: SeedLike,
+    **extra: Any,
+) -> JobPlan:
+    """Everything after the importance order, shared by :func:`plan_job` and the Dask planner for
+    data on the cluster: scores, class table, the code (designed Γ, data binding), the one draw
+    (:func:`uepmm.draw.draw_job`) and the :class:`~uepmm.job.Job` over the given blocks."""
     scores = product_scores_from_order(order, layout)
     classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
-    decoder = decoder_for_code(spec.code_object, spec.decoder_object)
-    need_energies = decoder.needs_energies or spec.auto_gamma or spec.code_object.needs_energies
-    energies = sub_product_energies(order, layout, A, B) if need_energies else None
     code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
     code = code.with_energies(energies, layout)  # e.g. sampling probabilities from the block norms
     drawn = draw_job(spec, classes, seed, layout, code)
-    a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
-    a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
     job = Job(
         layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value, drawn.copy_times
     )
-    return JobPlan(spec, job, classes, order, scores, np.result_type(A.dtype, B.dtype), energies, code)
+    return JobPlan(spec, job, classes, order, scores, dtype, energies, code, **extra)
 
 
 def coded_matmul(

@@ -207,18 +207,9 @@ def _cluster_client(spec: Any, options: dict[str, Any], workers: int) -> tuple[A
 
 def plan_on_cluster(A: Any, B: Any, spec: Any, seed: Any, options: dict[str, Any], track_loss: bool):
     """:func:`uepmm.api.plan_job` for dask factors: ``(plan, backend)``, the data left on the cluster."""
-    from ..api import JobPlan
+    from ..api import needs_energies, plan_from_order
     from ..decoders import decoder_for_code
-    from ..design.auto import auto_code
-    from ..draw import draw_job
-    from ..importance import (
-        ImportanceOrder,
-        classes_by_rank,
-        energies_from_line_norms,
-        order_from_line_stats,
-        product_scores_from_order,
-    )
-    from ..job import Job
+    from ..importance import ImportanceOrder, energies_from_line_norms, order_from_line_stats
     from ..partition import make_partition
     from ._dask_decode import ClusterDecoding
 
@@ -238,23 +229,18 @@ def plan_on_cluster(A: Any, B: Any, spec: Any, seed: Any, options: dict[str, Any
     ClusterDecoding.check_decoder(spec.decoder_object)
     A, B = check_factor(A, "A"), check_factor(B, "B")
     layout = make_partition(A.shape, B.shape, spec.partition, spec.blocks)
-    need_energies = spec.decoder_object.needs_energies or spec.auto_gamma
-    a_stats, b_stats, *fro = line_statistics(client, A, B, layout.kind, spec.statistic, need_energies)
+    a_stats, b_stats, *fro = line_statistics(client, A, B, layout.kind, spec.statistic, needs_energies(spec))
     if spec.reorder:
         order = order_from_line_stats(layout.kind, a_stats, b_stats, spec.statistic)
     else:
         identity_a, identity_b = np.arange(a_stats.size), np.arange(b_stats.size)
         order = ImportanceOrder(layout.kind, identity_a, identity_b, spec.statistic, a_stats, b_stats)
-    scores = product_scores_from_order(order, layout)
-    classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
     energies = energies_from_line_norms(fro[0][order.a_perm], fro[1][order.b_perm], layout) if fro else None
-    code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
-    drawn = draw_job(spec, classes, seed, layout, code)
     perms = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
     a_blocks, b_blocks = lazy_blocks(A, B, layout, *perms)
-    job = Job(layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value)
     dtype = np.result_type(A.dtype, B.dtype)
-    plan = JobPlan(spec, job, classes, order, scores, dtype, energies, code, cluster=ClusterDecoding(client))
+    plan = plan_from_order(spec, layout, order, energies, a_blocks, b_blocks, dtype, seed,
+                           cluster=ClusterDecoding(client))
     return plan, runner
 
 
