@@ -62,6 +62,10 @@ SCHEMES = {
 }
 
 
+#: the schemes whose protection classes come from the importance order (they keep reorder=True)
+UEP = ("now", "ew")
+
+
 class Throttle:
     """Slow one process ``factor``× by a SIGCONT/SIGSTOP duty cycle (runs ``run_s`` of every ``factor × run_s``)."""
 
@@ -210,6 +214,9 @@ def main(argv=None) -> int:
     parser.add_argument("--target", type=float, default=1e-2, help="normalized loss to reach (default 1e-2)")
     parser.add_argument("--schemes", default=",".join(SCHEMES), help="comma-separated (default: every registered)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-reorder", action="store_true",
+                        help="reorder=False (no importance permutation) for the schemes that protect every block "
+                             "alike (all but now, ew): with dask inputs a permuted block reads every chunk")
     parser.add_argument("--inputs", choices=("numpy", "dask"), default="numpy",
                         help="numpy: A, B in this process (uepmm scatters blocks, dask.array embeds them in its "
                              "graph); dask: A, B persisted on the cluster as dask.arrays before the clock, "
@@ -228,7 +235,8 @@ def main(argv=None) -> int:
     names = [s for s in args.schemes.split(",") if s in CODES and s in SCHEMES]
     rng = np.random.default_rng(args.seed)
     A, B = rng.standard_normal((args.n, args.n)), rng.standard_normal((args.n, args.n))
-    specs = {name: _layout(name, SCHEMES[name][0], SCHEMES[name][1]) for name in names}
+    specs = {name: _layout(name, SCHEMES[name][0], {**SCHEMES[name][1], **(
+        {"reorder": False} if args.no_reorder and name not in UEP else {})}) for name in names}
     cluster = LocalCluster(n_workers=args.processes, threads_per_worker=args.threads, processes=True,
                            host="127.0.0.1", dashboard_address=None, scheduler_kwargs={"dashboard": False},
                            silence_logs=logging.ERROR)
@@ -282,6 +290,7 @@ def main(argv=None) -> int:
                 "repeats": args.repeats,
                 "n": args.n,
                 "inputs": args.inputs,
+                "reorder": not (args.no_reorder and name not in UEP),
                 "factor": args.factor,
             })
     finally:
