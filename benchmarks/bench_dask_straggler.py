@@ -20,6 +20,13 @@ Median, min and max over ``--repeats``; the order of the schemes rotates between
 
     PYTHONPATH=src python benchmarks/bench_dask_straggler.py --n 2400 --repeats 3 \\
         --csv docs/figures/comparison/dask_straggler.csv
+
+``--inputs dask``: ``A`` and ``B`` are first persisted on the cluster as ``dask.array`` s (row
+chunks of ``A``, column chunks of ``B``, the chunks of the dask.array product); uepmm reads its
+blocks from those chunks (no scatter from this process) and ``dask.array`` multiplies them, its
+result persisted on the cluster.  uepmm's time to the target is when the parameter server knows
+the loss is ≤ the target (the packets are on the cluster); its total is when the estimate's
+blocks are computed there.  Codes that refuse ``dask.array`` inputs are skipped.
 """
 
 from __future__ import annotations
@@ -53,6 +60,10 @@ SCHEMES = {
     "matdot": (17, {}),
     "sampling": (12, {}),
 }
+
+
+#: the schemes whose protection classes come from the importance order (they keep reorder=True)
+UEP = ("now", "ew")
 
 
 class Throttle:
@@ -100,15 +111,22 @@ def _layout(code: str, workers: int, settings: dict):
 
     for partition, blocks in (("rxc", (3, 3)), ("cxr", 9)):
         try:
+            # decoder="zero" (zero-fill): the loss is priced from the recovered blocks, not by decoding
+            # and comparing C_hat in this process on every packet inside the timed region
             return JobSpec(code=code, partition=partition, blocks=blocks, workers=workers, latency=None,
-                           deadline=math.inf, backend="dask", **settings)
+                           deadline=math.inf, backend="dask", decoder="zero", **settings)
         except ValueError:
             continue
     raise ValueError(f"code {code!r} fits neither r×c 3×3 nor c×r 9 with {workers} workers")
 
 
-def run_scheme(client, A, B, spec, target: float, seed: int) -> dict:
-    """Wall seconds from the call to the packet that brings the loss to ≤ ``target``; and to the end."""
+def run_scheme(client, A, B, spec, target: float, seed: int, on_cluster=None) -> dict:
+    """Wall seconds from the call to the packet that brings the loss to ≤ ``target``; and to the end.
+
+    ``on_cluster``: ``(x, y)``, ``A`` and ``B`` as ``dask.array`` s persisted on the cluster; the
+    job then reads its blocks from their chunks there (no scatter from this process), and the
+    end is when the estimate's blocks are computed on the cluster.
+    """
     import uepmm
     from uepmm.api import plan_job
 
@@ -133,9 +151,10 @@ def run_scheme(client, A, B, spec, target: float, seed: int) -> dict:
             reached["target"], reached["packets"] = now, progress.entry.received
 
     t_start = time.perf_counter()
-    result = uepmm.coded_matmul(A, B, spec, client=client, seed=seed, on_packet=on_packet)
+    result = uepmm.coded_matmul(*(on_cluster or (A, B)), spec, client=client, seed=seed, on_packet=on_packet)
     total = time.perf_counter() - t_start
-    final = float(np.sum((C - result.estimate) ** 2)) / C_energy
+    estimate = result.estimate if on_cluster is None else client.compute(result.estimate, sync=True)  # after the clock
+    final = float(np.sum((C - estimate) ** 2)) / C_energy
     return {
         "seconds_to_target": reached.get("target", math.inf),
         "seconds_total": total,
@@ -146,19 +165,42 @@ def run_scheme(client, A, B, spec, target: float, seed: int) -> dict:
     }
 
 
-def run_dask_array(client, A, B, chunk: int) -> dict:
+def run_dask_array(client, A, B, chunk: int, on_cluster=None) -> dict:
+    """``A @ B`` by ``dask.array``: from numpy (``da.from_array``, the result gathered here), or from
+    ``on_cluster = (x, y)`` persisted there (the result persisted there, gathered after the clock)."""
     import dask.array as da
+    from distributed import futures_of, wait
 
     n_inner = A.shape[1]
     t_start = time.perf_counter()
-    x = da.from_array(A, chunks=(chunk, n_inner))
-    y = da.from_array(B, chunks=(n_inner, chunk))
-    C_hat = client.compute(x @ y).result()
-    total = time.perf_counter() - t_start
+    if on_cluster is None:
+        x = da.from_array(A, chunks=(chunk, n_inner))
+        y = da.from_array(B, chunks=(n_inner, chunk))
+        C_hat = client.compute(x @ y).result()
+        total = time.perf_counter() - t_start
+    else:
+        z = client.persist(on_cluster[0] @ on_cluster[1])
+        with client.as_current():
+            wait(futures_of(z))
+        total = time.perf_counter() - t_start
+        C_hat = client.compute(z).result()
+        del z
     C = A @ B
     final = float(np.sum((C - C_hat) ** 2) / np.sum(C**2))
     return {"seconds_to_target": total, "seconds_total": total, "packets_to_target": 9, "final_loss": final,
             "startup_seconds": 0.0, "backup_copies": 0}
+
+
+def _persist(client, A, B, chunk: int):
+    """``A`` in row chunks and ``B`` in column chunks, as ``dask.array`` s persisted on the cluster."""
+    import dask.array as da
+    from distributed import futures_of, wait
+
+    x = client.persist(da.from_array(A, chunks=(chunk, A.shape[1])))
+    y = client.persist(da.from_array(B, chunks=(B.shape[0], chunk)))
+    with client.as_current():
+        wait(futures_of(x) + futures_of(y))
+    return x, y
 
 
 def main(argv=None) -> int:
@@ -172,6 +214,13 @@ def main(argv=None) -> int:
     parser.add_argument("--target", type=float, default=1e-2, help="normalized loss to reach (default 1e-2)")
     parser.add_argument("--schemes", default=",".join(SCHEMES), help="comma-separated (default: every registered)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-reorder", action="store_true",
+                        help="reorder=False (no importance permutation) for the schemes that protect every block "
+                             "alike (all but now, ew): with dask inputs a permuted block reads every chunk")
+    parser.add_argument("--inputs", choices=("numpy", "dask"), default="numpy",
+                        help="numpy: A, B in this process (uepmm scatters blocks, dask.array embeds them in its "
+                             "graph); dask: A, B persisted on the cluster as dask.arrays before the clock, "
+                             "read from there by both (default numpy)")
     parser.add_argument("--csv", default=None, help="write the per-scheme summary here")
     args = parser.parse_args(argv)
 
@@ -186,7 +235,8 @@ def main(argv=None) -> int:
     names = [s for s in args.schemes.split(",") if s in CODES and s in SCHEMES]
     rng = np.random.default_rng(args.seed)
     A, B = rng.standard_normal((args.n, args.n)), rng.standard_normal((args.n, args.n))
-    specs = {name: _layout(name, SCHEMES[name][0], SCHEMES[name][1]) for name in names}
+    specs = {name: _layout(name, SCHEMES[name][0], {**SCHEMES[name][1], **(
+        {"reorder": False} if args.no_reorder and name not in UEP else {})}) for name in names}
     cluster = LocalCluster(n_workers=args.processes, threads_per_worker=args.threads, processes=True,
                            host="127.0.0.1", dashboard_address=None, scheduler_kwargs={"dashboard": False},
                            silence_logs=logging.ERROR)
@@ -195,12 +245,22 @@ def main(argv=None) -> int:
     try:
         pids = client.run(os.getpid)
         slow_addr = sorted(pids)[-1]
+        chunk = -(-args.n // 3)
         small = np.random.default_rng(1).standard_normal((90, 90))  # warm up (imports) before the clock
-        for name in names:
-            run_scheme(client, small, small, specs[name], args.target, args.seed)
-        run_dask_array(client, small, small, 30)
-        runners = {name: (lambda s=specs[name]: run_scheme(client, A, B, s, args.target, args.seed)) for name in names}
-        runners["dask.array"] = lambda: run_dask_array(client, A, B, -(-args.n // 3))
+        small_on, on_cluster = None, None
+        if args.inputs == "dask":  # chunks on the cluster before the clock (and before the slow-down)
+            small_on = _persist(client, small, small, 30)
+            on_cluster = _persist(client, A, B, chunk)
+        for name in list(names):
+            try:
+                run_scheme(client, small, small, specs[name], args.target, args.seed, small_on)
+            except ValueError as exc:  # e.g. a code that refuses dask.array inputs
+                print(f"skipped {name}: {exc}", flush=True)
+                names.remove(name)
+        run_dask_array(client, small, small, 30, small_on)
+        runners = {name: (lambda s=specs[name]: run_scheme(client, A, B, s, args.target, args.seed, on_cluster))
+                   for name in names}
+        runners["dask.array"] = lambda: run_dask_array(client, A, B, chunk, on_cluster)
         order = list(runners)
         samples: dict[str, list[dict]] = {name: [] for name in order}
         throttle = Throttle(pids[slow_addr], args.factor, args.run_ms / 1000.0) if args.factor > 1 else nullcontext()
@@ -229,6 +289,9 @@ def main(argv=None) -> int:
                 "max_final_loss": f"{max(s['final_loss'] for s in samples[name]):.1e}",
                 "repeats": args.repeats,
                 "n": args.n,
+                "inputs": args.inputs,
+                "reorder": not (args.no_reorder and name not in UEP),
+                "factor": args.factor,
             })
     finally:
         client.close()

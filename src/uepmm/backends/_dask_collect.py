@@ -23,7 +23,7 @@ import numpy as np
 
 from ..job import Job, Packet
 
-__all__ = ["Collector"]
+__all__ = ["Arrivals", "Collector"]
 
 _log = logging.getLogger("uepmm.backends.dask")
 
@@ -192,3 +192,48 @@ def _forward(completed: Iterable[tuple[Any, Any]], arrivals: queue.Queue, t0: fl
             _log.debug("as_completed stopped: %r", exc)
 
     threading.Thread(target=forward, name=name, daemon=True).start()
+
+
+class _Failed:
+    """Stands for a task that was never submitted (its blocks could not be sent)."""
+
+    status = "error"
+
+    def __init__(self, key: str):
+        self.key = key
+
+
+class Arrivals:
+    """``(future, result)`` of a job's tasks as they finish, for tasks submitted at any time.
+
+    ``keys_of[address]``: the task keys meant for that Dask worker; the iteration ends after
+    ``len`` of all of them.  (``as_completed`` would stop as soon as the tasks added so far
+    are done.)
+    """
+
+    def __init__(self, keys_of: dict[str, list[str]]):
+        self.keys_of = keys_of
+        self.expected = sum(len(k) for k in keys_of.values())
+        self._queue: queue.Queue = queue.Queue()
+
+    def add(self, future: Any) -> None:
+        future.add_done_callback(self._queue.put)
+
+    def fail(self, address: str, exc: BaseException) -> None:
+        for key in self.keys_of.get(address, ()):
+            self._queue.put((_Failed(key), exc))
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        for _ in range(self.expected):
+            item = self._queue.get()
+            if isinstance(item, tuple):
+                yield item
+            elif item.status == "finished":
+                try:
+                    yield item, item.result()
+                except Exception as exc:  # noqa: BLE001 (released or lost meanwhile)
+                    yield item, exc
+            elif item.status == "error":
+                yield item, item.exception()
+            else:
+                yield item, None

@@ -94,28 +94,55 @@ def is_cluster_job(job: Any) -> bool:
     return bool(job.a_blocks) and hasattr(job.a_blocks[0], "__dask_graph__")
 
 
-def place_blocks(client: Any, job: Any) -> dict[tuple[str, int], Any]:
-    """Compute every block task on the cluster; ``{("a" | "b", i): future}`` once they exist."""
+def place_blocks(client: Any, job: Any, wait_for_them: bool = True) -> dict[tuple[str, int], Any]:
+    """Compute every block task on the cluster; ``{("a" | "b", i): future}`` once they exist
+    (``wait_for_them=False``: at once; the tasks that read a block wait for it themselves)."""
     from distributed import wait
 
     keys = [("a", i) for i in range(len(job.a_blocks))] + [("b", j) for j in range(len(job.b_blocks))]
     futures = client.compute(list(job.a_blocks) + list(job.b_blocks))
-    with client.as_current():
-        wait(futures)
+    if wait_for_them:
+        with client.as_current():
+            wait(futures)
     return dict(zip(keys, futures))
 
 
 class ClusterVerifier:
-    """The PS's check of a :class:`PacketSummary`: shape, finiteness, and the probe if any."""
+    """The PS's check of a :class:`PacketSummary`: shape, finiteness, and the probe if any.
 
-    def __init__(self, shape: tuple[int, int], probe: PacketVerifier | None):
+    ``pending``: the probe's references still on the cluster, ``(client, x, futures, rtol, inner)``
+    with one future per sub-product; a check gathers those of its row's support when it needs
+    them (so a job need not wait for every block before its first packet).
+    """
+
+    def __init__(self, shape: tuple[int, int], probe: PacketVerifier | None, pending: tuple | None = None):
         self.shape = tuple(int(s) for s in shape)
         self.probe = probe
         self.rtol = None if probe is None else probe.rtol
+        self._pending = pending
+        if pending is not None:
+            K, n = len(pending[2]), pending[1].shape[1]
+            self._v, self._w, self._known = np.zeros((K, self.shape[0], n)), np.zeros(K), np.zeros(K, dtype=bool)
 
     @property
     def x(self) -> np.ndarray | None:
+        if self._pending is not None:
+            return self._pending[1]
         return None if self.probe is None else self.probe.probe
+
+    def _gather(self, row: np.ndarray) -> None:
+        """Fetch the references of ``row``'s support not fetched yet; rebuild the probe."""
+        client, x, futures, rtol, inner = self._pending
+        need = [int(k) for k in np.flatnonzero(row) if not self._known[k]]
+        if not need and self.probe is not None:
+            return
+        parts = client.gather([futures[k] for k in need])
+        for k, (v, a_norm, b_norm, dtype) in zip(need, parts):
+            self._v[k], self._w[k], self._known[k] = v, a_norm * b_norm, True
+            if self.rtol is None:
+                self.rtol = rtol if rtol is not None else default_rtol(np.dtype(dtype), inner)
+        if self.rtol is not None:
+            self.probe = PacketVerifier.from_references(self.shape, x, self._v, self._w, self.rtol)
 
     def check(self, row: np.ndarray, summary: Any, factors: Any = None) -> str:
         """The verdict on a packet's summary; ``factors`` is unused: the codes served here have exact
@@ -124,15 +151,18 @@ class ClusterVerifier:
             return "malformed"
         if not summary.finite:
             return "nonfinite"
+        if self._pending is not None:
+            self._gather(row)
         if self.probe is None:
             return "ok"
         return self.probe.probe_verdict(row, summary.packet_x)
 
 
 def cluster_verifier(
-    client: Any, job: Any, refs: dict, rng: np.random.Generator | None, rtol: float | None
+    client: Any, job: Any, refs: dict, rng: np.random.Generator | None, rtol: float | None, lazy: bool = False
 ) -> ClusterVerifier:
-    """A :class:`ClusterVerifier`; with ``rng`` its probe's references come from the cluster."""
+    """A :class:`ClusterVerifier`; with ``rng`` its probe's references come from the cluster
+    (``lazy``: as each packet's check needs them, rather than all now)."""
     import dask
 
     layout = job.partition
@@ -143,6 +173,8 @@ def cluster_verifier(
     pairs = [layout.factors(k) for k in range(layout.num_products)]
     b_parts = {j: dask.delayed(_probe_b, pure=False)(refs[("b", j)], x) for j in sorted({j for _, j in pairs})}
     tasks = [dask.delayed(_probe_reference, pure=False)(refs[("a", i)], b_parts[j]) for i, j in pairs]
+    if lazy:
+        return ClusterVerifier(shape, None, (client, x, client.compute(tasks), rtol, layout.a_shape[1]))
     parts = client.gather(client.compute(tasks))
     references = np.stack([v for v, _, _, _ in parts])
     weights = np.array([a * b for _, a, b, _ in parts])

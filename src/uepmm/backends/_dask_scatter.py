@@ -6,7 +6,11 @@ logical workers read it (dask.array inputs never pass through here: :mod:`._dask
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,18 +18,22 @@ import numpy as np
 from ..job import Job
 from ..sparse import nbytes
 
-__all__ = ["block_support", "scatter_blocks"]
+__all__ = ["block_support", "scatter_blocks", "scatter_and_submit"]
+
+_log = logging.getLogger("uepmm.backends.dask")
 
 
 def scatter_blocks(
-    client: Any, job: Job, placement: list[str], used: list[str]
+    client: Any, job: Job, placement: list[str], used: list[str], only: str | None = None
 ) -> tuple[dict[tuple[str, int], Any], int]:
     """Every block once, on exactly the Dask workers whose logical workers read it.
 
-    Returns ``{("a" | "b", index): future}`` and the bytes sent.
+    Returns ``{("a" | "b", index): future}`` and the bytes sent (``only``: to that Dask worker alone).
     """
     needs: dict[tuple[str, int], set[str]] = defaultdict(set)
     for w in range(job.workers):
+        if only is not None and placement[w] != only:
+            continue
         a_idx, b_idx = block_support(job, w)
         for i in a_idx:
             needs[("a", i)].add(placement[w])
@@ -45,6 +53,42 @@ def scatter_blocks(
         placed = client.scatter(data, workers=list(dests), broadcast=len(dests) > 1, hash=False, direct=direct)
         refs.update(zip(blocks, placed))
     return refs, scatter_bytes
+
+
+def scatter_and_submit(
+    client: Any, job: Job, placement: list[str], used: list[str], submit: Callable[[str, dict], list],
+    arrivals: Any,
+) -> dict[str, Any]:
+    """A job without a start line: per Dask worker, in a thread of its own, its blocks go there and
+    its tasks are submitted as soon as they are there, so a slow Dask worker holds up its own
+    tasks only.  ``submit(address, refs)`` returns that worker's task futures; each goes to
+    ``arrivals.add`` (a failed scatter to ``arrivals.fail``).  Returns the shared record
+    ``{"futures", "blocks", "bytes", "seconds"}``, filled in as the threads go (returns at once).
+    """
+    record: dict[str, Any] = {"futures": [], "blocks": [], "bytes": 0, "seconds": {}}
+    lock = threading.Lock()
+
+    def one(addr: str) -> None:
+        t = time.perf_counter()
+        try:
+            refs, sent = scatter_blocks(client, job, placement, used, only=addr)
+            with lock:
+                record["blocks"].extend(refs.values())
+                record["bytes"] += sent
+                record["seconds"][addr] = time.perf_counter() - t
+            futures = submit(addr, refs)
+        except Exception as exc:  # noqa: BLE001 (its tasks become erasures; the job goes on)
+            _log.debug("scatter to %s failed", addr, exc_info=True)
+            arrivals.fail(addr, exc)
+            return
+        with lock:
+            record["futures"].extend(futures)
+        for future in futures:
+            arrivals.add(future)
+
+    for addr in used:
+        threading.Thread(target=one, args=(addr,), name=f"uepmm-scatter-{addr}", daemon=True).start()
+    return record
 
 
 def block_support(job: Job, worker: int) -> tuple[list[int], list[int]]:

@@ -9,7 +9,9 @@ Protocol of one job (``job_id``) in each Dask worker process:
    polls :func:`ready_count` (through ``Client.run``) until all its tasks are waiting, then
    sends :func:`start_job`: the job's clock starts for every logical worker at once, so
    the time Dask takes to start W tasks (tens to hundreds of milliseconds on a small
-   machine) is not mistaken for response time.
+   machine) is not mistaken for response time.  A job without model delays (``latency=None``,
+   every delay 0) has no start line (``TaskSpec.gated=False``): each task starts when Dask
+   runs it, so a slow Dask worker delays only its own tasks.
 2. After the start, a task computes its coded packet from the blocks it was given, and
    answers ``delay`` seconds after the start (or when the computation ends, if that is
    later): the injected delay *is* the model's response time.  The waits are
@@ -62,7 +64,8 @@ class TaskSpec:
     (eq. 11 factor form).  ``delay``: the injected response time in seconds, counted from
     the job's start (``relative``: from this task's own start, for a speculative copy
     submitted after the start).  ``start_timeout``: how long to wait at the start line
-    before giving up (the parameter server is gone).
+    before giving up (the parameter server is gone).  ``gated=False``: no start line (a job
+    without model delays); the task starts when Dask runs it and counts from there.
     """
 
     job_id: str
@@ -75,6 +78,7 @@ class TaskSpec:
     start_timeout: float = 300.0
     fault: str | None = None
     relative: bool = False
+    gated: bool = True
 
 
 # ---------------------------------------------------------------- per-job gates
@@ -170,16 +174,17 @@ def run_logical_worker(
     said) and ``start_lag_seconds`` (start to this task running).
     """
     gates = _gates(spec.job_id)
-    with _LOCK:
-        gates.waiting += 1
-    try:
-        gates.started.wait(spec.start_timeout)
-    finally:
+    if spec.gated:
         with _LOCK:
-            gates.waiting -= 1
-    if gates.released.is_set() or not gates.started.is_set():
+            gates.waiting += 1
+        try:
+            gates.started.wait(spec.start_timeout)
+        finally:
+            with _LOCK:
+                gates.waiting -= 1
+    if gates.released.is_set() or (spec.gated and not gates.started.is_set()):
         return None, {"compute_seconds": 0.0, "released": True}
-    start = time.perf_counter() if spec.relative else gates.start_time
+    start = gates.start_time if spec.gated and not spec.relative else time.perf_counter()
     info: dict[str, Any] = {"start_lag_seconds": time.perf_counter() - start}
     if spec.fault == "kill":  # die mid-job: half-way through the delay, with the whole process
         if gates.released.wait(max(0.0, spec.delay / 2 - (time.perf_counter() - start))):

@@ -13,7 +13,10 @@
    references (futures) to the blocks it needs, and waits at the job's start line; once
    all are there the clock starts everywhere at once.  Then each worker builds its coded
    operands locally (:mod:`uepmm.worker`) and answers ``job.response_times()[w] * time_unit``
-   seconds after the start (:mod:`uepmm.backends._dask_tasks`).
+   seconds after the start (:mod:`uepmm.backends._dask_tasks`).  The start line exists so
+   that model delays run on a common clock: a job without them (``latency=None``, every
+   delay 0) has none.  Its clock starts at submission and each task runs as soon as Dask
+   runs it, so a slow Dask worker delays its own tasks only (``report["start_line"]``).
 4. **Collection** (:mod:`uepmm.backends._dask_collect`).  The parameter server takes
    results with ``as_completed`` in arrival order and stops at ``deadline * time_unit``
    seconds after the start; every packet is checked (finite, Freivalds probe,
@@ -35,6 +38,7 @@ import os
 import time
 import uuid
 import warnings
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -45,9 +49,9 @@ from .._validation import positive_float, positive_int
 from ..job import Job, Packet
 from ..verification import PacketVerifier
 from ._dask_backups import DaskBackups
-from ._dask_collect import Collector
+from ._dask_collect import Arrivals, Collector
 from ._dask_decode import cluster_verifier, is_cluster_job, place_blocks, summarize
-from ._dask_scatter import block_support, scatter_blocks
+from ._dask_scatter import block_support, scatter_and_submit, scatter_blocks
 from ._dask_tasks import (
     FAULTS,
     KILL_EXIT_CODE,
@@ -78,6 +82,8 @@ _NEVER_SECONDS = 1e9
 DEFAULT_TIME_UNIT = 0.1
 
 _log = logging.getLogger(__name__)
+
+_WARM: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # client -> Dask workers it warmed up
 
 
 class DaskConnectionError(ConnectionError):
@@ -240,25 +246,29 @@ class DaskBackend:
         nthreads, slots, placement = self._place(client, job.workers)
         used = sorted(set(placement))
         on_cluster = is_cluster_job(job)  # dask.array inputs: blocks, packets and decoding stay there
-        refs, scatter_bytes = (
-            (place_blocks(client, job), 0) if on_cluster else scatter_blocks(client, job, placement, used)
-        )
-        block_futures = list(refs.values())
-        report.update(scatter_seconds=time.perf_counter() - t_setup, scatter_bytes=scatter_bytes, on_cluster=on_cluster)
-
-        rng = np.random.default_rng(self._verify_seeds.spawn(1)[0]) if self.verify else None
-        if on_cluster:
-            verifier = cluster_verifier(client, job, refs, rng, self.verify_rtol)
-        elif rng is not None:
-            verifier = PacketVerifier(job.partition, job.a_blocks, job.b_blocks, rng=rng, rtol=self.verify_rtol)
-        else:
-            verifier = None
-        if rng is not None:
-            report["verify_rtol"] = verifier.rtol
         model_times = job.response_times()
         backups = None if job.copy_times is None else DaskBackups(job, job_id, self.time_unit, self.start_timeout + 60)
         # speculative copies run for real (first copies now, the rest as tasks finish; _dask_backups)
         delays = backups.first_delays() if backups else np.minimum(model_times * self.time_unit, _NEVER_SECONDS)
+        gated = bool(np.any(delays > 0))  # no model delays (latency=None): no common clock, no start line
+        pipelined = not gated and not on_cluster and backups is None  # each worker's blocks, then tasks
+        refs, scatter_bytes = (
+            ({}, 0) if pipelined
+            else (place_blocks(client, job, wait_for_them=gated), 0) if on_cluster
+            else scatter_blocks(client, job, placement, used)
+        )
+        block_futures = list(refs.values())
+        report.update(scatter_seconds=time.perf_counter() - t_setup, scatter_bytes=scatter_bytes, on_cluster=on_cluster)
+
+        t_verifier = time.perf_counter()
+        rng = np.random.default_rng(self._verify_seeds.spawn(1)[0]) if self.verify else None
+        if on_cluster:
+            verifier = cluster_verifier(client, job, refs, rng, self.verify_rtol, lazy=not gated)
+        elif rng is not None:
+            verifier = PacketVerifier(job.partition, job.a_blocks, job.b_blocks, rng=rng, rtol=self.verify_rtol)
+        else:
+            verifier = None
+        report["verifier_seconds"] = time.perf_counter() - t_verifier
         deadline_s = job.deadline * self.time_unit if math.isfinite(job.deadline) else math.inf
         report.update(
             {
@@ -266,11 +276,17 @@ class DaskBackend:
                 "response_times": model_times.tolist(),
                 "dask_workers": {addr: [w for w in range(job.workers) if placement[w] == addr] for addr in used},
                 "threads": len(slots),
+                "start_line": gated,
             }
         )
 
         t_submit = time.perf_counter()
-        futures, owner, groups = self._submit(client, job, job_id, placement, refs, delays)
+        submit = lambda addr, r: self._submit(client, job, job_id, placement, r, delays, gated, only=addr)  # noqa: E731
+        futures, owner, groups = submit("" if pipelined else None, refs)  # "": the bookkeeping only
+        arrivals = Arrivals({a: [key for _, key in m] for a, m in groups.items()}) if pipelined else None
+        if pipelined:  # the threads fill in the futures and blocks
+            shipped = scatter_and_submit(client, job, placement, used, lambda a, r: submit(a, r)[0], arrivals)
+            futures, block_futures = shipped["futures"], shipped["blocks"]
         if backups:
             owner = backups.owners(owner)
             backups.track(futures, owner)
@@ -283,10 +299,14 @@ class DaskBackend:
         )
         t0 = math.nan
         try:
-            expected = {addr: min(len(members), nthreads[addr]) for addr, members in groups.items()}
-            t0 = self._start(client, job_id, expected, futures, used, report)
+            if gated:
+                expected = {addr: min(len(members), nthreads[addr]) for addr, members in groups.items()}
+                t0 = self._start(client, job_id, expected, futures, used, report)
+            else:  # the clock started at submission; tasks run as soon as Dask runs them
+                t0, report["start_timed_out"] = t_submit, False
             report["startup_seconds"] = t0 - t_submit
-            completed = as_completed(summaries or futures, loop=client.loop, with_results=True, raise_errors=False)
+            completed = arrivals or as_completed(summaries or futures, loop=client.loop, with_results=True,
+                                                 raise_errors=False)
             for packet in collector.packets(completed, t0, f"{job_id}-collect"):
                 if backups:
                     backups.finished(packet.worker, packet.time, client, placement, refs, owner, completed, futures)
@@ -296,6 +316,10 @@ class DaskBackend:
             # kept: packets the decoder combines; cancelling blocks would cancel them too (dependents)
             dropped = [f for f in futures + summaries if f.key not in collector.kept]
             self._release(client, job_id, dropped, [] if on_cluster else block_futures, used)
+            if verifier is not None:
+                report["verify_rtol"] = verifier.rtol
+            if pipelined:  # scattered per Dask worker while the job ran: the slowest worker's seconds
+                report.update(scatter_bytes=shipped["bytes"], scatter_seconds=max([0, *shipped["seconds"].values()]))
             report.update(
                 {
                     "elapsed_seconds": elapsed,
@@ -324,11 +348,15 @@ class DaskBackend:
                 RuntimeWarning,
                 stacklevel=5,  # the caller of the code that iterates the packets
             )
-        client.run(warm_up, workers=sorted(set(placement)))  # imports the task module before anything is timed
+        warm = _WARM.setdefault(client, set())
+        if set(placement) - warm:  # imports the task module before anything is timed (once per Dask worker)
+            client.run(warm_up, workers=sorted(set(placement) - warm))
+            warm.update(placement)
         return nthreads, slots, placement
 
     def _submit(
-        self, client: Any, job: Job, job_id: str, placement: list[str], refs: dict, delays: np.ndarray
+        self, client: Any, job: Job, job_id: str, placement: list[str], refs: dict, delays: np.ndarray,
+        gated: bool = True, only: str | None = None,
     ) -> tuple[list[Any], dict[str, int], dict[str, list[tuple[int, str]]]]:
         """One task per logical worker (+ test-only duplicates), one graph per Dask worker.
 
@@ -345,6 +373,8 @@ class DaskBackend:
         owner: dict[str, int] = {key: w for w, key in submissions}
         futures: list[Any] = []
         for addr, members in groups.items():
+            if only is not None and addr != only:  # one Dask worker's tasks ("": none, the bookkeeping only)
+                continue
             specs, a_refs, b_refs = [], [], []
             for w, _ in members:
                 a_idx, b_idx = block_support(job, w)
@@ -360,6 +390,7 @@ class DaskBackend:
                         delay=float(delays[w]),
                         start_timeout=self.start_timeout + 60.0,
                         fault=fault_of.get(w),
+                        gated=gated,
                     )
                 )
                 a_refs.append({i: refs[("a", i)] for i in a_idx})
