@@ -104,9 +104,15 @@ class Decoder:
     needs_energies = False
 
     def start(self, context: DecodeContext) -> DecodeSession:
+        """A session for one job: the job's code's own decoder's where the scheme defines the
+        estimate (e.g. MatDot: never the rank decision), else :meth:`open_session`."""
         own = decoder_for_code(context.code, self)
-        if own is not self:  # the scheme defines the estimate (e.g. MatDot): never the rank decision
+        if own is not self:
             return own.start(context)
+        return self.open_session(context)
+
+    def open_session(self, context: DecodeContext) -> DecodeSession:
+        """This decoder's session (subclasses with their own sessions override this, not :meth:`start`)."""
         return _LinearSession(self, context)
 
     def reconstruction(
@@ -133,10 +139,7 @@ class ZeroFillDecoder(Decoder):
     selects_exact_blocks = True
     diagonal = True
 
-    def start(self, context: DecodeContext) -> DecodeSession:
-        own = decoder_for_code(context.code, self)
-        if own is not self:  # the scheme defines the estimate (e.g. MatDot): never the rank decision
-            return own.start(context)
+    def open_session(self, context: DecodeContext) -> DecodeSession:
         if context.exact is not None:
             return _ExactBlocksSession(context)
         return _ProgressiveSession(context)

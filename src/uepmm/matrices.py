@@ -80,10 +80,7 @@ def _read_npy(path: str, name: str) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
-        if "Object arrays" in str(exc):
-            raise TypeError(f"{name}: {path!r} holds an object array; save a real numeric array "
-                            f"(e.g. X.astype(float)); pickled objects are not loaded") from None
-        raise
+        raise _object_array_error(exc, name, path) from None
 
 
 def _read_npz(path: str, name: str) -> Any:
@@ -100,10 +97,16 @@ def _read_npz(path: str, name: str) -> Any:
         try:
             return archive[keys[0]]
         except ValueError as exc:
-            if "Object arrays" in str(exc):
-                raise TypeError(f"{name}: {path!r} holds an object array ({keys[0]}); save a real numeric array "
-                                f"(e.g. X.astype(float)); pickled objects are not loaded") from None
-            raise
+            raise _object_array_error(exc, name, path, keys[0]) from None
+
+
+def _object_array_error(exc: ValueError, name: str, path: str, key: str | None = None) -> Exception:
+    """numpy's refusal to unpickle an object array, as the error that names the fix (else ``exc`` itself)."""
+    if "Object arrays" not in str(exc):
+        return exc
+    where = "" if key is None else f" ({key})"
+    return TypeError(f"{name}: {path!r} holds an object array{where}; save a real numeric array "
+                     f"(e.g. X.astype(float)); pickled objects are not loaded")
 
 
 def _read_mtx(path: str, name: str) -> Any:

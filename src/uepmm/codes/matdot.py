@@ -208,7 +208,7 @@ class MatDotDecoder(Decoder):
     selects_exact_blocks = True
     diagonal = True
 
-    def start(self, context: DecodeContext) -> DecodeSession:
+    def open_session(self, context: DecodeContext) -> DecodeSession:
         if context.exact is not None:
             return _MatDotFastSession(context)
         return _MatDotSession(context)

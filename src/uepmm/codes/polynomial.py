@@ -24,6 +24,7 @@ conditioning"): real-valued polynomial codes are for small ``K``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,13 @@ __all__ = ["Polynomial", "chebyshev_leja_points"]
 
 
 def chebyshev_leja_points(count: int) -> np.ndarray:
-    """``count`` shifted Chebyshev points ``cos((4j + 3) pi / (4 count))`` on ``[-1, 1]`` in Leja order."""
+    """``count`` shifted Chebyshev points ``cos((4j + 3) pi / (4 count))`` on ``[-1, 1]`` in Leja order
+    (a fresh copy: every job and every MatDot decision asks for them, the greedy order is computed once)."""
+    return _leja_points(int(count)).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _leja_points(count: int) -> np.ndarray:
     nodes = np.cos((4 * np.arange(count) + 3) * np.pi / (4 * count))
     remaining = list(range(count))
     first = int(np.argmax(np.abs(nodes)))  # ties: the first (largest x)

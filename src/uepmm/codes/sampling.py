@@ -109,7 +109,7 @@ class SamplingDecoder(Decoder):
     name = "sampling"
     diagonal = True
 
-    def start(self, context: DecodeContext) -> DecodeSession:
+    def open_session(self, context: DecodeContext) -> DecodeSession:
         return _SamplingSession(context)
 
     def scales(self, rows, recovered, context):

@@ -201,12 +201,12 @@ def fast_losses(
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]
             counts = np.searchsorted(times, deadlines[members], side="right")
+            # the recovery decision after each arrival, replayed once per draw (MatDot: its decoder's)
+            recovered_after = code.recovery_curve_from(drawn.encoding, order[: counts.max()])
             cache: dict[int, float] = {}
             for i, n in zip(members, counts):
                 if n not in cache:
-                    received = rows[:n]
-                    recovered = code.recovered_from(drawn.encoding, order[:n])
-                    M = decoder.reconstruction(received, recovered, context)
+                    M = decoder.reconstruction(rows[:n], recovered_after[n], context)
                     cache[n] = pricing.reconstruction_loss(M) / total if total > 0 else 0.0
                 out[j, i] = cache[n]
     return out, decoder.name
