@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from .._validation import choice
 from ..decoding import RecoveryTracker, recoverable, recovery_curve
 from ..importance import ClassTable
 from ..partition import Partition
 
-__all__ = ["Encoding", "Code", "ThresholdCode", "to_factor_form", "packet_work"]
+__all__ = [
+    "Encoding", "Code", "ThresholdCode", "to_factor_form", "packet_work", "make_code", "register_code", "code_names",
+]
 
 
 @dataclass(frozen=True)
@@ -273,3 +276,53 @@ def to_factor_form(encoding: Encoding, partition: Partition, rng: np.random.Gene
         generator[w] = np.outer(alpha, beta).ravel()
         factors.append((alpha, beta))
     return Encoding(generator, encoding.windows.copy(), tuple(factors))
+
+
+# --------------------------------------------------------------------------- the registry
+#
+# The registry lives with the interface, below the code modules: :mod:`uepmm.codes` registers
+# its codes here, and :mod:`uepmm.theory` (which the code modules call for their decoding
+# probabilities) turns a code's name into the code without importing them.
+
+#: name -> (factory taking ``gamma, copies``, the parameters the code takes).
+_REGISTRY: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {}
+
+
+def register_code(name: str, factory: Callable[..., Code], takes: tuple[str, ...] = ()) -> None:
+    """Make ``make_code(name)`` build ``factory(gamma, copies)``; ``takes`` names the parameters
+    (``"gamma"``, ``"copies"``) the code uses."""
+    _REGISTRY[name] = (factory, tuple(takes))
+
+
+def code_names() -> tuple[str, ...]:
+    """Names of the registered codes, in registration order (:data:`uepmm.codes.CODES`)."""
+    return tuple(_REGISTRY)
+
+
+def make_code(
+    code: str | Code,
+    *,
+    gamma: Sequence[float] | None = None,
+    copies: int | None = None,
+    ignore_unused: bool = False,
+) -> Code:
+    """A :class:`Code` from its name (or the object itself).
+
+    ``gamma`` (window probabilities) and ``copies`` (repetition) go to the codes that take
+    them; giving one to a code that does not take it is a ``ValueError``, unless
+    ``ignore_unused`` (callers that share one setting across several codes).
+    """
+    if isinstance(code, Code):
+        return code
+    name = choice(code, "code", code_names())
+    factory, takes = _REGISTRY[name]
+    for parameter, value in (("gamma", gamma), ("copies", copies)):
+        if value is not None and parameter not in takes:
+            if ignore_unused:
+                continue
+            users = [n for n, (_, t) in _REGISTRY.items() if parameter in t]
+            raise ValueError(
+                f"{parameter}={value!r} only applies to code {' or '.join(map(repr, users))}; "
+                f"leave {parameter}=None for code={name!r}"
+            )
+    return factory(gamma if "gamma" in takes else None, copies if "copies" in takes else None)

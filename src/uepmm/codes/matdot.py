@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..decoders import DecodeContext, Decoder, DecodeSession
+from ..decoder_base import DecodeContext, Decoder, DecodeSession
 from .base import Code, Encoding, large_field_only
 from .polynomial import chebyshev_leja_points
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..decoders import DecodeContext, Decoder, DecodeSession
+from ..decoder_base import DecodeContext, Decoder, DecodeSession
 from ..partition import Partition
 from .base import Code, Encoding
 

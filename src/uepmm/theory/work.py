@@ -85,7 +85,7 @@ def expected_loss_work(
     r×c needs it, the rank of each window's pattern); other codes, the one work of every packet
     (default for c×r: ``K`` for MDS, 1 for uncoded and repetition).
     """
-    from ..codes import make_code
+    from ..codes.base import make_code
 
     partition = choice(partition, "partition", PARTITIONS)
     k = int_sequence(k, "k")
