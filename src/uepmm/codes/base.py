@@ -57,12 +57,15 @@ class Code:
     A code describes itself, so that nothing outside ``codes/`` needs its name:
 
     * :attr:`uses_window_probabilities`: it draws windows with probabilities ``Gamma``;
+      :meth:`window_masks`: the sub-products of each window; :attr:`expanding`: window ``l``
+      holds classes ``1..l`` (nested windows, EW) rather than class ``l`` alone (NOW);
     * :attr:`class_aware`: its rows depend on the class table (else only ``K`` matters);
     * :attr:`deterministic`: its rows involve no random draw;
     * :meth:`recovery_threshold`: the least ``n`` such that ANY ``n`` packets recover
       everything, where one exists;
     * :meth:`task_count`: how many distinct tasks it has (fixed-task codes), else ``None``;
-    * :meth:`packet_work`: the block products each worker's packet costs;
+    * :meth:`packet_work`: the block products each worker's packet costs (:meth:`cxr_packet_work`:
+      the same before any draw, where every packet costs the same);
     * :meth:`response_times` / :meth:`unit_rows`: a code's own response-time rule, if any;
     * :meth:`for_layout`: the code bound to a partition's grid (or refusing the partition);
     * :meth:`decoding_probabilities`: analytic ``P_d,l(N)`` (paper eqs. 14-15) where
@@ -80,6 +83,8 @@ class Code:
 
     name = "code"
     uses_window_probabilities = False
+    #: Window codes: window ``l`` holds classes ``1..l`` (expanding, nested windows), not class ``l`` alone.
+    expanding = False
     class_aware = False
     deterministic = False
     #: A free worker starts a copy of an unfinished task (speculative backups): the job carries each
@@ -154,6 +159,16 @@ class Code:
         """Block products each worker computes for its packet, the cheapest exact evaluation (``(W,)``)."""
         return packet_work(encoding, partition)
 
+    def cxr_packet_work(self, num_products: int) -> int | None:
+        """Block products of every packet in c×r, where all packets cost the same (``None``: the work
+        depends on the window drawn, :meth:`window_masks`)."""
+        return None
+
+    def window_masks(self, classes: ClassTable) -> list[np.ndarray]:
+        """Window codes: one ``(K,)`` mask per window ``l = 0..L-1``, the sub-products a packet of
+        that window combines.  ``ValueError`` for a code that draws no windows."""
+        raise ValueError(f"code {self.name!r} draws no windows; window_masks is for the window codes 'now' and 'ew'")
+
     def unit_rows(self, num_products: int, default: int) -> int:
         """Rows of unit latency draws the job needs (:func:`uepmm.draw.draw_unit_times`); ``default``
         is the layout's most work per packet.  Codes with their own :meth:`response_times` override it."""
@@ -188,6 +203,10 @@ class ThresholdCode(Code):
     nothing (with probability one): MDS, polynomial.  Everything or nothing at ``N = K``."""
 
     def recovery_threshold(self, num_products: int) -> int:
+        return num_products
+
+    def cxr_packet_work(self, num_products: int) -> int:
+        """Every packet combines all ``K`` sub-products (a full row)."""
         return num_products
 
     def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):

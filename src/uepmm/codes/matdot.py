@@ -84,6 +84,9 @@ class MatDot(Code):
     def packet_work(self, encoding, partition):
         return np.ones(encoding.workers)
 
+    def cxr_packet_work(self, num_products: int) -> int:
+        return 1
+
     def recovery_tracker(self, num_products: int):
         raise ValueError(_ROWS_ONLY)
 

@@ -76,6 +76,9 @@ class Sampling(Code):
     def packet_work(self, encoding, partition):
         return np.ones(encoding.workers)
 
+    def cxr_packet_work(self, num_products: int) -> int:
+        return 1
+
     def decoder_for(self, requested):
         return _DECODER
 
