@@ -21,6 +21,8 @@ from .importance import ClassTable, ImportanceOrder
 from .loss import BlockLoss
 from .partition import Partition
 from .planning import JobPlan, _spec_from, plan_job
+from .planning import needs_energies as needs_energies  # moved to planning.py; still importable here
+from .planning import plan_from_order as plan_from_order
 from .spec import ENCODINGS, JobSpec
 from .streams import SeedLike
 
