@@ -207,10 +207,10 @@ def _cluster_client(spec: Any, options: dict[str, Any], workers: int) -> tuple[A
 
 def plan_on_cluster(A: Any, B: Any, spec: Any, seed: Any, options: dict[str, Any], track_loss: bool):
     """:func:`uepmm.api.plan_job` for dask factors: ``(plan, backend)``, the data left on the cluster."""
-    from ..api import needs_energies, plan_from_order
     from ..decoders import decoder_for_code
     from ..importance import ImportanceOrder, energies_from_line_norms, order_from_line_stats
     from ..partition import make_partition
+    from ..planning import needs_energies, plan_from_order
     from ._dask_decode import ClusterDecoding
 
     if track_loss:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .._validation import choice, probability_vector
-from .base import Code, Encoding, packet_work, to_factor_form
+from .._validation import probability_vector
+from .base import Code, Encoding, code_names, make_code, packet_work, register_code, to_factor_form
 from .baseline import Repetition, Uncoded
 from .matdot import MatDot
 from .mds import MDS
@@ -34,8 +34,9 @@ def _window_code(cls: type[Code]) -> Callable[..., Code]:
     return build
 
 
-#: name -> (factory taking ``gamma, copies``, the parameters the code takes).
-_REGISTRY: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
+#: name -> (factory taking ``gamma, copies``, the parameters the code takes), registered in
+#: :mod:`uepmm.codes.base` (where :func:`make_code` and :mod:`uepmm.theory` find them).
+_BUILT_IN: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "uncoded": (lambda gamma, copies: Uncoded(), ()),
     "repetition": (lambda gamma, copies: Repetition(copies), ("copies",)),
     "mds": (lambda gamma, copies: MDS(), ()),
@@ -47,34 +48,8 @@ _REGISTRY: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "speculative": (lambda gamma, copies: Speculative(), ()),
 }
 
+for _name, (_factory, _takes) in _BUILT_IN.items():
+    register_code(_name, _factory, _takes)
+
 #: Names of the registered codes.
-CODES = tuple(_REGISTRY)
-
-
-def make_code(
-    code: str | Code,
-    *,
-    gamma: Sequence[float] | None = None,
-    copies: int | None = None,
-    ignore_unused: bool = False,
-) -> Code:
-    """A :class:`Code` from its name (or the object itself).
-
-    ``gamma`` (window probabilities) and ``copies`` (repetition) go to the codes that take
-    them; giving one to a code that does not take it is a ``ValueError``, unless
-    ``ignore_unused`` (callers that share one setting across several codes).
-    """
-    if isinstance(code, Code):
-        return code
-    name = choice(code, "code", CODES)
-    factory, takes = _REGISTRY[name]
-    for parameter, value in (("gamma", gamma), ("copies", copies)):
-        if value is not None and parameter not in takes:
-            if ignore_unused:
-                continue
-            users = [n for n, (_, t) in _REGISTRY.items() if parameter in t]
-            raise ValueError(
-                f"{parameter}={value!r} only applies to code {' or '.join(map(repr, users))}; "
-                f"leave {parameter}=None for code={name!r}"
-            )
-    return factory(gamma if "gamma" in takes else None, copies if "copies" in takes else None)
+CODES = code_names()

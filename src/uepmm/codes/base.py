@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from .._validation import choice
 from ..decoding import RecoveryTracker, recoverable, recovery_curve
 from ..importance import ClassTable
 from ..partition import Partition
 
-__all__ = ["Encoding", "Code", "ThresholdCode", "to_factor_form", "packet_work"]
+__all__ = [
+    "Encoding", "Code", "ThresholdCode", "to_factor_form", "packet_work", "make_code", "register_code", "code_names",
+]
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,15 @@ class Code:
     A code describes itself, so that nothing outside ``codes/`` needs its name:
 
     * :attr:`uses_window_probabilities`: it draws windows with probabilities ``Gamma``;
+      :meth:`window_masks`: the sub-products of each window; :attr:`expanding`: window ``l``
+      holds classes ``1..l`` (nested windows, EW) rather than class ``l`` alone (NOW);
     * :attr:`class_aware`: its rows depend on the class table (else only ``K`` matters);
     * :attr:`deterministic`: its rows involve no random draw;
     * :meth:`recovery_threshold`: the least ``n`` such that ANY ``n`` packets recover
       everything, where one exists;
     * :meth:`task_count`: how many distinct tasks it has (fixed-task codes), else ``None``;
-    * :meth:`packet_work`: the block products each worker's packet costs;
+    * :meth:`packet_work`: the block products each worker's packet costs (:meth:`cxr_packet_work`:
+      the same before any draw, where every packet costs the same);
     * :meth:`response_times` / :meth:`unit_rows`: a code's own response-time rule, if any;
     * :meth:`for_layout`: the code bound to a partition's grid (or refusing the partition);
     * :meth:`decoding_probabilities`: analytic ``P_d,l(N)`` (paper eqs. 14-15) where
@@ -77,6 +83,8 @@ class Code:
 
     name = "code"
     uses_window_probabilities = False
+    #: Window codes: window ``l`` holds classes ``1..l`` (expanding, nested windows), not class ``l`` alone.
+    expanding = False
     class_aware = False
     deterministic = False
     #: A free worker starts a copy of an unfinished task (speculative backups): the job carries each
@@ -151,6 +159,16 @@ class Code:
         """Block products each worker computes for its packet, the cheapest exact evaluation (``(W,)``)."""
         return packet_work(encoding, partition)
 
+    def cxr_packet_work(self, num_products: int) -> int | None:
+        """Block products of every packet in c×r, where all packets cost the same (``None``: the work
+        depends on the window drawn, :meth:`window_masks`)."""
+        return None
+
+    def window_masks(self, classes: ClassTable) -> list[np.ndarray]:
+        """Window codes: one ``(K,)`` mask per window ``l = 0..L-1``, the sub-products a packet of
+        that window combines.  ``ValueError`` for a code that draws no windows."""
+        raise ValueError(f"code {self.name!r} draws no windows; window_masks is for the window codes 'now' and 'ew'")
+
     def unit_rows(self, num_products: int, default: int) -> int:
         """Rows of unit latency draws the job needs (:func:`uepmm.draw.draw_unit_times`); ``default``
         is the layout's most work per packet.  Codes with their own :meth:`response_times` override it."""
@@ -185,6 +203,10 @@ class ThresholdCode(Code):
     nothing (with probability one): MDS, polynomial.  Everything or nothing at ``N = K``."""
 
     def recovery_threshold(self, num_products: int) -> int:
+        return num_products
+
+    def cxr_packet_work(self, num_products: int) -> int:
+        """Every packet combines all ``K`` sub-products (a full row)."""
         return num_products
 
     def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
@@ -273,3 +295,53 @@ def to_factor_form(encoding: Encoding, partition: Partition, rng: np.random.Gene
         generator[w] = np.outer(alpha, beta).ravel()
         factors.append((alpha, beta))
     return Encoding(generator, encoding.windows.copy(), tuple(factors))
+
+
+# --------------------------------------------------------------------------- the registry
+#
+# The registry lives with the interface, below the code modules: :mod:`uepmm.codes` registers
+# its codes here, and :mod:`uepmm.theory` (which the code modules call for their decoding
+# probabilities) turns a code's name into the code without importing them.
+
+#: name -> (factory taking ``gamma, copies``, the parameters the code takes).
+_REGISTRY: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {}
+
+
+def register_code(name: str, factory: Callable[..., Code], takes: tuple[str, ...] = ()) -> None:
+    """Make ``make_code(name)`` build ``factory(gamma, copies)``; ``takes`` names the parameters
+    (``"gamma"``, ``"copies"``) the code uses."""
+    _REGISTRY[name] = (factory, tuple(takes))
+
+
+def code_names() -> tuple[str, ...]:
+    """Names of the registered codes, in registration order (:data:`uepmm.codes.CODES`)."""
+    return tuple(_REGISTRY)
+
+
+def make_code(
+    code: str | Code,
+    *,
+    gamma: Sequence[float] | None = None,
+    copies: int | None = None,
+    ignore_unused: bool = False,
+) -> Code:
+    """A :class:`Code` from its name (or the object itself).
+
+    ``gamma`` (window probabilities) and ``copies`` (repetition) go to the codes that take
+    them; giving one to a code that does not take it is a ``ValueError``, unless
+    ``ignore_unused`` (callers that share one setting across several codes).
+    """
+    if isinstance(code, Code):
+        return code
+    name = choice(code, "code", code_names())
+    factory, takes = _REGISTRY[name]
+    for parameter, value in (("gamma", gamma), ("copies", copies)):
+        if value is not None and parameter not in takes:
+            if ignore_unused:
+                continue
+            users = [n for n, (_, t) in _REGISTRY.items() if parameter in t]
+            raise ValueError(
+                f"{parameter}={value!r} only applies to code {' or '.join(map(repr, users))}; "
+                f"leave {parameter}=None for code={name!r}"
+            )
+    return factory(gamma if "gamma" in takes else None, copies if "copies" in takes else None)

@@ -27,6 +27,9 @@ class Uncoded(Code):
     def task_count(self, num_products: int) -> int:
         return num_products
 
+    def cxr_packet_work(self, num_products: int) -> int:
+        return 1
+
     def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
         from ..theory.probabilities import repetition_probabilities  # scipy.stats on demand
 
@@ -63,6 +66,9 @@ class Repetition(Code):
 
     def task_count(self, num_products: int) -> int | None:
         return None if self.copies is None else positive_int(self.copies, "copies") * num_products
+
+    def cxr_packet_work(self, num_products: int) -> int:
+        return 1
 
     def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
         from ..theory.probabilities import repetition_probabilities  # scipy.stats on demand

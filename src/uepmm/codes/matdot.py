@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..decoders import DecodeContext, Decoder, DecodeSession
+from ..decoder_base import DecodeContext, Decoder, DecodeSession
 from .base import Code, Encoding, large_field_only
 from .polynomial import chebyshev_leja_points
 
@@ -83,6 +83,9 @@ class MatDot(Code):
 
     def packet_work(self, encoding, partition):
         return np.ones(encoding.workers)
+
+    def cxr_packet_work(self, num_products: int) -> int:
+        return 1
 
     def recovery_tracker(self, num_products: int):
         raise ValueError(_ROWS_ONLY)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..decoders import DecodeContext, Decoder, DecodeSession
+from ..decoder_base import DecodeContext, Decoder, DecodeSession
 from ..partition import Partition
 from .base import Code, Encoding
 
@@ -75,6 +75,9 @@ class Sampling(Code):
 
     def packet_work(self, encoding, partition):
         return np.ones(encoding.workers)
+
+    def cxr_packet_work(self, num_products: int) -> int:
+        return 1
 
     def decoder_for(self, requested):
         return _DECODER

@@ -136,6 +136,9 @@ class Speculative(Code):
     def task_count(self, num_products: int) -> int:
         return num_products
 
+    def cxr_packet_work(self, num_products: int) -> int:
+        return 1
+
     def unit_rows(self, num_products: int, default: int) -> int:
         """Copies a worker can start: at most ``K``."""
         return num_products

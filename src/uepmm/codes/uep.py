@@ -65,13 +65,17 @@ def _draw_windows(gamma: tuple[float, ...] | None, L: int, workers: int, rng: np
 @dataclass(frozen=True)
 class _WindowCode(Code):
     gamma: tuple[float, ...] | None = None
-    expanding = False
     uses_window_probabilities = True
     class_aware = True
 
     def window_probabilities(self, num_classes: int) -> np.ndarray:
         """The checked ``Gamma`` for ``num_classes`` classes (Table III when ``gamma`` is None and L = 3)."""
         return _validated_gamma(None if self.gamma is None else tuple(self.gamma), num_classes)
+
+    def window_masks(self, classes: ClassTable) -> list[np.ndarray]:
+        """EW: window ``l`` is classes ``0..l``; NOW: class ``l`` alone."""
+        cls = classes.as_array()
+        return [cls <= level if self.expanding else cls == level for level in range(classes.num_classes)]
 
     def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
         from ..theory.probabilities import ew_probabilities, now_probabilities  # scipy.stats on demand

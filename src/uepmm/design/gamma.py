@@ -136,7 +136,8 @@ def gamma_loss(
     is_mds = isinstance(code, str) and code.lower() == "mds"
     problem = _problem("now" if is_mds else code, k, class_energy, workers, latency, deadline, omega,
                        partition, decoder, weights, trials, seed, cost, work, mds_work)
-    mc = _LmmseMonteCarlo(problem) if problem.decoder == "lmmse" and (is_mds or problem.code == "ew") else None
+    needs_mc = is_mds or problem.code_object.expanding  # as _objective: NOW's LMMSE loss has a closed form
+    mc = _LmmseMonteCarlo(problem) if problem.decoder == "lmmse" and needs_mc else None
     if is_mds:
         return float(_mds(problem, mc)[0])
     g = probability_vector(gamma, "gamma", len(problem.k))

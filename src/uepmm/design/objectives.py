@@ -50,6 +50,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..codes import make_code
 from .problem import _Problem
 
 __all__ = ["OBJECTIVES"]
@@ -245,7 +246,7 @@ class _LmmseMonteCarlo:
     def loss(self, gamma: np.ndarray | None, code: str) -> float:
         if self.problem.cost == "work":
             return self._work_loss(gamma, code)
-        return self.loss_of_rows(self.rows(gamma, code == "ew"))
+        return self.loss_of_rows(self.rows(gamma, make_code(code).expanding))
 
     def _work_loss(self, gamma: np.ndarray | None, code: str) -> float:
         """``cost="work"``: per deadline, the windows drawn from ``Γ'`` by the same uniforms and the
@@ -261,7 +262,7 @@ class _LmmseMonteCarlo:
         p, effective = _effective(problem, np.asarray(gamma, dtype=np.float64))
         value = 0.0
         for weight, p_d, g_d in zip(problem.weights, p, effective):
-            errors = self.prefix_errors(self.rows(g_d, code == "ew")).mean(axis=0)
+            errors = self.prefix_errors(self.rows(g_d, make_code(code).expanding)).mean(axis=0)
             value += weight * float(stats.binom.pmf(n, problem.workers, p_d) @ errors)
         return value / problem.total
 
@@ -272,7 +273,7 @@ def _objective(problem: _Problem, mc: _LmmseMonteCarlo | None) -> tuple[Callable
     if problem.decoder == "zero":
         zero = _zero_fill_work if work else _zero_fill
         return zero(problem, problem.code), _zero_kind(problem), True
-    if problem.code == "now":
+    if not problem.code_object.expanding:  # NOW: disjoint windows, the LMMSE loss in closed form
         return (_lmmse_now_work if work else _lmmse_now)(problem), "lmmse-exact", True
     assert mc is not None
     return (lambda gamma: mc.loss(gamma, problem.code)), "monte-carlo-lmmse", False

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import choice, int_sequence, positive_float, positive_int
+from ..codes import Code, make_code
+from ..importance import ClassTable
 from ..latency import LatencyModel
 
 __all__ = ["DECODERS", "DESIGN_CODES", "PARTITIONS"]
@@ -57,6 +59,11 @@ class _Problem:
     @property
     def total(self) -> float:
         return float(np.dot(self.k, self.energy))
+
+    @property
+    def code_object(self) -> Code:
+        """The code being designed (the objectives ask it, e.g. :attr:`~uepmm.codes.Code.expanding`)."""
+        return make_code(self.code)
 
 
 def _class_energy(value: object, L: int) -> np.ndarray:
@@ -131,6 +138,7 @@ def _works(
 ) -> tuple[tuple[int, ...], int]:
     """The window works and the MDS work of ``cost="work"`` (defaults: c×r window sizes and ``K``)."""
     L, K = len(k), sum(k)
+    masks = make_code(code).window_masks(ClassTable(tuple(level for level, size in enumerate(k) for _ in range(size))))
     if work is None:
         if partition == "rxc":
             raise ValueError(
@@ -138,15 +146,15 @@ def _works(
                 "coefficient pattern (CLI: --work S1,S2,...); "
                 "uepmm.design.window_work(code, classes, 'rxc', grid) computes it"
             )
-        work = tuple(np.cumsum(k).tolist()) if code == "ew" else k
+        work = tuple(int(mask.sum()) for mask in masks)  # the window sizes
     s = int_sequence(work, "work")
     if len(s) != L:
         raise ValueError(f"work has {len(s)} entries but k has {L} classes; give the block products of each window")
     if mds_work is None:
         if partition == "cxr":
             mds_work = K
-        elif code == "ew":
-            mds_work = s[-1]  # EW's last window holds every sub-product, as an MDS packet
+        elif masks[-1].all():
+            mds_work = s[-1]  # the last window holds every sub-product (EW), as an MDS packet
         else:
             raise ValueError(
                 "cost='work' with code 'now' and partition 'rxc' needs mds_work=min(N, P) (the block products of "

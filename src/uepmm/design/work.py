@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import choice
+from ..codes import make_code
 from ..importance import ClassTable
 from ..latency import Deterministic, Exponential, LatencyModel, ShiftedExponential
 
@@ -54,7 +55,7 @@ def window_work(
     code = choice(code, "code", ("now", "ew"))
     partition = choice(partition, "partition", ("rxc", "cxr"))
     cls = classes.as_array()
-    masks = [cls <= level if code == "ew" else cls == level for level in range(classes.num_classes)]
+    masks = make_code(code).window_masks(classes)
     if partition == "cxr":
         return tuple(int(m.sum()) for m in masks), int(cls.size)
     if grid is None or int(grid[0]) * int(grid[1]) != cls.size:

@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 from .. import theory
+from ..codes import make_code
 from ..decoders import DecodeContext, decoder_for_code, make_decoder
 from ..draw import draw_job
 from ..importance import ImportanceOrder, energies_from_line_norms, paper_sec6_classes
@@ -118,11 +119,12 @@ def loss_after_packets(
 
 
 def _series(partition: str, code: str, variant: str, times: np.ndarray, options: FigureOptions) -> np.ndarray:
-    gamma_kind, decoder = VARIANTS[variant] if code != "mds" else ("table3", variant)
+    windowed = make_code(code).uses_window_probabilities  # else no Γ to design: the series are the decoders
+    gamma_kind, decoder = VARIANTS[variant] if windowed else ("table3", variant)
     args = (options.trials, options.seed, options.omega, options.draws, options.size_scale)
     weights = theory.arrival_distribution(FIG_LATENCY, times, FIG_WORKERS, options.omega)  # [T, W+1]
-    if code == "mds" or gamma_kind == "table3":
-        gamma = None if code == "mds" else FIG_GAMMA
+    if not windowed or gamma_kind == "table3":
+        gamma = FIG_GAMMA if windowed else None
         return weights @ loss_after_packets(partition, code, gamma, decoder, *args)
     out = np.empty(times.size)
     for i, t in enumerate(times):  # Γ designed for each deadline (t = 0: for the first grid step)

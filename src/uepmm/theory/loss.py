@@ -17,7 +17,7 @@ from ..paper import SEC6_VARIANCES
 from .probabilities import THEORY_CODES, decoding_probabilities, field_size, require_window_probabilities
 
 if TYPE_CHECKING:
-    from ..codes import Code
+    from ..codes.base import Code
 
 __all__ = [
     "PARTITIONS",
@@ -206,7 +206,7 @@ def expected_loss(
     ``omega`` defaults to ``K / W`` (Remark 1).  ``uncoded`` needs ``workers == K``;
     ``repetition`` needs ``workers == copies * K`` (``copies`` defaults to ``workers / K``).
     """
-    from ..codes import make_code
+    from ..codes.base import make_code
 
     partition = choice(partition, "partition", PARTITIONS)
     k = int_sequence(k, "k")

@@ -20,15 +20,13 @@ The functions here take checked arguments; each code's
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy import special, stats
 
-if TYPE_CHECKING:
-    from ..codes import Code
-
 from .._validation import choice, int_sequence, positive_float, positive_int, probability_vector
+from ..codes.base import Code, make_code  # the interface and its registry; the code modules call this one
 
 __all__ = [
     "THEORY_CODES",
@@ -358,13 +356,10 @@ def decoding_probabilities(
     rank-deficient window by chance are not counted, so for finite q this is a lower bound
     on what a least-squares decoder recovers; the finite-q EW path costs ``O(L W^2 K^2)``.
     """
-    from ..codes import Code as _Code
-    from ..codes import make_code
-
     k = int_sequence(k, "k")
     K = sum(k)
     q = field_size(q)
-    if isinstance(code, _Code):
+    if isinstance(code, Code):
         code_obj = code
     else:
         code_obj = make_code(choice(code, "code", THEORY_CODES), gamma=gamma, copies=copies)

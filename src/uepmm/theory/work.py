@@ -85,14 +85,15 @@ def expected_loss_work(
     r×c needs it, the rank of each window's pattern); other codes, the one work of every packet
     (default for c×r: ``K`` for MDS, 1 for uncoded and repetition).
     """
-    from ..codes import make_code
+    from ..codes.base import make_code
 
     partition = choice(partition, "partition", PARTITIONS)
     k = int_sequence(k, "k")
     workers = positive_int(workers, "workers")
     K, L = sum(k), len(k)
     code_obj = make_code(choice(code, "code", THEORY_CODES), gamma=gamma)
-    code_obj.check(ClassTable(tuple(level for level, size in enumerate(k) for _ in range(size))), workers)
+    table = ClassTable(tuple(level for level, size in enumerate(k) for _ in range(size)))
+    code_obj.check(table, workers)
     omega = K / workers if omega is None else float(omega)
     t = _times(times)
     if code_obj.uses_window_probabilities:
@@ -101,7 +102,7 @@ def expected_loss_work(
         if work is None:
             if partition == "rxc":
                 raise ValueError("partition 'rxc': give work= (the rank of each window's N x P pattern)")
-            work = np.cumsum(k) if code_obj.name == "ew" else np.asarray(k)
+            work = np.asarray([int(mask.sum()) for mask in code_obj.window_masks(table)])  # the window sizes
         s = np.asarray(work, dtype=np.int64).reshape(-1)
         if s.size != L:
             raise ValueError(f"work must give one work per window ({L}), got {work!r}")
@@ -124,7 +125,7 @@ def expected_loss_work(
     if work is None:
         if partition == "rxc":
             raise ValueError("partition 'rxc': give work= (block products per packet)")
-        work = K if code_obj.name == "mds" else 1
+        work = code_obj.cxr_packet_work(K)
     s = int(np.asarray(work).reshape(-1)[0])
     P = code_obj.decoding_probabilities(k, workers, q=field_size(math.inf), workers=workers)
     F = work_response_cdf(latency, [s], t, omega)[:, 0]

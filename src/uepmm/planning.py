@@ -1,0 +1,125 @@
+"""Planning a job: importance order → partition → classes → code → the one draw.
+
+:func:`plan_job` (numpy and scipy sparse factors) and the Dask planner for data on the cluster
+(:func:`uepmm.backends._dask_arrays.plan_on_cluster`) both end in :func:`plan_from_order`, so a
+seed draws the same stragglers and code rows whatever the factors are.  This module sits below
+:mod:`uepmm.api` and :mod:`uepmm.backends` and imports neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_matrix
+from .codes import Code
+from .decoders import decoder_for_code
+from .design.auto import auto_code
+from .draw import draw_job
+from .importance import (
+    ClassTable,
+    ImportanceOrder,
+    classes_by_rank,
+    importance_order,
+    product_scores_from_order,
+    sub_product_energies,
+)
+from .job import Job
+from .partition import Partition, make_partition
+from .spec import JobSpec
+from .streams import SeedLike
+
+__all__ = ["JobPlan", "plan_job", "plan_from_order", "needs_energies"]
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """A job ready to run: the specification, the data-dependent decisions (importance
+    order, class table, scores) and the drawn :class:`~uepmm.job.Job`."""
+
+    spec: JobSpec
+    job: Job
+    classes: ClassTable
+    order: ImportanceOrder
+    scores: np.ndarray  # importance score of every sub-product (after the permutation)
+    dtype: np.dtype  # of the product
+    energies: np.ndarray | None = None  # prior E||P_k||^2, for decoders that need it
+    code: Code | None = None  # the code used (gamma="auto": with the designed Γ)
+    cluster: Any = None  # dask.array inputs: decoding on the cluster (backends._dask_decode.ClusterDecoding)
+
+
+def _spec_from(spec: JobSpec | None, settings: dict[str, Any]) -> tuple[JobSpec, dict[str, Any]]:
+    """The job specification, and the keywords left over for the backend."""
+    names = JobSpec.field_names()
+    given = {k: settings.pop(k) for k in list(settings) if k in names}
+    if spec is None:
+        return JobSpec(**given), settings
+    if not isinstance(spec, JobSpec):
+        raise TypeError(f"spec must be a uepmm.JobSpec, got {type(spec).__name__}")
+    return (spec.with_(**given) if given else spec), settings
+
+
+def plan_job(
+    A: np.ndarray,
+    B: np.ndarray,
+    spec: JobSpec | None = None,
+    *,
+    seed: SeedLike = None,
+    **settings: Any,
+) -> JobPlan:
+    """Importance order, partition, class table and the one draw (:func:`uepmm.draw.draw_job`).
+
+    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields (they override ``spec``'s).
+    """
+    spec, rest = _spec_from(spec, dict(settings))
+    if rest:
+        raise TypeError(
+            f"plan_job got unexpected keyword(s) {sorted(rest)}; the settings are {list(JobSpec.field_names())}"
+        )
+    A = as_matrix(A, "A", allow_sparse=True)  # scipy sparse stays sparse (uepmm.sparse)
+    B = as_matrix(B, "B", allow_sparse=True)
+    layout = make_partition(A.shape, B.shape, spec.partition, spec.blocks)
+    kind = layout.kind
+    order = (
+        importance_order(A, B, kind, spec.statistic)
+        if spec.reorder
+        else ImportanceOrder.identity(kind, A, B, spec.statistic)
+    )
+    energies = sub_product_energies(order, layout, A, B) if needs_energies(spec) else None
+    a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
+    a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
+    return plan_from_order(spec, layout, order, energies, a_blocks, b_blocks, np.result_type(A.dtype, B.dtype), seed)
+
+
+def needs_energies(spec: JobSpec) -> bool:
+    """The plan needs the prior sub-product energies: for the decoder that runs, ``gamma="auto"``,
+    or a code bound to the data (sampling)."""
+    decoder = decoder_for_code(spec.code_object, spec.decoder_object)
+    return decoder.needs_energies or spec.auto_gamma or spec.code_object.needs_energies
+
+
+def plan_from_order(
+    spec: JobSpec,
+    layout: Partition,
+    order: ImportanceOrder,
+    energies: np.ndarray | None,
+    a_blocks: Any,
+    b_blocks: Any,
+    dtype: np.dtype,
+    seed: SeedLike,
+    **extra: Any,
+) -> JobPlan:
+    """Everything after the importance order, shared by :func:`plan_job` and the Dask planner for
+    data on the cluster: scores, class table, the code (designed Γ, data binding), the one draw
+    (:func:`uepmm.draw.draw_job`) and the :class:`~uepmm.job.Job` over the given blocks."""
+    scores = product_scores_from_order(order, layout)
+    classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
+    code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
+    code = code.with_energies(energies, layout)  # e.g. sampling probabilities from the block norms
+    drawn = draw_job(spec, classes, seed, layout, code)
+    job = Job(
+        layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value, drawn.copy_times
+    )
+    return JobPlan(spec, job, classes, order, scores, dtype, energies, code, **extra)
