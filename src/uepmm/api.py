@@ -30,6 +30,7 @@ from .importance import (
 from .job import Job
 from .loss import BlockLoss
 from .partition import Partition, make_partition
+from .scheme import Scheme, get_scheme
 from .spec import ENCODINGS, JobSpec
 from .streams import SeedLike
 
@@ -128,14 +129,21 @@ class JobPlan:
     cluster: Any = None  # dask.array inputs: decoding on the cluster (backends._dask_decode.ClusterDecoding)
 
 
-def _spec_from(spec: JobSpec | None, settings: dict[str, Any]) -> tuple[JobSpec, dict[str, Any]]:
-    """The job specification, and the keywords left over for the backend."""
+def _spec_from(
+    spec: JobSpec | None, settings: dict[str, Any], scheme: str | Scheme | None = None
+) -> tuple[JobSpec, dict[str, Any]]:
+    """The job specification, and the keywords left over for the backend.
+
+    With ``scheme``: :meth:`Scheme.spec` with ``spec`` as the template and the settings as
+    explicit values (a setting that contradicts the scheme is a ``ValueError``)."""
     names = JobSpec.field_names()
     given = {k: settings.pop(k) for k in list(settings) if k in names}
+    if spec is not None and not isinstance(spec, JobSpec):
+        raise TypeError(f"spec must be a uepmm.JobSpec, got {type(spec).__name__}")
+    if scheme is not None:
+        return get_scheme(scheme).spec(spec, **given), settings
     if spec is None:
         return JobSpec(**given), settings
-    if not isinstance(spec, JobSpec):
-        raise TypeError(f"spec must be a uepmm.JobSpec, got {type(spec).__name__}")
     return (spec.with_(**given) if given else spec), settings
 
 
@@ -145,13 +153,15 @@ def plan_job(
     spec: JobSpec | None = None,
     *,
     seed: SeedLike = None,
+    scheme: str | Scheme | None = None,
     **settings: Any,
 ) -> JobPlan:
     """Importance order, partition, class table and the one draw (:func:`uepmm.draw.draw_job`).
 
-    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields (they override ``spec``'s).
+    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields (they override ``spec``'s);
+    ``scheme`` as in :func:`coded_matmul`.
     """
-    spec, rest = _spec_from(spec, dict(settings))
+    spec, rest = _spec_from(spec, dict(settings), scheme)
     if rest:
         raise TypeError(
             f"plan_job got unexpected keyword(s) {sorted(rest)}; the settings are {list(JobSpec.field_names())}"
@@ -211,6 +221,7 @@ def coded_matmul(
     seed: SeedLike = None,
     track_loss: bool = False,
     on_packet: Callable[[Progress], None] | None = None,
+    scheme: str | Scheme | None = None,
     **settings: Any,
 ) -> Result:
     """Approximate ``A @ B`` by the deadline with a (UEP) coded distributed computation.
@@ -227,6 +238,11 @@ def coded_matmul(
         used as given: the response times first, then the code.
     track_loss : record the normalized loss after every packet in ``timeline`` (costs the exact products).
     on_packet : called with a :class:`Progress` after every packet.
+    scheme : a scheme name (:data:`uepmm.SCHEMES`, e.g. ``"ew+"``) or a :class:`uepmm.Scheme`: its
+        code, decoder, Γ, classes, encoding and task rule (:meth:`Scheme.spec`), ``spec`` the
+        template and ``settings`` the job (``workers`` is the ``W`` it is given).  A setting the
+        scheme fixes must agree with it (``scheme="ew+", decoder="zero"`` is a ``ValueError``);
+        ``report["scheme"]`` names it.
 
     With ``backend="dask"``, ``A`` and ``B`` may be ``dask.array`` s: they stay on the cluster
     and the estimate is a ``dask.array`` there (docs/distributed.md, "Data that lives on the cluster").
@@ -236,7 +252,7 @@ def coded_matmul(
     if on_packet is not None and not callable(on_packet):
         raise TypeError(f"on_packet must be a callable taking a uepmm.Progress, got {on_packet!r}")
     t0 = _time.perf_counter()
-    spec, backend_options = _spec_from(spec, dict(settings))
+    spec, backend_options = _spec_from(spec, dict(settings), scheme)
     if isinstance(spec.backend, str) and spec.backend == "simulated" and backend_options:
         raise TypeError(
             f"backend 'simulated' takes no options {sorted(backend_options)}: client/address/time_unit are for "
@@ -250,7 +266,10 @@ def coded_matmul(
         plan = plan_job(A, B, spec, seed=seed)
         runner = make_backend(spec.backend, spec.fidelity, **backend_options)
     t_plan = _time.perf_counter() - t0
-    return _execute(plan, runner, track_loss, on_packet, t_plan)
+    result = _execute(plan, runner, track_loss, on_packet, t_plan)
+    if scheme is not None:
+        result.report["scheme"] = get_scheme(scheme).name
+    return result
 
 
 def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: float) -> Result:

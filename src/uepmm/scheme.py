@@ -208,6 +208,7 @@ class Scheme:
         ...
         ValueError: scheme 'ew+' sets decoder='lmmse'; got decoder='zero': drop it, or run ...
         """
+        template = base
         if base is None:
             base = JobSpec()
         elif not isinstance(base, JobSpec):
@@ -234,7 +235,8 @@ class Scheme:
             fixed["copies"] = copies
         for key, value in settings.items():  # None is the default of every field a scheme fixes: no conflict
             if key == "classes" and "class_counts" in fixed and value is not None:
-                key, value = "class_counts", "a class table"
+                raise ValueError(f"scheme {self.name!r} sets class_counts={fixed['class_counts']}; got a class "
+                                 f"table (classes=): drop it, or run get_scheme({self.name!r}).with_(classes=None)")
             if key in fixed and value is not None and not _same(key, value, fixed[key]):
                 raise ValueError(f"scheme {self.name!r} sets {key}={_show(fixed[key])}; got {key}={_show(value)}: "
                                  f"drop it, or run get_scheme({self.name!r}).with_({key}={_show(value)})")
@@ -243,7 +245,7 @@ class Scheme:
         if omega == "paper":
             changes["omega"] = K / W
         try:
-            return base.with_(**changes)
+            return JobSpec(**changes) if template is None else template.with_(**changes)
         except ValueError as exc:
             raise ValueError(f"scheme {self.name!r}: {exc}") from None
 
