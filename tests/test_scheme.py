@@ -198,3 +198,29 @@ def test_coded_matmul_scheme_with_a_spec_template_and_conflicts(matrices):
         plan_job(A, B, scheme="fancy")
     with pytest.raises(TypeError, match="scheme must be a scheme name"):
         coded_matmul(A, B, scheme=1)
+
+
+def test_simulate_scheme_equals_the_explicit_flags(capsys):
+    from uepmm.cli import main
+
+    common = ["simulate", "--trials", "4", "--size-scale", "0.05", "--no-progress", "--format", "csv",
+              "--deadline", "0.7,inf", "--seed", "2"]
+    assert main([*common, "--scheme", "uncoded", "--workers", "30"]) == 0
+    by_scheme = capsys.readouterr().out.splitlines()
+    assert main([*common, "--code", "uncoded", "--workers", "9", "--omega", "0.3", "--decoder", "zero"]) == 0
+    by_hand = capsys.readouterr().out.splitlines()
+    assert by_scheme[0] == "scheme," + by_hand[0]
+    assert [line.split(",", 1)[1] for line in by_scheme[1:]] == by_hand[1:]
+    assert by_hand[-1].startswith("uncoded,cxr,inf,0.0,")  # every task in: exact
+
+
+def test_simulate_scheme_conflicts_are_clear_errors(capsys):
+    from uepmm.cli import main
+
+    assert main(["simulate", "--scheme", "ew+", "--decoder", "zero", "--trials", "1", "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "uepmm simulate: error: scheme 'ew+' sets decoder='lmmse'; got decoder='zero': drop it, or run "
+        "get_scheme('ew+').with_(decoder='zero')")
+    with pytest.raises(SystemExit):
+        main(["simulate", "--scheme", "fancy"])
+    assert "invalid choice: 'fancy'" in capsys.readouterr().err
