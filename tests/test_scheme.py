@@ -151,7 +151,7 @@ def test_tasks_code_needs_a_fixed_task_code():
 def test_spec_rejects_unknown_settings_and_templates():
     with pytest.raises(TypeError, match=r"Scheme.spec got unexpected keyword\(s\) \['deadlines'\]"):
         get_scheme("ew").spec(deadlines=[1.0])
-    with pytest.raises(TypeError, match="base must be a uepmm.JobSpec, got dict"):
+    with pytest.raises(TypeError, match="base must be a uepmm.JobSpec or a JobSpec class, got dict"):
         get_scheme("ew").spec({"workers": 3})
 
 
@@ -224,3 +224,48 @@ def test_simulate_scheme_conflicts_are_clear_errors(capsys):
     with pytest.raises(SystemExit):
         main(["simulate", "--scheme", "fancy"])
     assert "invalid choice: 'fancy'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ training
+def test_coding_config_from_a_scheme():
+    pytest.importorskip("torch")
+    from uepmm.nn import CodingConfig
+    from uepmm.nn.setups import scheme_coding
+
+    config = CodingConfig.from_scheme("ew+", partition="cxr", blocks=9, workers=15)
+    assert type(config) is CodingConfig
+    assert config == CodingConfig(code="ew", decoder="lmmse", gamma="auto", partition="cxr", blocks=9, workers=15,
+                                  omega=9 / 15)
+    assert (config.class_counts, config.statistic, config.fidelity, config.deadline) == ((1, 2, 6), "mean_abs",
+                                                                                         "fast", 1.0)
+    # a named scheme in training: the paper's settings, W = 15, its own decoder and Γ
+    named = scheme_coding("ew+", "rxc", 2.0)
+    assert named == CodingConfig(code="ew", decoder="lmmse", gamma="auto", partition="rxc", blocks=(3, 3),
+                                 workers=15, deadline=2.0, class_counts=(1, 2, 6), omega=9 / 15)
+    assert scheme_coding("speculative-k", "cxr", 1.0).workers == 9  # its task rule: K of the 15
+    paper = scheme_coding("ew", "rxc", 1.0)  # the paper's EW: Table III Γ, zero-fill, as before
+    assert (paper.decoder, paper.gamma, paper.workers) == ("zero", (0.4, 0.35, 0.25), 15)
+    with pytest.raises(ValueError, match="scheme 'now\\+' sets decoder='lmmse'; got decoder='unbiased'"):
+        scheme_coding("now+", "rxc", 1.0, decoder="unbiased")
+
+
+def test_run_spec_and_train_cli_take_a_named_scheme(tmp_path):
+    pytest.importorskip("torch")
+    from uepmm.cli import build_parser
+    from uepmm.cli import train as train_cli
+    from uepmm.nn.runs import RunSpec
+
+    run = RunSpec(scheme="ew+", partition="cxr", deadline=1.0)
+    assert run.decoder == "lmmse" and run.name == "mnist_ew+_cxr_T1_s0"
+    assert RunSpec(scheme="ew", deadline=1.0).decoder == "zero"  # the paper's default, name unchanged
+    assert RunSpec(scheme="ew", deadline=1.0, decoder="lmmse").name == "mnist_ew_rxc_T1_dlmmse_s0"
+    with pytest.raises(ValueError, match="scheme 'ew\\+' sets decoder='lmmse'; got decoder='zero'"):
+        RunSpec(scheme="ew+", decoder="zero")
+    with pytest.raises(ValueError, match="scheme 'matdot': code 'matdot' with M = 9 blocks needs workers >= 2M - 1"):
+        RunSpec(scheme="matdot", partition="cxr")
+    with pytest.raises(ValueError, match="unknown scheme 'fancy'"):
+        RunSpec(scheme="fancy")
+    args = build_parser().parse_args(["train", "mnist", "--scheme", "ew+", "ew", "--partition", "cxr",
+                                      "--out", str(tmp_path)])
+    specs = train_cli.specs_from_args(args)
+    assert [(s.scheme, s.decoder, s.gamma) for s in specs] == [("ew+", "lmmse", None), ("ew", "zero", None)]

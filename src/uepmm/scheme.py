@@ -176,15 +176,16 @@ class Scheme:
                              f"use --workers {K} or more")
         return used, copies
 
-    def spec(self, base: JobSpec | None = None, **settings: Any) -> JobSpec:
+    def spec(self, base: JobSpec | type[JobSpec] | None = None, **settings: Any) -> JobSpec:
         """The :class:`~uepmm.spec.JobSpec` of this scheme with the job settings.
 
         Parameters
         ----------
-        base : JobSpec, optional
-            The template (default ``JobSpec()``; training passes a :class:`~uepmm.nn.CodingConfig`,
-            whose class is kept).  The scheme's code, decoder, Γ, copies and the workers of its
-            task rule replace the template's; so do its classes and encoding when it sets them.
+        base : JobSpec or JobSpec class, optional
+            The template (training passes a :class:`~uepmm.nn.CodingConfig`, whose class is kept):
+            the scheme's code, decoder, Γ, copies and the workers of its task rule replace the
+            template's; so do its classes and encoding when it sets them.  A class (default
+            :class:`~uepmm.spec.JobSpec`) builds a new one from its defaults.
         **settings
             :class:`~uepmm.spec.JobSpec` fields.  ``workers`` is the ``W`` the scheme is given
             (the task rule may use fewer).  A setting the scheme fixes (``code``, ``decoder``,
@@ -208,11 +209,12 @@ class Scheme:
         ...
         ValueError: scheme 'ew+' sets decoder='lmmse'; got decoder='zero': drop it, or run ...
         """
-        template = base
-        if base is None:
-            base = JobSpec()
+        kind, template = JobSpec, base
+        if base is None or (isinstance(base, type) and issubclass(base, JobSpec)):
+            kind, template = base or JobSpec, None
+            base = kind()
         elif not isinstance(base, JobSpec):
-            raise TypeError(f"base must be a uepmm.JobSpec, got {type(base).__name__}")
+            raise TypeError(f"base must be a uepmm.JobSpec or a JobSpec class, got {type(base).__name__}")
         names = JobSpec.field_names()
         unknown = sorted(k for k in settings if k not in names)
         if unknown:
@@ -245,7 +247,7 @@ class Scheme:
         if omega == "paper":
             changes["omega"] = K / W
         try:
-            return JobSpec(**changes) if template is None else template.with_(**changes)
+            return kind(**changes) if template is None else template.with_(**changes)
         except ValueError as exc:
             raise ValueError(f"scheme {self.name!r}: {exc}") from None
 
