@@ -130,6 +130,8 @@ def test_get_scheme_errors():
      "gamma must be window probabilities, 'auto' or None; got 'designed'"),
     ({"name": "x", "code": "ew", "gamma": 0.5}, TypeError, "gamma must be a sequence of probabilities"),
     ({"name": "x", "code": "ew", "gamma": (0.5, 0.6)}, ValueError, "gamma"),
+    ({"name": "x", "code": NOW((0.5, 0.5)), "gamma": (0.6, 0.4)}, ValueError,
+     "scheme 'x': a Code object carries its own gamma; give NOW(gamma=...) or the code's name with gamma="),
     ({"name": "x", "code": "ew", "classes": 0}, ValueError, "classes"),
     ({"name": "x", "code": "ew", "encoding": "smart"}, ValueError, "unknown encoding 'smart'"),
     ({"name": "x", "code": "ew", "tasks": "all"}, ValueError,

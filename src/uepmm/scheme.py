@@ -114,6 +114,9 @@ class Scheme:
             raise ValueError(f"scheme {self.name!r}: gamma applies to codes with window probabilities (now, ew), "
                              f"not {self.code_name!r}; leave gamma=None")
         if isinstance(self.gamma, tuple):
+            if isinstance(self.code, Code):
+                raise ValueError(f"scheme {self.name!r}: a Code object carries its own gamma; give "
+                                 f"{type(self.code).__name__}(gamma=...) or the code's name with gamma=")
             make_code(self.code, gamma=self.gamma)  # the code checks the probabilities
         if self.classes is not None:
             if isinstance(self.classes, (int,)) and not isinstance(self.classes, bool):
