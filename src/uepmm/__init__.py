@@ -29,12 +29,14 @@ from .job import Job, Packet
 from .latency import Deterministic, Exponential, LatencyModel, Pareto, Schedule, ShiftedExponential, Trace, Weibull
 from .loss import BlockLoss
 from .partition import Partition, make_partition
+from .scheme import SCHEMES, Scheme, get_scheme
 from .spec import JobSpec
 from .streams import job_streams, product_rng
 
 __all__ = [
     "__version__",
     "coded_matmul", "plan_job", "JobSpec", "JobPlan", "Result", "TimelineEntry", "Progress",
+    "Scheme", "SCHEMES", "get_scheme",
     "draw_job", "JobDraw", "design_gamma", "GammaDesign", "job_streams", "product_rng",
     "Decoder", "ZeroFillDecoder", "make_decoder",
     "CODES", "Code", "Encoding", "Uncoded", "Repetition", "MDS", "NOW", "EW", "make_code",

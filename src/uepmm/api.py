@@ -23,6 +23,7 @@ from .partition import Partition
 from .planning import JobPlan, _spec_from, plan_job
 from .planning import needs_energies as needs_energies  # moved to planning.py; still importable here
 from .planning import plan_from_order as plan_from_order
+from .scheme import Scheme, get_scheme
 from .spec import ENCODINGS, JobSpec
 from .streams import SeedLike
 
@@ -113,6 +114,7 @@ def coded_matmul(
     seed: SeedLike = None,
     track_loss: bool = False,
     on_packet: Callable[[Progress], None] | None = None,
+    scheme: str | Scheme | None = None,
     **settings: Any,
 ) -> Result:
     """Approximate ``A @ B`` by the deadline with a (UEP) coded distributed computation.
@@ -129,6 +131,11 @@ def coded_matmul(
         used as given: the response times first, then the code.
     track_loss : record the normalized loss after every packet in ``timeline`` (costs the exact products).
     on_packet : called with a :class:`Progress` after every packet.
+    scheme : a scheme name (:data:`uepmm.SCHEMES`, e.g. ``"ew+"``) or a :class:`uepmm.Scheme`: its
+        code, decoder, Γ, classes, encoding and task rule (:meth:`Scheme.spec`), ``spec`` the
+        template and ``settings`` the job (``workers`` is the ``W`` it is given).  A setting the
+        scheme fixes must agree with it (``scheme="ew+", decoder="zero"`` is a ``ValueError``);
+        ``report["scheme"]`` names it.
 
     With ``backend="dask"``, ``A`` and ``B`` may be ``dask.array`` s: they stay on the cluster
     and the estimate is a ``dask.array`` there (docs/distributed.md, "Data that lives on the cluster").
@@ -138,7 +145,7 @@ def coded_matmul(
     if on_packet is not None and not callable(on_packet):
         raise TypeError(f"on_packet must be a callable taking a uepmm.Progress, got {on_packet!r}")
     t0 = _time.perf_counter()
-    spec, backend_options = _spec_from(spec, dict(settings))
+    spec, backend_options = _spec_from(spec, dict(settings), scheme)
     if isinstance(spec.backend, str) and spec.backend == "simulated" and backend_options:
         raise TypeError(
             f"backend 'simulated' takes no options {sorted(backend_options)}: client/address/time_unit are for "
@@ -152,7 +159,10 @@ def coded_matmul(
         plan = plan_job(A, B, spec, seed=seed)
         runner = make_backend(spec.backend, spec.fidelity, **backend_options)
     t_plan = _time.perf_counter() - t0
-    return _execute(plan, runner, track_loss, on_packet, t_plan)
+    result = _execute(plan, runner, track_loss, on_packet, t_plan)
+    if scheme is not None:
+        result.report["scheme"] = get_scheme(scheme).name
+    return result
 
 
 def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: float) -> Result:

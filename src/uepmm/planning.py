@@ -28,6 +28,7 @@ from .importance import (
 )
 from .job import Job
 from .partition import Partition, make_partition
+from .scheme import Scheme, get_scheme
 from .spec import JobSpec
 from .streams import SeedLike
 
@@ -50,14 +51,21 @@ class JobPlan:
     cluster: Any = None  # dask.array inputs: decoding on the cluster (backends._dask_decode.ClusterDecoding)
 
 
-def _spec_from(spec: JobSpec | None, settings: dict[str, Any]) -> tuple[JobSpec, dict[str, Any]]:
-    """The job specification, and the keywords left over for the backend."""
+def _spec_from(
+    spec: JobSpec | None, settings: dict[str, Any], scheme: str | Scheme | None = None
+) -> tuple[JobSpec, dict[str, Any]]:
+    """The job specification, and the keywords left over for the backend.
+
+    With ``scheme``: :meth:`Scheme.spec` with ``spec`` as the template and the settings as
+    explicit values (a setting that contradicts the scheme is a ``ValueError``)."""
     names = JobSpec.field_names()
     given = {k: settings.pop(k) for k in list(settings) if k in names}
+    if spec is not None and not isinstance(spec, JobSpec):
+        raise TypeError(f"spec must be a uepmm.JobSpec, got {type(spec).__name__}")
+    if scheme is not None:
+        return get_scheme(scheme).spec(spec, **given), settings
     if spec is None:
         return JobSpec(**given), settings
-    if not isinstance(spec, JobSpec):
-        raise TypeError(f"spec must be a uepmm.JobSpec, got {type(spec).__name__}")
     return (spec.with_(**given) if given else spec), settings
 
 
@@ -67,13 +75,15 @@ def plan_job(
     spec: JobSpec | None = None,
     *,
     seed: SeedLike = None,
+    scheme: str | Scheme | None = None,
     **settings: Any,
 ) -> JobPlan:
     """Importance order, partition, class table and the one draw (:func:`uepmm.draw.draw_job`).
 
-    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields (they override ``spec``'s).
+    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields (they override ``spec``'s);
+    ``scheme`` as in :func:`uepmm.coded_matmul`.
     """
-    spec, rest = _spec_from(spec, dict(settings))
+    spec, rest = _spec_from(spec, dict(settings), scheme)
     if rest:
         raise TypeError(
             f"plan_job got unexpected keyword(s) {sorted(rest)}; the settings are {list(JobSpec.field_names())}"

@@ -163,7 +163,8 @@ def test_omega_is_the_full_workers_for_every_scheme():
 def test_all_skips_what_does_not_fit_with_a_note(files, capsys):
     assert run_compare(files, "--partition", "rxc", "--blocks", "2,3", "--schemes", "mds") == 0
     _, notes = resolve_schemes(None, "cxr")
-    assert "skipped scheme 'polynomial' does not fit partition 'cxr': use 'matdot' for --partition cxr" in notes
+    assert ("skipped scheme 'polynomial' does not fit partition 'cxr' (it serves rxc): polynomial codes: any K "
+            "packets give C; use 'matdot' for --partition cxr") in notes
     capsys.readouterr()
     assert run_compare(files, "--format", "csv") == 0
     captured = capsys.readouterr()
@@ -173,7 +174,8 @@ def test_all_skips_what_does_not_fit_with_a_note(files, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--schemes", "polynomial"],
-     "scheme 'polynomial' does not fit partition 'cxr': use 'matdot' for --partition cxr, or --partition rxc"),
+     "scheme 'polynomial' does not fit partition 'cxr' (it serves rxc): polynomial codes: any K packets give C; "
+     "use 'matdot' for --partition cxr, or --partition rxc"),
     (["--schemes", "mds,fancy"],
      "schemes: unknown scheme(s) 'fancy'; valid values are " + ", ".join(SCHEMES)),
     (["--workers", "4", "--schemes", "uncoded"],

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..experiments.compare import DEFAULT_DEADLINES, SCHEMES, compare_schemes, write_compare
+from ..experiments.compare import DEFAULT_DEADLINES, compare_schemes, write_compare
 from ..experiments.tables import format_rows
+from ..scheme import SCHEMES
 from ..spec import JobSpec
 from ._common import add_format_argument, add_out_argument, add_progress_argument, add_seed_argument, notes_stream
 from ._dask_options import add_dask_arguments, backend_from_args
@@ -18,8 +19,8 @@ _SCHEMES_HELP = (
     "speculative, mds, polynomial: zero-fill (exact-block schemes: a block is exact or absent); matdot, sampling: "
     "their own estimate; now, ew: the paper's (Table III gamma, zero-fill); now+, ew+: LMMSE decoder and gamma "
     "designed for each deadline (gamma=auto). uncoded and speculative-k run their K tasks on K of the W workers "
-    "(the other W-K idle; speculative uses all W, its spares copy from time 0), repetition floor(W/K) copies "
-    "of each task; every scheme sees the same stragglers (same seeds) and the same Omega"
+    "(the other W-K idle; speculative uses all W: its spares clone tasks from time 0, hedging), repetition "
+    "floor(W/K) copies of each task; every scheme sees the same stragglers (same seeds) and the same Omega"
 )
 
 

@@ -10,6 +10,8 @@ from ..codes import CODES
 from ..experiments.synthetic import loss_vs_deadline
 from ..experiments.tables import format_rows
 from ..latency import Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
+from ..scheme import SCHEMES, get_scheme
+from ..spec import JobSpec
 from ._common import add_decoder_arguments, add_format_argument, add_progress_argument, add_seed_argument
 from ._dask_options import add_dask_arguments, backend_from_args
 from ._inputs import add_matrix_arguments, matrix_maker
@@ -79,12 +81,17 @@ def register(subparsers: Any) -> None:
             "with real encoding and decoding on the chosen backend."
         ),
     )
-    parser.add_argument("--code", default="ew", choices=CODES, help="code (default: ew)")
+    parser.add_argument("--scheme", default=None, choices=list(SCHEMES), metavar="SCHEME",
+                        help=f"a named scheme ({', '.join(SCHEMES)}; as in uepmm compare): its code, decoder, gamma "
+                             "and task rule (--workers is the W it is given); --code/--decoder/--gamma/--copies "
+                             "that contradict it are an error")
+    parser.add_argument("--code", default=None, choices=CODES, help="code (default: ew, or the scheme's)")
     parser.add_argument("--partition", default="cxr", choices=("rxc", "cxr"),
                         help="r×c (eq. 3) or c×r (eq. 4) (default: cxr)")
     parser.add_argument("--blocks", type=int_list, default=[9], help="rxc: N,P or K=N*N; cxr: M (default 9)")
     parser.add_argument("--workers", type=int, default=15, help="number of workers W (default 15)")
     add_decoder_arguments(parser)
+    parser.set_defaults(decoder=None)  # lmmse, unless --scheme sets one (run)
     parser.add_argument("--copies", type=int, help="copies per sub-product for repetition (default workers/K)")
     parser.add_argument("--class-counts", type=int_list,
                         help="sub-products per class k_1,..,k_L (default: 3 near-equal classes)")
@@ -117,19 +124,11 @@ def run(args: argparse.Namespace) -> int:
     blocks: Any = args.blocks[0] if len(args.blocks) == 1 else tuple(args.blocks)
     make = matrix_maker(args, args.partition)
     with backend_from_args(args) as backend:  # one cluster for all trials with --backend dask
-        points = loss_vs_deadline(
-            make,
-            args.deadline,
-            trials=args.trials,
-            seed=args.seed,
-            label=f"{args.code} {args.partition}",
-            show_progress=args.progress,
-            code=args.code,
+        settings: dict[str, Any] = dict(
             partition=args.partition,
             blocks=blocks,
             workers=args.workers,
             gamma=args.gamma,
-            decoder=args.decoder,
             copies=args.copies,
             class_counts=args.class_counts,
             statistic=args.statistic,
@@ -141,9 +140,27 @@ def run(args: argparse.Namespace) -> int:
             fidelity=args.fidelity,
             backend=backend,
         )
+        if args.scheme is None:
+            settings.update(code=args.code or "ew", decoder=args.decoder or "lmmse")
+        else:  # the scheme's spec, every field spelled out (explicit flags must agree with it)
+            given = {k: v for k, v in (("code", args.code), ("decoder", args.decoder)) if v is not None}
+            spec = get_scheme(args.scheme).spec(**settings, **given)
+            settings = {name: getattr(spec, name) for name in JobSpec.field_names() if name != "deadline"}
+        code = settings["code"]
+        label = args.scheme or code
+        points = loss_vs_deadline(
+            make,
+            args.deadline,
+            trials=args.trials,
+            seed=args.seed,
+            label=f"{label} {args.partition}",
+            show_progress=args.progress,
+            **settings,
+        )
     rows = [
         {
-            "code": args.code,
+            **({"scheme": args.scheme} if args.scheme else {}),
+            "code": code,
             "partition": args.partition,
             "deadline": p.deadline,
             "mean_loss": p.mean_loss,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..nn.setups import CODED_SCHEMES, PAPER_DEADLINES, SCHEMES
+from ..nn.setups import PAPER_DEADLINES, RUN_SCHEMES, SCHEMES
 from ._common import add_decoder_arguments, add_out_argument, add_progress_argument, add_seed_argument
 
 _EPOCHS = {"mnist": 3, "cifar10": 120}
@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _options(parser: argparse.ArgumentParser, dataset: str) -> None:
     parser.add_argument(
         "--scheme", nargs="+", default=["centralized"], metavar="SCHEME",
-        help=f"one or more of {', '.join(SCHEMES)}, or 'all' (default centralized)",
+        help=f"one or more of {', '.join(SCHEMES)} (the paper's), or 'all' of those, or another named scheme "
+             f"({', '.join(RUN_SCHEMES[len(SCHEMES):])}; W = 15, its own decoder and gamma) (default centralized)",
     )
     parser.add_argument("--partition", nargs="+", default=["rxc"], metavar="P",
                         help="rxc (N = P = 3) and/or cxr (M = 9), or 'both' (default rxc)")
@@ -69,6 +70,7 @@ def _options(parser: argparse.ArgumentParser, dataset: str) -> None:
     parser.add_argument("--track-loss", action="store_true",
                         help="record the normalized loss of every coded product (coded_loss column)")
     add_decoder_arguments(parser, default_decoder="zero")
+    parser.set_defaults(decoder=None)  # zero-fill for the paper's schemes, a named scheme's own otherwise (RunSpec)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel, one process each (default 1)")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
@@ -132,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     specs = specs_from_args(args)
     data = _cached_data(args.dataset, args.data_dir)
     print(describe_dataset(data, args.data_dir), file=sys.stderr)
-    coded = [s for s in specs if s.scheme in CODED_SCHEMES]
+    coded = [s for s in specs if s.scheme != "centralized"]
     import torch
 
     threads = args.threads or (1 if args.jobs > 1 and len(specs) > 1 else torch.get_num_threads())

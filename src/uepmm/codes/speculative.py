@@ -1,4 +1,6 @@
-"""Speculative backup tasks: what Spark and Dask users have (docs/comparison.md, "Speculative backups").
+"""Speculative backup tasks as hedging: idle workers clone unfinished tasks from time 0 (docs/comparison.md,
+"Speculative backups").  Not what Spark or Dask users have: Spark speculates late (after most tasks
+finished) and at most once per slow task; Dask has no speculative execution.
 
 ``K`` uncoded tasks (task ``k`` computes ``P_k``) start at time 0 on workers ``0..K-1``.  A
 free worker (the ``W - K`` spares at time 0, and every worker whose copy finished or was

@@ -1,21 +1,7 @@
 """Every scheme side by side on one workload: mean normalised loss at each deadline (``uepmm compare``).
 
-Schemes (:data:`SCHEMES`; each is a registry code, a decoder and Γ):
-
-============= ============= ========== ==================================================
-scheme        code          decoder    notes
-============= ============= ========== ==================================================
-uncoded       uncoded       zero       K tasks on K workers; the other W−K idle
-repetition    repetition    zero       ⌊W/K⌋ copies of each task; W mod K idle
-speculative   speculative   zero       K tasks on W workers: the spares copy from time 0
-speculative-k speculative   zero       K tasks on K workers (issue's rule); W−K idle
-mds           mds           zero       any K packets: everything
-matdot        matdot        (its own)  c×r only; any 2M−1 well-conditioned packets
-polynomial    polynomial    zero       r×c only; any K packets: everything
-sampling      sampling      (its own)  norm-weighted sampling, unbiased
-now, ew       now, ew       zero       the paper's: Table III Γ, zero-fill
-now+, ew+     now, ew       lmmse      Γ designed for each deadline (``gamma="auto"``)
-============= ============= ========== ==================================================
+Schemes: :data:`uepmm.scheme.SCHEMES` (each a :class:`uepmm.Scheme`: a registry code, a decoder,
+Γ and a task rule; the table is in :mod:`uepmm.scheme`), in that order.
 
 The exact-block schemes use zero-fill: a block is exact or absent, as their users get it.
 A code that defines its own estimate (``Code.decoder_for``, where the code has it) replaces
@@ -41,7 +27,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,12 +34,13 @@ import numpy as np
 from .._progress import progress
 from .._validation import as_matrix, positive_int
 from ..api import coded_matmul, plan_job
-from ..codes import CODES, make_code
+from ..codes import CODES
 from ..decoders import DecodeContext, decoder_for_code
 from ..design.auto import auto_code
 from ..draw import draw_job
 from ..loss import BlockLoss
 from ..matrices import check_pair
+from ..scheme import SCHEMES, Scheme
 from ..spec import JobSpec
 from .engine_curves import trial_seed
 from .plotting import new_figure
@@ -64,37 +50,6 @@ __all__ = ["Scheme", "SCHEMES", "DEFAULT_DEADLINES", "COLUMNS", "resolve_schemes
            "fast_losses", "winners", "plot_compare", "write_compare", "TIE"]
 
 
-@dataclass(frozen=True)
-class Scheme:
-    """One row family of the comparison: a registry code with a decoder and Γ."""
-
-    name: str
-    code: str
-    decoder: str = "zero"
-    gamma: str | None = None
-    partitions: tuple[str, ...] = ("rxc", "cxr")
-    copies_from_workers: bool = False  # repetition: ⌊W/K⌋ copies
-    tasks_only: bool = False  # uncoded: its K tasks on K workers, the others idle
-    note: str = ""
-
-
-#: The schemes of ``uepmm compare``, in its order (module docstring).
-SCHEMES: dict[str, Scheme] = {s.name: s for s in (
-    Scheme("uncoded", "uncoded", tasks_only=True, note="K tasks on K of the W workers, the others idle"),
-    Scheme("repetition", "repetition", copies_from_workers=True, note="floor(W/K) copies per task"),
-    Scheme("speculative", "speculative", note="K tasks on W workers; the W-K spares start backup copies at "
-           "time 0, and every worker that finishes early takes another"),
-    Scheme("speculative-k", "speculative", tasks_only=True, note="K tasks on K of the W workers (the others "
-           "idle); a worker that finishes early copies the longest-running unfinished task"),
-    Scheme("mds", "mds"),
-    Scheme("matdot", "matdot", partitions=("cxr",), note="use 'polynomial' for --partition rxc"),
-    Scheme("polynomial", "polynomial", partitions=("rxc",), note="use 'matdot' for --partition cxr"),
-    Scheme("sampling", "sampling", note="norm-weighted sampling, its own unbiased estimate"),
-    Scheme("now", "now"),
-    Scheme("ew", "ew"),
-    Scheme("now+", "now", decoder="lmmse", gamma="auto"),
-    Scheme("ew+", "ew", decoder="lmmse", gamma="auto"),
-)}
 #: Deadlines of ``uepmm compare`` when none are given (latency-model units; ``inf`` waits for all).
 DEFAULT_DEADLINES = (0.5, 1.0, 2.0, 4.0, 8.0, math.inf)
 #: Losses closer than this tie in :func:`winners` (an LMMSE estimate of a complete set is exact up to rounding).
@@ -119,44 +74,28 @@ def resolve_schemes(names: Sequence[str] | None, partition: str) -> tuple[list[S
     out, notes = [], []
     for name in chosen:
         scheme = SCHEMES[name]
-        if scheme.code not in CODES:
-            message = (f"scheme {name!r} needs code {scheme.code!r}, which this uepmm does not have "
+        if scheme.code_name not in CODES:
+            message = (f"scheme {name!r} needs code {scheme.code_name!r}, which this uepmm does not have "
                        f"(codes: {', '.join(CODES)})")
             if explicit:
                 raise ValueError(f"{message}; drop it from --schemes")
             notes.append(f"skipped {message}")
             continue
-        if partition not in scheme.partitions:
-            message = f"scheme {name!r} does not fit partition {partition!r}: {scheme.note}"
+        try:
+            scheme.check_partition(partition)
+        except ValueError as exc:
             if explicit:
-                raise ValueError(f"{message}, or --partition {scheme.partitions[0]}")
-            notes.append(f"skipped {message}")
+                raise ValueError(f"{exc}, or --partition {scheme.partitions[0]}") from None
+            notes.append(f"skipped {exc}")
             continue
         out.append(scheme)
     return out, notes
 
 
 def scheme_spec(scheme: Scheme, base: JobSpec) -> JobSpec:
-    """``base`` (workers ``W``, a numeric ``Ω``) for ``scheme``: its code, decoder, Γ and task count.
-
-    A fixed-task code (uncoded) gets its ``K`` tasks on ``K`` workers, repetition ``⌊W/K⌋ K``;
-    the other workers idle.  A ``ValueError`` names the scheme when it cannot run with ``W``.
-    """
-    K, W = base.num_products, base.workers
-    changes: dict[str, Any] = {"code": scheme.code, "decoder": scheme.decoder, "gamma": scheme.gamma, "copies": None}
-    tasks = make_code(scheme.code).task_count(K) if scheme.tasks_only else None
-    if scheme.copies_from_workers:
-        tasks = (W // K) * K
-        changes["copies"] = W // K
-    if tasks is not None:
-        if not 0 < tasks <= W:
-            raise ValueError(f"scheme {scheme.name!r} needs at least K = {K} workers, got workers={W}; "
-                             f"use --workers {K} or more")
-        changes["workers"] = tasks
-    try:
-        return base.with_(**changes)
-    except ValueError as exc:
-        raise ValueError(f"scheme {scheme.name!r}: {exc}") from None
+    """``base`` (workers ``W``, a numeric ``Ω``) for ``scheme``: :meth:`uepmm.Scheme.spec` with ``base``
+    as the template (its code, decoder, Γ, copies and task count replaced)."""
+    return scheme.spec(base)
 
 
 def fast_losses(
@@ -280,7 +219,7 @@ def compare_schemes(
         std = losses.std(axis=0, ddof=1) if trials > 1 else np.zeros(deadlines.size)
         for i, t in enumerate(deadlines):
             rows.append({
-                "scheme": scheme.name, "code": scheme.code, "decoder": decoder, "partition": base.partition,
+                "scheme": scheme.name, "code": scheme.code_name, "decoder": decoder, "partition": base.partition,
                 "cost": base.cost, "deadline": float(t), "mean_loss": float(losses[:, i].mean()),
                 "std_loss": float(std[i]), "stderr": float(std[i] / math.sqrt(trials)), "trials": trials,
                 "workers": base.workers, "tasks": spec.workers,

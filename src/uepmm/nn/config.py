@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .._validation import positive_float
 from ..codes import Code
 from ..importance import equal_counts
 from ..latency import Exponential, LatencyModel
 from ..paper import SEC7_RATE, TABLE8_COUNTS
+from ..scheme import Scheme, get_scheme
 from ..spec import JobSpec
 
 __all__ = ["CodingConfig", "ThresholdSchedule", "default_class_counts"]
@@ -59,6 +61,21 @@ class CodingConfig(JobSpec):
 
     def make_code(self) -> Code:
         return self.code_object
+
+    @classmethod
+    def from_scheme(cls, scheme: str | Scheme, **settings: Any) -> CodingConfig:
+        """A :class:`CodingConfig` for a named scheme (:data:`uepmm.SCHEMES`) with the training
+        defaults and ``settings`` (:meth:`uepmm.Scheme.spec`: ``workers`` is the ``W`` it is given,
+        and a setting that contradicts the scheme is a ``ValueError``).
+
+        Examples
+        --------
+        >>> from uepmm.nn import CodingConfig
+        >>> config = CodingConfig.from_scheme("ew+", partition="rxc", blocks=(3, 3), workers=15)
+        >>> config.code, config.decoder, config.gamma, config.class_counts, config.fidelity
+        ('ew', 'lmmse', 'auto', (1, 2, 6), 'fast')
+        """
+        return get_scheme(scheme).spec(cls, **settings)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import torch
 from .._validation import choice, positive_float, positive_int
 from ..experiments.tables import write_csv
 from ..partition import PARTITIONS
+from ..scheme import get_scheme
 from .config import ThresholdSchedule
-from .setups import DATASETS, SCHEMES
+from .setups import DATASETS, RUN_SCHEMES, SCHEMES, scheme_coding
 
 __all__ = ["RunSpec", "CSV_COLUMNS", "DEFAULT_EVAL_EVERY", "DEFAULT_CLEAN_EPOCHS", "read_run_csv", "run_summary",
            "write_run_csv", "replace_spec"]
@@ -66,13 +67,13 @@ class RunSpec:
     thresholds: ThresholdSchedule | None = field(default_factory=ThresholdSchedule)
     track_loss: bool = False
     device: str = "cpu"
-    decoder: str = "zero"
+    decoder: str | None = None  # None: the scheme's (zero-fill for the paper's)
     gamma: str | tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen)
         set_("dataset", choice(self.dataset, "dataset", DATASETS))
-        set_("scheme", choice(self.scheme, "scheme", SCHEMES))
+        set_("scheme", choice(self.scheme, "scheme", RUN_SCHEMES))
         if self.scheme == "centralized":
             set_("partition", "-")
             set_("deadline", math.inf)
@@ -96,11 +97,18 @@ class RunSpec:
             raise TypeError(f"thresholds must be a ThresholdSchedule or None, got {self.thresholds!r}")
         from ..decoders import DECODER_NAMES
 
-        set_("decoder", choice(self.decoder, "decoder", DECODER_NAMES))
+        if self.decoder is not None:
+            set_("decoder", choice(self.decoder, "decoder", DECODER_NAMES))
         if isinstance(self.gamma, list):
             set_("gamma", tuple(float(g) for g in self.gamma))
         if isinstance(self.gamma, str) and self.gamma != "auto":
             raise ValueError(f"gamma must be window probabilities or 'auto', got {self.gamma!r}")
+        if self.scheme in SCHEMES:
+            set_("decoder", self.decoder or "zero")
+        else:  # a named scheme: its decoder unless given; a setting that contradicts it fails here, not mid-run
+            coding = scheme_coding(self.scheme, self.partition, self.deadline, fidelity=self.fidelity,
+                                   decoder=self.decoder, gamma=self.gamma)
+            set_("decoder", coding.decoder)
         if not isinstance(self.device, str) or not self.device:
             raise TypeError(f"device must be a torch device string such as 'cpu' or 'cuda', got {self.device!r}")
 
@@ -110,7 +118,8 @@ class RunSpec:
         (decoder and Γ only where they differ from the paper's)."""
         if self.scheme == "centralized":
             return f"{self.dataset}_centralized_s{self.seed}"
-        extra = "" if self.decoder == "zero" else f"_d{self.decoder}"
+        default = "zero" if self.scheme in SCHEMES else get_scheme(self.scheme).decoder
+        extra = "" if self.decoder == default else f"_d{self.decoder}"
         if self.gamma is not None:
             extra += "_gauto" if self.gamma == "auto" else "_g" + "-".join(f"{g:g}" for g in self.gamma)
         return f"{self.dataset}_{self.scheme}_{self.partition}_T{self.deadline:g}{extra}_s{self.seed}"

@@ -12,6 +12,10 @@ ew          15     EW-UEP, classes (1, 2, 6), Γ = Table III       0.6
 repetition  18     every sub-product on 2 workers                 0.5
 ========== ======= ============================================ =========
 
+Every other named scheme of :data:`uepmm.SCHEMES` (``ew+``, ``now+``, ``mds``, ``speculative``, ...,
+:data:`RUN_SCHEMES`) runs with the same settings and ``W = 15`` (Table VII's for NOW/EW; its task
+rule may use fewer, ``Ω = 9 / 15`` either way), its own decoder and Γ (:meth:`uepmm.Scheme.spec`).
+
 All coded schemes: exponential response times of rate ``λ = 0.5`` scaled as ``F(Ω t)``
 (Remark 1), deadline ``T_max``, ``K = 9`` sub-products (r×c: ``N = P = 3``; c×r:
 ``M = 9``), rows/columns ordered by descending mean magnitude (statistic
@@ -33,12 +37,16 @@ from .._validation import choice
 from ..codes import make_code
 from ..latency import Exponential
 from ..paper import TABLE3_GAMMA, TABLE7_WORKERS, TABLE8_COUNTS
+from ..scheme import SCHEMES as NAMED_SCHEMES
+from ..scheme import get_scheme
 from .coded_linear import CodedLinear
 from .config import PAPER_RATE, CodingConfig, ThresholdSchedule
 
 __all__ = [
     "SCHEMES",
     "CODED_SCHEMES",
+    "RUN_SCHEMES",
+    "NAMED_SCHEME_WORKERS",
     "DATASETS",
     "PAPER_DEADLINES",
     "TABLE7_WORKERS",
@@ -48,6 +56,10 @@ __all__ = [
 
 SCHEMES = ("centralized", "uncoded", "now", "ew", "repetition")
 CODED_SCHEMES = SCHEMES[1:]
+#: Every scheme a run may use: the paper's, then the other named schemes of :data:`uepmm.SCHEMES`.
+RUN_SCHEMES = SCHEMES + tuple(name for name in NAMED_SCHEMES if name not in SCHEMES)
+#: Workers ``W`` given to a named scheme outside the paper's (Table VII's for NOW and EW).
+NAMED_SCHEME_WORKERS = TABLE7_WORKERS["ew"]
 DATASETS = ("mnist", "cifar10")
 #: Sec. VII-C: the deadlines of Figs. 13-15.
 PAPER_DEADLINES = (0.25, 0.5, 1.0, 2.0)
@@ -61,17 +73,26 @@ def scheme_coding(
     *,
     rate: float = PAPER_RATE,
     fidelity: str = "fast",
-    decoder: str = "zero",
+    decoder: str | None = None,
     gamma: str | tuple[float, ...] | None = None,
 ) -> CodingConfig | None:
-    """The :class:`CodingConfig` of a Sec. VII-C scheme (``None`` for ``"centralized"``).
+    """The :class:`CodingConfig` of a Sec. VII-C scheme (``None`` for ``"centralized"``), or of a
+    named scheme of :data:`uepmm.SCHEMES` with the same settings and ``W = 15`` (module docstring).
 
-    ``decoder`` and ``gamma`` go beyond the paper (``"zero"`` and Table III by default):
+    ``decoder`` and ``gamma`` go beyond the paper (``"zero"`` and Table III when ``None``):
     ``gamma`` is window probabilities or ``"auto"`` and applies to the NOW/EW schemes only.
+    A named scheme fixes its decoder (``None``: take it) and may fix Γ; a contradicting
+    ``decoder`` or ``gamma`` is a ``ValueError``.
     """
-    scheme = choice(scheme, "scheme", SCHEMES)
+    scheme = choice(scheme, "scheme", RUN_SCHEMES)
     if scheme == "centralized":
         return None
+    if scheme not in SCHEMES:
+        base = CodingConfig(partition=partition, blocks=(3, 3) if partition == "rxc" else 9, deadline=deadline,
+                            latency=Exponential(rate), class_counts=TABLE8_COUNTS, statistic="mean_abs",
+                            omega="paper", fidelity=fidelity)
+        return get_scheme(scheme).spec(base, workers=NAMED_SCHEME_WORKERS, decoder=decoder, gamma=gamma)
+    decoder = "zero" if decoder is None else decoder
     windows = make_code(scheme).uses_window_probabilities
     return CodingConfig(
         code=scheme,  # repetition: 18 workers / 9 sub-products = 2 copies
@@ -102,7 +123,7 @@ def paper_linear_factory(
     track_loss: bool = False,
     on_product: Callable | None = None,
     init: str = "keras",
-    decoder: str = "zero",
+    decoder: str | None = None,
     gamma: str | tuple[float, ...] | None = None,
 ) -> Callable[[int, int, int], CodedLinear]:
     """A ``linear(in_features, out_features, layer_index)`` factory for the models of
@@ -118,7 +139,7 @@ def paper_linear_factory(
     """
     dataset = choice(dataset, "dataset", DATASETS)
     init = choice(init, "init", ("keras", "torch"))
-    scheme = choice(scheme, "scheme", SCHEMES)
+    scheme = choice(scheme, "scheme", RUN_SCHEMES)
     if scheme != "centralized" and (isinstance(deadline, bool) or not isinstance(deadline, (int, float))):
         raise TypeError(f"deadline must be a number, got {deadline!r}")
     coding = scheme_coding(scheme, partition, deadline if scheme != "centralized" else math.inf, fidelity=fidelity,
