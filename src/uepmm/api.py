@@ -30,6 +30,7 @@ from .importance import (
 from .job import Job
 from .loss import BlockLoss
 from .partition import Partition, make_partition
+from .prior import prior_gram
 from .spec import ENCODINGS, JobSpec
 from .streams import SeedLike
 
@@ -126,6 +127,8 @@ class JobPlan:
     energies: np.ndarray | None = None  # prior E||P_k||^2, for decoders that need it
     code: Code | None = None  # the code used (gamma="auto": with the designed Γ)
     cluster: Any = None  # dask.array inputs: decoding on the cluster (backends._dask_decode.ClusterDecoding)
+    gram: np.ndarray | None = None  # LMMSE's prior R_kl = <P_k, P_l>_F (JobSpec.prior), None: diagonal
+    prior_correlation: float = math.nan  # off-diagonal correlation of the probe's R (uepmm.prior)
 
 
 def _spec_from(spec: JobSpec | None, settings: dict[str, Any]) -> tuple[JobSpec, dict[str, Any]]:
@@ -197,6 +200,11 @@ def plan_from_order(
     code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
     code = code.with_energies(energies, layout)  # e.g. sampling probabilities from the block norms
     drawn = draw_job(spec, classes, seed, layout, code)
+    if spec.prior != "diagonal" and decoder_for_code(code, spec.decoder_object).needs_energies:
+        pairs = [layout.factors(k) for k in range(layout.num_products)]
+        extra["gram"], extra["prior_correlation"] = prior_gram(
+            spec.prior, a_blocks, b_blocks, pairs, spec.probes, spec.probe_seed
+        )
     job = Job(
         layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value, drawn.copy_times
     )
@@ -264,7 +272,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         C_energy = float(np.sum(C**2))
     context = DecodeContext(
         layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
-        exact if spec.fidelity == "fast" else None, plan.energies, plan.code,
+        exact if spec.fidelity == "fast" else None, plan.energies, plan.code, plan.gram,
     )
     cluster = plan.cluster
     session = decoder.start(context) if cluster is None else cluster.start(decoder, context)
@@ -311,6 +319,9 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         "decode_seconds": decode_seconds + (_time.perf_counter() - t2),
     }
     report.update(getattr(runner, "last_report", {}) or {})
+    if spec.prior != "diagonal" and decoder.needs_energies:  # which prior LMMSE used, and why
+        report["prior"] = "diagonal" if plan.gram is None else ("probe" if spec.prior == "auto" else spec.prior)
+        report["prior_correlation"] = plan.prior_correlation
     if decoder is not spec.decoder_object:  # decoder= was ignored: the scheme defines the estimate
         report["decoder_requested"] = spec.decoder_object.name
     solved = getattr(session, "condition_number", None)  # a scheme-owned decoder reports its own system

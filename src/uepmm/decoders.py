@@ -64,6 +64,7 @@ class DecodeContext:
     exact: np.ndarray | None = None  # (K, *product_shape), fast fidelity only
     energies: np.ndarray | None = None  # prior E||P_k||_F^2 (decoders with needs_energies)
     code: Code | None = None  # the job's code (decoders that use its decoding probabilities)
+    gram: np.ndarray | None = None  # prior R_kl = <P_k, P_l>_F (K × K, JobSpec.prior); replaces energies
 
     @property
     def num_products(self) -> int:
@@ -149,14 +150,18 @@ class ZeroFillDecoder(Decoder):
 
 
 class LMMSEDecoder(Decoder):
-    """Linear MMSE: ``P_hat = S G^T (G S G^T)^+ Y`` with the energy prior ``S`` (:mod:`uepmm.estimation`)."""
+    """Linear MMSE: ``P_hat = S G^T (G S G^T)^+ Y`` with the energy prior ``S`` (:mod:`uepmm.estimation`),
+    or ``P_hat = R G^T (G R G^T)^+ Y`` with the sub-products' Gram matrix ``R`` when the context
+    has one (``JobSpec.prior``, :mod:`uepmm.prior`)."""
 
     name = "lmmse"
     needs_energies = True
 
     def weights(self, rows: np.ndarray, context: DecodeContext) -> np.ndarray:
-        from .estimation import lmmse_weights
+        from .estimation import lmmse_weights, lmmse_weights_gram
 
+        if context.gram is not None:
+            return lmmse_weights_gram(rows, context.gram)
         if context.energies is None:
             raise ValueError("decoder 'lmmse' needs the sub-product energies (DecodeContext.energies)")
         return lmmse_weights(rows, context.energies)

@@ -50,7 +50,7 @@ from .._progress import progress
 from .._validation import as_matrix, positive_int
 from ..api import coded_matmul, plan_job
 from ..codes import CODES, make_code
-from ..decoders import DecodeContext, decoder_for_code
+from ..decoders import DecodeContext, decoder_for_code, make_decoder
 from ..design.auto import auto_code
 from ..draw import draw_job
 from ..loss import BlockLoss
@@ -144,6 +144,8 @@ def scheme_spec(scheme: Scheme, base: JobSpec) -> JobSpec:
     """
     K, W = base.num_products, base.workers
     changes: dict[str, Any] = {"code": scheme.code, "decoder": scheme.decoder, "gamma": scheme.gamma, "copies": None}
+    if not make_decoder(scheme.decoder).needs_energies:  # base.prior is LMMSE's: the others use none
+        changes["prior"] = "diagonal"
     tasks = make_code(scheme.code).task_count(K) if scheme.tasks_only else None
     if scheme.copies_from_workers:
         tasks = (W // K) * K
@@ -196,7 +198,7 @@ def fast_losses(
         for first, members in groups.items():
             code = codes[first]
             context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, plan.classes, plan.scores, None,
-                                    plan.energies, code)
+                                    plan.energies, code, plan.gram)
             drawn = draw_job(spec, plan.classes, trial_seed(seed, j), layout, code)
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]
