@@ -13,7 +13,7 @@ correlations").  It is estimated here from ``q`` random probes, with no block pr
 matrix-vector products and ``E[y_kᵀ y_l] = trace(P_kᵀ P_l) = R_kl``.  With ``q`` probes
 stacked as the columns of ``Z``,
 
-    R_hat = (1/q) sum_k,l <A_k B_k Z, A_l B_l Z>_F,
+    R_hat_kl = (1/q) <A_k B_k Z, A_l B_l Z>_F,
 
 an unbiased estimate whose error shrinks as ``1/sqrt(q)``.
 
@@ -33,6 +33,7 @@ __all__ = [
     "PRIORS",
     "AUTO_CORRELATION",
     "probe_gram",
+    "gram_from_probes",
     "exact_gram",
     "correlation",
     "off_diagonal_correlation",
@@ -108,6 +109,18 @@ def probe_gram(
     pairs = _check_pairs(a_blocks, b_blocks, pairs)
     cols = _shape(b_blocks[pairs[0][1]])[1]
     Z = rng.choice(np.array([-1.0, 1.0]), size=(cols, int(probes)))  # E[z zᵀ] = I
+    return gram_from_probes(a_blocks, b_blocks, pairs, Z)
+
+
+def gram_from_probes(a_blocks: Sequence, b_blocks: Sequence, pairs: Sequence[tuple[int, int]],
+                     probes: np.ndarray) -> np.ndarray:
+    """``(1/q) Y Yᵀ`` with ``Y``'s row ``k`` ``vec(A_i B_j Z)`` (``pairs[k] = (i, j)``) for the given
+    probe vectors ``Z`` (``probes``: ``cols × q``, its columns the ``z``); :func:`probe_gram` draws ``Z``."""
+    pairs = _check_pairs(a_blocks, b_blocks, pairs)
+    Z = np.asarray(probes, dtype=np.float64)
+    cols = _shape(b_blocks[pairs[0][1]])[1]
+    if Z.ndim != 2 or Z.shape[0] != cols or Z.shape[1] == 0:
+        raise ValueError(f"probes must be a {cols} × q matrix (one probe vector per column, q >= 1), got {Z.shape}")
     right: dict[int, np.ndarray] = {}
     Y = []
     for i, j in pairs:
@@ -115,7 +128,7 @@ def probe_gram(
             right[j] = np.asarray(b_blocks[j] @ Z, dtype=np.float64)  # (inner_j, q)
         Y.append(np.asarray(a_blocks[i] @ right[j], dtype=np.float64).ravel())  # vec(A_i B_j Z)
     Y = np.stack(Y)
-    gram = (Y @ Y.T) / float(probes)
+    gram = (Y @ Y.T) / float(Z.shape[1])
     return (gram + gram.T) / 2.0
 
 
