@@ -10,7 +10,13 @@ from ..codes import CODES
 from ..experiments.synthetic import loss_vs_deadline
 from ..experiments.tables import format_rows
 from ..latency import Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
-from ._common import add_decoder_arguments, add_format_argument, add_progress_argument, add_seed_argument
+from ._common import (
+    add_decoder_arguments,
+    add_format_argument,
+    add_prior_arguments,
+    add_progress_argument,
+    add_seed_argument,
+)
 from ._dask_options import add_dask_arguments, backend_from_args
 from ._inputs import add_matrix_arguments, matrix_maker
 
@@ -85,6 +91,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--blocks", type=int_list, default=[9], help="rxc: N,P or K=N*N; cxr: M (default 9)")
     parser.add_argument("--workers", type=int, default=15, help="number of workers W (default 15)")
     add_decoder_arguments(parser)
+    add_prior_arguments(parser)
     parser.add_argument("--copies", type=int, help="copies per sub-product for repetition (default workers/K)")
     parser.add_argument("--class-counts", type=int_list,
                         help="sub-products per class k_1,..,k_L (default: 3 near-equal classes)")
@@ -130,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
             workers=args.workers,
             gamma=args.gamma,
             decoder=args.decoder,
+            prior=args.prior,
+            probes=args.probes,
             copies=args.copies,
             class_counts=args.class_counts,
             statistic=args.statistic,
