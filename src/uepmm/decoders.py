@@ -22,7 +22,8 @@ Decoders (docs/design.md §5; docs/beyond.md for the measurements):
   ``S`` of sub-product energies from the block norms (``E||A_i B_j||^2 ≈ ||A_i||^2 ||B_j||^2 / H``).
   Recovered sub-products stay exact; the others get the best linear guess from the packets that
   mix them.  It assumes uncorrelated zero-mean sub-products; where they are correlated (a Gram
-  matrix ``X X^T``, sub-products with a common mean) it can lose to zero-fill.
+  matrix ``X X^T``, sub-products with a common mean) it can lose to zero-fill, unless
+  ``JobSpec.prior`` gives it their Gram matrix ``R`` (``DecodeContext.gram``, :mod:`uepmm.prior`).
 * ``"unbiased"``: recovered sub-products scaled so that ``E[C_hat | N] = C`` (see
   :class:`UnbiasedDecoder`).
 """
