@@ -176,7 +176,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         C_energy = float(np.sum(C**2))
     context = DecodeContext(
         layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
-        exact if spec.fidelity == "fast" else None, plan.energies, plan.code,
+        exact if spec.fidelity == "fast" else None, plan.energies, plan.code, plan.gram,
     )
     cluster = plan.cluster
     session = decoder.start(context) if cluster is None else cluster.start(decoder, context)
@@ -223,6 +223,9 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         "decode_seconds": decode_seconds + (_time.perf_counter() - t2),
     }
     report.update(getattr(runner, "last_report", {}) or {})
+    if spec.prior != "diagonal" and decoder.needs_energies:  # which prior LMMSE used, and why
+        report["prior"] = "diagonal" if plan.gram is None else ("probe" if spec.prior == "auto" else spec.prior)
+        report["prior_correlation"] = plan.prior_correlation
     if decoder is not spec.decoder_object:  # decoder= was ignored: the scheme defines the estimate
         report["decoder_requested"] = spec.decoder_object.name
     solved = getattr(session, "condition_number", None)  # a scheme-owned decoder reports its own system

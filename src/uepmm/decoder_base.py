@@ -40,6 +40,7 @@ class DecodeContext:
     exact: np.ndarray | None = None  # (K, *product_shape), fast fidelity only
     energies: np.ndarray | None = None  # prior E||P_k||_F^2 (decoders with needs_energies)
     code: Code | None = None  # the job's code (decoders that use its decoding probabilities)
+    gram: np.ndarray | None = None  # prior R_kl = <P_k, P_l>_F (K × K, JobSpec.prior); replaces energies
 
     @property
     def num_products(self) -> int:

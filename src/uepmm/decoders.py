@@ -22,7 +22,8 @@ Decoders (docs/design.md §5; docs/beyond.md for the measurements):
   ``S`` of sub-product energies from the block norms (``E||A_i B_j||^2 ≈ ||A_i||^2 ||B_j||^2 / H``).
   Recovered sub-products stay exact; the others get the best linear guess from the packets that
   mix them.  It assumes uncorrelated zero-mean sub-products; where they are correlated (a Gram
-  matrix ``X X^T``, sub-products with a common mean) it can lose to zero-fill.
+  matrix ``X X^T``, sub-products with a common mean) it can lose to zero-fill, unless
+  ``JobSpec.prior`` gives it their Gram matrix ``R`` (``DecodeContext.gram``, :mod:`uepmm.prior`).
 * ``"unbiased"``: recovered sub-products scaled so that ``E[C_hat | N] = C`` (see
   :class:`UnbiasedDecoder`).
 """
@@ -64,14 +65,18 @@ class ZeroFillDecoder(Decoder):
 
 
 class LMMSEDecoder(Decoder):
-    """Linear MMSE: ``P_hat = S G^T (G S G^T)^+ Y`` with the energy prior ``S`` (:mod:`uepmm.estimation`)."""
+    """Linear MMSE: ``P_hat = S G^T (G S G^T)^+ Y`` with the energy prior ``S`` (:mod:`uepmm.estimation`),
+    or ``P_hat = R G^T (G R G^T)^+ Y`` with the sub-products' Gram matrix ``R`` when the context
+    has one (``JobSpec.prior``, :mod:`uepmm.prior`)."""
 
     name = "lmmse"
     needs_energies = True
 
     def weights(self, rows: np.ndarray, context: DecodeContext) -> np.ndarray:
-        from .estimation import lmmse_weights
+        from .estimation import lmmse_weights, lmmse_weights_gram
 
+        if context.gram is not None:
+            return lmmse_weights_gram(rows, context.gram)
         if context.energies is None:
             raise ValueError("decoder 'lmmse' needs the sub-product energies (DecodeContext.energies)")
         return lmmse_weights(rows, context.energies)

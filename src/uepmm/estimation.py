@@ -38,7 +38,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LMMSE_RANK_TOL", "lmmse_error", "lmmse_error_sum", "lmmse_reconstruction", "lmmse_weights"]
+__all__ = [
+    "LMMSE_RANK_TOL", "GRAM_RIDGE", "lmmse_error", "lmmse_error_sum", "lmmse_reconstruction", "lmmse_weights",
+    "lmmse_weights_gram", "lmmse_reconstruction_gram",
+]
 
 #: Singular values of ``G S^(1/2)`` at most this times the largest count as zero.
 LMMSE_RANK_TOL = 1e-9
@@ -153,3 +156,71 @@ def lmmse_error_sum(rows: np.ndarray, energies: np.ndarray, *, rank_tol: float =
     F, _ = _null_error(rows, energies, rank_tol)
     total = F.sum(axis=1)
     return float(total @ total)
+
+
+# ---------------------------------------------------------------- a full prior (correlated sub-products)
+#: A full prior ``R`` is used as ``R + GRAM_RIDGE · diag(R)``: positive definite on the sub-products
+#: with energy, so that every recoverable one is exact (docs: ``lmmse_weights_gram``).
+GRAM_RIDGE = 1e-10
+
+
+def _check_gram(rows: object, gram: object, rank_tol: object) -> tuple[np.ndarray, np.ndarray, float]:
+    if isinstance(gram, (str, bytes)) or gram is None:
+        raise TypeError(f"gram must be a K × K symmetric positive semi-definite matrix, got {gram!r}")
+    try:
+        R = np.asarray(gram, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("gram must be a K × K matrix of real numbers (the sub-products' Gram matrix)") from None
+    if R.ndim != 2 or R.shape[0] != R.shape[1]:
+        raise ValueError(f"gram must be a square K × K matrix (R_kl = <P_k, P_l>_F), got shape {R.shape}")
+    if np.ndim(rows) == 2 and np.shape(rows)[1] != R.shape[0]:
+        raise ValueError(
+            f"gram is {R.shape[0]} × {R.shape[0]} but rows has {np.shape(rows)[1]} columns; "
+            f"give one row and column of R per sub-product"
+        )
+    G, _, tol = _check(rows, np.abs(np.diag(R)), rank_tol)  # rows and the tolerance checked as for S
+    if not np.all(np.isfinite(R)):
+        raise ValueError("gram contains NaN or Inf; the prior Gram matrix must be finite")
+    scale = float(np.max(np.abs(R))) if R.size else 0.0
+    if np.max(np.abs(R - R.T), initial=0.0) > 1e-9 * scale:
+        raise ValueError("gram must be symmetric (R_kl = <P_k, P_l>_F = R_lk)")
+    if np.any(np.diag(R) < 0) or (scale > 0 and np.linalg.eigvalsh(R)[0] < -1e-9 * scale):
+        raise ValueError("gram must be positive semi-definite (a Gram matrix of the sub-products)")
+    return G, R, tol
+
+
+def _gram_root(R: np.ndarray) -> np.ndarray:
+    """``L`` with ``L Lᵀ = R + GRAM_RIDGE · diag(R)`` (eigenvalues rounded below zero count as zero)."""
+    ridged = R + GRAM_RIDGE * np.diag(np.diag(R))
+    values, vectors = np.linalg.eigh((ridged + ridged.T) / 2.0)
+    return vectors * np.sqrt(np.clip(values, 0.0, None))[None, :]
+
+
+def lmmse_weights_gram(rows: np.ndarray, gram: np.ndarray, *, rank_tol: float = LMMSE_RANK_TOL) -> np.ndarray:
+    """``W = R G^T (G R G^T)^+`` (``K × n``) for a full prior second moment ``R`` (``K × K``).
+
+    ``gram``: ``R_kl = <P_k, P_l>_F``, e.g. from :func:`uepmm.prior.probe_gram` (positive
+    semi-definite).  As for the diagonal prior nothing forms ``G R G^T``: with ``L Lᵀ = R``
+    and the SVD ``G L = U Σ Vᵀ``, ``W = L V_r Σ_r^(-1) U_r^T`` (relative rank tolerance
+    ``rank_tol``).  ``R`` is used with a ridge of ``GRAM_RIDGE`` times its diagonal, so it is
+    positive definite on the sub-products with ``R_kk > 0``; then every such sub-product
+    whose ``e_k`` is in the row space of ``G`` is estimated exactly (``e_kᵀ W G = e_kᵀ``), and
+    one with ``R_kk = 0`` is estimated as zero.
+    """
+    G, R, tol = _check_gram(rows, gram, rank_tol)
+    K = R.shape[0]
+    if G.shape[0] == 0:
+        return np.zeros((K, 0))
+    L = _gram_root(R)
+    U, sigma, Vt = np.linalg.svd(G @ L, full_matrices=False)
+    if sigma.size == 0 or not sigma[0] > 0.0:
+        return np.zeros((K, G.shape[0]))
+    r = int(np.count_nonzero(sigma > tol * sigma[0]))
+    return (L @ Vt[:r].T / sigma[None, :r]) @ U[:, :r].T
+
+
+def lmmse_reconstruction_gram(rows: np.ndarray, gram: np.ndarray, *, rank_tol: float = LMMSE_RANK_TOL) -> np.ndarray:
+    """``M = R G^T (G R G^T)^+ G`` (``K × K``): with exact sub-products ``P_hat = M P``
+    (:func:`lmmse_weights_gram`; row ``k`` is ``e_k`` to rounding for a recoverable ``k``)."""
+    G, _, _ = _check_gram(rows, gram, rank_tol)
+    return lmmse_weights_gram(G, gram, rank_tol=rank_tol) @ G

@@ -8,6 +8,7 @@ seed draws the same stragglers and code rows whatever the factors are.  This mod
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from .importance import (
 )
 from .job import Job
 from .partition import Partition, make_partition
+from .prior import prior_gram
 from .scheme import Scheme, get_scheme
 from .spec import JobSpec
 from .streams import SeedLike
@@ -49,6 +51,8 @@ class JobPlan:
     energies: np.ndarray | None = None  # prior E||P_k||^2, for decoders that need it
     code: Code | None = None  # the code used (gamma="auto": with the designed Γ)
     cluster: Any = None  # dask.array inputs: decoding on the cluster (backends._dask_decode.ClusterDecoding)
+    gram: np.ndarray | None = None  # LMMSE's prior R_kl = <P_k, P_l>_F (JobSpec.prior), None: diagonal
+    prior_correlation: float = math.nan  # off-diagonal correlation of the probe's R (uepmm.prior)
 
 
 def _spec_from(
@@ -129,6 +133,11 @@ def plan_from_order(
     code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
     code = code.with_energies(energies, layout)  # e.g. sampling probabilities from the block norms
     drawn = draw_job(spec, classes, seed, layout, code)
+    if spec.prior != "diagonal" and decoder_for_code(code, spec.decoder_object).needs_energies:
+        pairs = [layout.factors(k) for k in range(layout.num_products)]
+        extra["gram"], extra["prior_correlation"] = prior_gram(
+            spec.prior, a_blocks, b_blocks, pairs, spec.probes, spec.probe_seed
+        )
     job = Job(
         layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value, drawn.copy_times
     )

@@ -23,8 +23,9 @@ from .decoders import Decoder, make_decoder
 from .importance import STATISTICS, ClassTable, equal_counts
 from .latency import Exponential, LatencyModel, paper_omega
 from .partition import PARTITIONS, block_grid
+from .prior import PRIORS
 
-__all__ = ["JobSpec", "ENCODINGS", "FIDELITIES", "BACKENDS", "DECODERS", "COSTS", "DEFAULT_CLASSES"]
+__all__ = ["JobSpec", "ENCODINGS", "FIDELITIES", "BACKENDS", "DECODERS", "COSTS", "PRIORS", "DEFAULT_CLASSES"]
 
 #: How a worker evaluates its packet: the sum of its window's sub-products, or eq. (11)'s factor form.
 ENCODINGS = ("direct", "factor")
@@ -64,6 +65,15 @@ class JobSpec:
         every worker's time one draw of ``latency``) or ``"work"`` (a packet of ``s`` block products,
         :meth:`~uepmm.codes.Code.packet_work`, answers after the sum of ``s`` i.i.d. draws; for the
         shifted exponential this is Lee et al.'s model); both scaled by ``1/Ω``.
+    prior : LMMSE's prior second moment of the sub-products (:data:`uepmm.prior.PRIORS`, decoder
+        ``"lmmse"`` only): ``"diagonal"`` (energies from the block norms, uncorrelated; the default),
+        ``"probe"`` (their Gram matrix ``R_kl = <P_k, P_l>_F`` from ``probes`` random probes, no
+        block product, :func:`uepmm.prior.probe_gram`), ``"auto"`` (the probe's ``R`` when its
+        off-diagonal correlation exceeds :data:`uepmm.prior.AUTO_CORRELATION`, else ``"diagonal"``) or
+        ``"exact"`` (the exact ``R``: costs every block product; an oracle for measurements).
+    probes : random vectors of the probe (``q >= 1``; its error shrinks as ``1/sqrt(q)``).
+    probe_seed : seed of the probe's ``numpy.random.Generator`` (separate from ``seed``, so that
+        the prior is the same for every trial of a job).
     """
 
     code: str | Code = "ew"
@@ -84,6 +94,9 @@ class JobSpec:
     backend: Any = "simulated"
     decoder: str | Decoder = "lmmse"
     cost: str = "equal"
+    prior: str = "diagonal"
+    probes: int = 16
+    probe_seed: int = 0
     _code: Code = field(init=False, repr=False, compare=False)
     _decoder: Decoder = field(init=False, repr=False, compare=False)
     _grid: tuple[int, int] = field(init=False, repr=False, compare=False)
@@ -147,6 +160,14 @@ class JobSpec:
                 raise ValueError("backend 'dask' computes real packets: use fidelity='full'")
         set_("_decoder", make_decoder(self.decoder))
         set_("cost", choice(self.cost, "cost", COSTS))
+        set_("prior", choice(self.prior, "prior", PRIORS))
+        set_("probes", positive_int(self.probes, "probes"))
+        set_("probe_seed", positive_int(self.probe_seed, "probe_seed", minimum=0))
+        if self.prior != "diagonal" and not self._decoder.needs_energies:
+            raise ValueError(
+                f"prior={self.prior!r} is the prior of decoder 'lmmse'; decoder {self._decoder.name!r} uses no "
+                f"prior: pass decoder='lmmse' or drop prior"
+            )
         # the code must accept these classes and workers (uncoded: W = K; repetition: W = copies * K)
         if not self.auto_gamma:  # with 'auto', Γ is designed per job (uepmm.design.auto)
             self._code.check(self.classes or self.uniform_classes, self.workers)

@@ -218,6 +218,11 @@ def plan_on_cluster(A: Any, B: Any, spec: Any, seed: Any, options: dict[str, Any
             "track_loss=True needs the exact sub-products on the parameter server, which dask.array inputs "
             "never send there; drop track_loss and call result.normalized_loss(C) (computed on the cluster)"
         )
+    if spec.prior != "diagonal":
+        raise ValueError(
+            f"prior={spec.prior!r} estimates the sub-products' Gram matrix from the blocks on the parameter server, "
+            f"which dask.array inputs never send there; use prior='diagonal' or pass numpy arrays"
+        )
     runner, client = _cluster_client(spec, dict(options), spec.workers)
     own_decoder = decoder_for_code(spec.code_object, spec.decoder_object) is not spec.decoder_object
     if own_decoder or spec.code_object.backup_copies:

@@ -89,6 +89,21 @@ def gamma_value(text: str) -> str | list[float]:
         raise argparse.ArgumentTypeError(f"expected 'auto' or comma-separated probabilities, got {text!r}") from None
 
 
+def add_prior_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--prior {diagonal,probe,auto,exact}`` and ``--probes q`` (``args.prior``, ``args.probes``)."""
+    from ..prior import PRIORS
+
+    parser.add_argument(
+        "--prior", default="diagonal", choices=PRIORS,
+        help="LMMSE's prior of the sub-products (decoder lmmse): diagonal (energies from block norms, "
+             "uncorrelated), probe (their Gram matrix from random probes, no block product), auto (probe when "
+             "the sub-products are correlated, else diagonal), exact (costs every block product; for "
+             "measurements) (default diagonal)",
+    )
+    parser.add_argument("--probes", type=int, default=16,
+                        help="random probe vectors of --prior probe/auto (default 16)")
+
+
 def add_decoder_arguments(
     parser: argparse.ArgumentParser,
     *,

@@ -9,7 +9,14 @@ from ..experiments.compare import DEFAULT_DEADLINES, compare_schemes, write_comp
 from ..experiments.tables import format_rows
 from ..scheme import SCHEMES
 from ..spec import JobSpec
-from ._common import add_format_argument, add_out_argument, add_progress_argument, add_seed_argument, notes_stream
+from ._common import (
+    add_format_argument,
+    add_out_argument,
+    add_prior_arguments,
+    add_progress_argument,
+    add_seed_argument,
+    notes_stream,
+)
 from ._dask_options import add_dask_arguments, backend_from_args
 from ._inputs import add_matrix_arguments, fixed_matrices
 from .simulate import add_latency_arguments, float_list, int_list, latency_from_args, omega_from_args
@@ -56,6 +63,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--trials", type=int, default=100, help="Monte Carlo trials per scheme (default 100)")
     add_seed_argument(parser)
     parser.add_argument("--schemes", type=scheme_list, default=None, help=_SCHEMES_HELP)
+    add_prior_arguments(parser)
     add_latency_arguments(parser)
     parser.add_argument("--backend", default="simulated", choices=("simulated", "dask"),
                         help="simulated (default, fast) or dask (real compute, slow)")
@@ -70,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     blocks: Any = args.blocks[0] if len(args.blocks) == 1 else tuple(args.blocks)
     A, B, label = fixed_matrices(args, args.partition)
     base = JobSpec(partition=args.partition, blocks=blocks, workers=args.workers,
-                   latency=latency_from_args(args), omega=omega_from_args(args), cost=args.cost)
+                   latency=latency_from_args(args), omega=omega_from_args(args), cost=args.cost,
+                   prior=args.prior, probes=args.probes)
     with backend_from_args(args) as backend:
         rows, notes = compare_schemes(A, B, base, deadlines=args.deadline, trials=args.trials, seed=args.seed,
                                       schemes=args.schemes, backend=backend, show_progress=args.progress)

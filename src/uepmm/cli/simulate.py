@@ -12,7 +12,13 @@ from ..experiments.tables import format_rows
 from ..latency import Exponential, LatencyModel, Pareto, ShiftedExponential, Trace, Weibull
 from ..scheme import SCHEMES, get_scheme
 from ..spec import JobSpec
-from ._common import add_decoder_arguments, add_format_argument, add_progress_argument, add_seed_argument
+from ._common import (
+    add_decoder_arguments,
+    add_format_argument,
+    add_prior_arguments,
+    add_progress_argument,
+    add_seed_argument,
+)
 from ._dask_options import add_dask_arguments, backend_from_args
 from ._inputs import add_matrix_arguments, matrix_maker
 
@@ -92,6 +98,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--workers", type=int, default=15, help="number of workers W (default 15)")
     add_decoder_arguments(parser)
     parser.set_defaults(decoder=None)  # lmmse, unless --scheme sets one (run)
+    add_prior_arguments(parser)
     parser.add_argument("--copies", type=int, help="copies per sub-product for repetition (default workers/K)")
     parser.add_argument("--class-counts", type=int_list,
                         help="sub-products per class k_1,..,k_L (default: 3 near-equal classes)")
@@ -139,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
             omega=omega_from_args(args),
             fidelity=args.fidelity,
             backend=backend,
+            prior=args.prior,
+            probes=args.probes,
         )
         if args.scheme is None:
             settings.update(code=args.code or "ew", decoder=args.decoder or "lmmse")

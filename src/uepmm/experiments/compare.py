@@ -35,7 +35,7 @@ from .._progress import progress
 from .._validation import as_matrix, positive_int
 from ..api import coded_matmul, plan_job
 from ..codes import CODES
-from ..decoders import DecodeContext, decoder_for_code
+from ..decoders import DecodeContext, decoder_for_code, make_decoder
 from ..design.auto import auto_code
 from ..draw import draw_job
 from ..loss import BlockLoss
@@ -94,7 +94,10 @@ def resolve_schemes(names: Sequence[str] | None, partition: str) -> tuple[list[S
 
 def scheme_spec(scheme: Scheme, base: JobSpec) -> JobSpec:
     """``base`` (workers ``W``, a numeric ``Ω``) for ``scheme``: :meth:`uepmm.Scheme.spec` with ``base``
-    as the template (its code, decoder, Γ, copies and task count replaced)."""
+    as the template (its code, decoder, Γ, copies and task count replaced).  ``base.prior`` is
+    LMMSE's: a scheme whose decoder uses no prior gets ``prior="diagonal"``."""
+    if base.prior != "diagonal" and not make_decoder(scheme.decoder).needs_energies:
+        base = base.with_(prior="diagonal")
     return scheme.spec(base)
 
 
@@ -135,7 +138,7 @@ def fast_losses(
         for first, members in groups.items():
             code = codes[first]
             context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, plan.classes, plan.scores, None,
-                                    plan.energies, code)
+                                    plan.energies, code, plan.gram)
             drawn = draw_job(spec, plan.classes, trial_seed(seed, j), layout, code)
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]

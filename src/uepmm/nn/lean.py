@@ -137,6 +137,11 @@ class LeanPlanner:
     def __init__(self, config: CodingConfig):
         if not isinstance(config, CodingConfig):
             raise TypeError(f"config must be a uepmm.nn.CodingConfig, got {type(config).__name__}")
+        if config.prior != "diagonal":
+            raise ValueError(
+                f"prior={config.prior!r} is not available in training yet (the lean path uses the diagonal prior); "
+                f"use prior='diagonal', or coded_matmul for a probe prior"
+            )
         self.config = config
         self.code = config.code_object
         self.decoder = decoder_for_code(self.code, config.decoder_object)  # the scheme's own, if it has one
