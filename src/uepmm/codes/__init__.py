@@ -63,6 +63,18 @@ def make_code(
     ``gamma`` (window probabilities) and ``copies`` (repetition) go to the codes that take
     them; giving one to a code that does not take it is a ``ValueError``, unless
     ``ignore_unused`` (callers that share one setting across several codes).
+
+    Examples
+    --------
+    >>> import uepmm
+    >>> uepmm.make_code("ew", gamma=[0.5, 0.3, 0.2])
+    EW(gamma=(0.5, 0.3, 0.2))
+    >>> "mds" in uepmm.CODES
+    True
+    >>> uepmm.make_code("mds", gamma=[1.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma=[1.0] only applies to code 'now' or 'ew'; leave gamma=None for code='mds'
     """
     if isinstance(code, Code):
         return code
