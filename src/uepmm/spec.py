@@ -47,7 +47,7 @@ class JobSpec:
     partition : str
         ``"rxc"`` (eq. 3) or ``"cxr"`` (eq. 4).
     blocks : int or tuple of int
-        r×c: ``(N, P)`` or ``K = N*N``; c×r: ``M``.
+        For r×c ``(N, P)`` or ``K = N*N``; for c×r ``M``.
     workers : int
         ``W``, one coded task each.
     deadline : float
@@ -60,7 +60,8 @@ class JobSpec:
     copies : int or None
         Copies per sub-product for repetition (default ``workers / K``).
     classes : ClassTable or None
-        The class of every sub-product (after the importance permutation), or
+        The class of every sub-product (after the importance permutation); else the classes
+        are filled by rank from ``class_counts``.
     class_counts : tuple of int or None
         ``(k_1..k_L)`` filled by rank of ``||A_i|| ||B_j||`` (``None`` when ``classes`` is given).
     statistic : str
