@@ -2,15 +2,15 @@
 
 Schemes (colours of Sec. VII-C / Fig. 16):
 
-========== ======= ============================================ =========
-scheme     W       code                                         Ω = 9 / W
-========== ======= ============================================ =========
-centralized  --    exact products, no stragglers (the benchmark)   --
-uncoded      9     one sub-product per worker                    1
-now         15     NOW-UEP, classes (1, 2, 6), Γ = Table III      0.6
-ew          15     EW-UEP, classes (1, 2, 6), Γ = Table III       0.6
-repetition  18     every sub-product on 2 workers                 0.5
-========== ======= ============================================ =========
+=========== ==== ============================================= =========
+scheme      W    code                                          Ω = 9 / W
+=========== ==== ============================================= =========
+centralized --   exact products, no stragglers (the benchmark) --
+uncoded     9    one sub-product per worker                    1
+now         15   NOW-UEP, classes (1, 2, 6), Γ = Table III     0.6
+ew          15   EW-UEP, classes (1, 2, 6), Γ = Table III      0.6
+repetition  18   every sub-product on 2 workers                0.5
+=========== ==== ============================================= =========
 
 All coded schemes: exponential response times of rate ``λ = 0.5`` scaled as ``F(Ω t)``
 (Remark 1), deadline ``T_max``, ``K = 9`` sub-products (r×c: ``N = P = 3``; c×r:
