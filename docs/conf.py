@@ -35,6 +35,9 @@ extensions = [
 ]
 templates_path = ["_templates"]
 
+# Text is technical (``--flags``, quotes around names): keep it as written.
+smartquotes = False
+
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
