@@ -321,12 +321,12 @@ def coded_matmul(
 
     Examples
     --------
-    With every worker waited for, every exact code returns ``C``:
+    With every worker waited for, an MDS code with at least ``K`` workers returns ``C``:
 
     >>> import numpy as np, uepmm
     >>> rng = np.random.default_rng(0)
     >>> A, B = rng.standard_normal((60, 40)), rng.standard_normal((40, 50))
-    >>> res = uepmm.coded_matmul(A, B, code="ew", partition="cxr", blocks=4, workers=8, seed=0)
+    >>> res = uepmm.coded_matmul(A, B, code="mds", partition="cxr", blocks=4, workers=8, seed=0)
     >>> bool(res.recovered.all()), bool(np.allclose(res.estimate, A @ B))
     (True, True)
 
