@@ -32,7 +32,21 @@ __all__ = ["coded_matmul", "Result", "TimelineEntry", "Progress", "plan_job", "J
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """The state right after one packet arrived."""
+    """The state right after one packet arrived.
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((6, 4)), rng.standard_normal((4, 5))
+    >>> res = uepmm.coded_matmul(A, B, code="uncoded", partition="cxr", blocks=2, workers=2,
+    ...                          latency=uepmm.Schedule((0.5, 2.0)), omega=1.0, seed=0,
+    ...                          decoder="zero", track_loss=True)
+    >>> [(e.time, e.worker, e.received, e.recovered) for e in res.timeline]
+    [(0.5, 0, 1, 1), (2.0, 1, 2, 2)]
+    >>> res.timeline[-1].loss == 0.0
+    True
+    """
 
     time: float
     worker: int
@@ -43,7 +57,23 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class Progress:
-    """Handed to ``on_packet`` after every packet: the entry and a way to build ``C_hat`` now."""
+    """Handed to ``on_packet`` after every packet: the entry and a way to build ``C_hat`` now.
+
+    Examples
+    --------
+    ``on_packet`` sees the state after every packet and can build the estimate so far:
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((6, 4)), rng.standard_normal((4, 5))
+    >>> seen = []
+    >>> res = uepmm.coded_matmul(A, B, code="mds", partition="cxr", blocks=2, workers=3, seed=0,
+    ...                          on_packet=seen.append)
+    >>> [p.entry.received for p in seen]
+    [1, 2]
+    >>> bool(np.allclose(seen[-1].estimate(), A @ B))
+    True
+    """
 
     entry: TimelineEntry
     recovered: np.ndarray
@@ -62,6 +92,22 @@ class Result:
     (the model's block products per worker, next to Dask's measured ``compute_seconds``).
     With ``dask.array`` inputs ``estimate`` is a ``dask.array`` on ``client``'s cluster, and
     :meth:`loss` / :meth:`normalized_loss` are computed there (docs/distributed.md).
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((6, 4)), rng.standard_normal((4, 5))
+    >>> res = uepmm.coded_matmul(A, B, code="uncoded", partition="cxr", blocks=2, workers=2,
+    ...                          latency=uepmm.Schedule((0.5, 2.0)), omega=1.0, deadline=1.0,
+    ...                          decoder="zero", reorder=False, seed=0)
+    >>> res.received, res.estimate.shape
+    (1, (6, 5))
+    >>> C = A @ B
+    >>> bool(np.isclose(res.loss(C), np.sum((C - A[:, :2] @ B[:2]) ** 2)))
+    True
+    >>> sorted(res.recovered_by_class().tolist())  # two classes of one block each, one recovered
+    [0.0, 1.0]
     """
 
     estimate: np.ndarray
@@ -119,26 +165,69 @@ def coded_matmul(
 ) -> Result:
     """Approximate ``A @ B`` by the deadline with a (UEP) coded distributed computation.
 
-    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields, which override ``spec``'s:
-    ``code``, ``partition``, ``blocks``, ``workers``, ``deadline``, ``latency``, ``gamma``,
-    ``copies``, ``classes``, ``class_counts``, ``statistic``, ``reorder``, ``omega``,
-    ``encoding``, ``fidelity``, ``backend``, ``decoder``, ``cost`` (see :class:`JobSpec`).
-    Other keywords go to the backend (``client``, ``address``, ``time_unit`` for Dask).
-
-    seed : seeds the response times and the code (:mod:`uepmm.streams`): an int or
+    Parameters
+    ----------
+    A, B : array_like
+        The factors (numpy arrays, scipy sparse matrices, or ``dask.array`` s with
+        ``backend="dask"``).
+    spec : JobSpec, optional
+        The job's settings; ``settings`` are its fields, which override ``spec``'s:
+        ``code``, ``partition``, ``blocks``, ``workers``, ``deadline``, ``latency``, ``gamma``,
+        ``copies``, ``classes``, ``class_counts``, ``statistic``, ``reorder``, ``omega``,
+        ``encoding``, ``fidelity``, ``backend``, ``decoder``, ``cost`` (see :class:`JobSpec`).
+    seed : int, SeedSequence or Generator, optional
+        Seeds the response times and the code (:mod:`uepmm.streams`): an int or
         ``SeedSequence`` is split into two independent streams (code, response times), so
         the same seed gives the same stragglers whatever the code; a numpy ``Generator`` is
         used as given: the response times first, then the code.
-    track_loss : record the normalized loss after every packet in ``timeline`` (costs the exact products).
-    on_packet : called with a :class:`Progress` after every packet.
-    scheme : a scheme name (:data:`uepmm.SCHEMES`, e.g. ``"ew+"``) or a :class:`uepmm.Scheme`: its
+    track_loss : bool
+        Record the normalized loss after every packet in ``timeline`` (costs the exact products).
+    on_packet : callable, optional
+        Called with a :class:`Progress` after every packet.
+    scheme : str or Scheme, optional
+        A scheme name (:data:`uepmm.SCHEMES`, e.g. ``"ew+"``) or a :class:`uepmm.Scheme`: its
         code, decoder, Γ, classes, encoding and task rule (:meth:`Scheme.spec`), ``spec`` the
         template and ``settings`` the job (``workers`` is the ``W`` it is given).  A setting the
         scheme fixes must agree with it (``scheme="ew+", decoder="zero"`` is a ``ValueError``);
         ``report["scheme"]`` names it.
+    **settings
+        :class:`JobSpec` fields; other keywords go to the backend (``client``, ``address``,
+        ``time_unit`` for Dask).
 
+    Returns
+    -------
+    Result
+        The estimate, what was recovered, the timeline and a report.
+
+    Notes
+    -----
     With ``backend="dask"``, ``A`` and ``B`` may be ``dask.array`` s: they stay on the cluster
     and the estimate is a ``dask.array`` there (docs/distributed.md, "Data that lives on the cluster").
+
+    Examples
+    --------
+    With every worker waited for, an MDS code with at least ``K`` workers returns ``C``:
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((60, 40)), rng.standard_normal((40, 50))
+    >>> res = uepmm.coded_matmul(A, B, code="mds", partition="cxr", blocks=4, workers=8, seed=0)
+    >>> bool(res.recovered.all()), bool(np.allclose(res.estimate, A @ B))
+    (True, True)
+
+    At a deadline only the packets that arrived count.  Two uncoded workers, one answering
+    at 0.5 and one at 2.0, stopped at 1.0 with the paper's zero-fill decoder: the estimate is
+    the first block product alone.
+
+    >>> res = uepmm.coded_matmul(A, B, code="uncoded", partition="cxr", blocks=2, workers=2,
+    ...                          latency=uepmm.Schedule((0.5, 2.0)), omega=1.0, deadline=1.0,
+    ...                          decoder="zero", reorder=False, seed=0)
+    >>> res.received, res.recovered.tolist()
+    (1, [True, False])
+    >>> bool(np.allclose(res.estimate, A[:, :20] @ B[:20]))
+    True
+    >>> 0 < res.normalized_loss(A @ B) < 1
+    True
     """
     if not isinstance(track_loss, bool):
         raise TypeError(f"track_loss must be True or False, got {track_loss!r}")

@@ -70,7 +70,18 @@ class DecodeSession:
 
 
 class Decoder:
-    """Base class of the decoders (module docstring)."""
+    """Base class of the decoders (:mod:`uepmm.decoders`).
+
+    Examples
+    --------
+    A decoder maps the received coefficient rows to ``M`` with ``P_hat = M P``:
+
+    >>> import numpy as np, uepmm
+    >>> rows = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])  # P_0, and P_1 + P_2
+    >>> M = uepmm.make_decoder("zero").reconstruction(rows, uepmm.recoverable(rows))
+    >>> M.tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
 
     name = "decoder"
     #: ``C_hat`` is the exact product restricted to the recovered sub-products (a 0/1 mask).

@@ -38,6 +38,19 @@ class RecoveryTracker:
     direction.  A new row's new direction is ``R g`` (projected twice, which is classical
     Gram-Schmidt with re-orthogonalisation), and ``e_k`` is in the row space when column
     ``k`` of ``R`` vanishes.
+
+    Examples
+    --------
+    ``P_0`` alone, then ``P_1 + P_2`` (nothing new is determined), then ``P_1 - P_2``:
+
+    >>> import numpy as np, uepmm
+    >>> tracker = uepmm.RecoveryTracker(3)
+    >>> tracker.add(np.array([1.0, 0.0, 0.0])).tolist()
+    [0]
+    >>> tracker.add(np.array([0.0, 1.0, 1.0])).tolist()
+    []
+    >>> tracker.add(np.array([0.0, 1.0, -1.0])).tolist()
+    [1, 2]
     """
 
     def __init__(self, num_products: int, *, rank_tol: float = RANK_TOL, recover_tol: float = RECOVER_TOL):
@@ -83,6 +96,13 @@ def recoverable(rows: np.ndarray, *, rank_tol: float = RANK_TOL, recover_tol: fl
     about ``rank_tol`` of rank deficiency, which continuous random coefficients produce
     with probability of that order (the tests compare them on thousands of draws of
     every code).
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> rows = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    >>> uepmm.recoverable(rows).tolist()
+    [True, False, False]
     """
     rows = np.asarray(rows, dtype=np.float64)
     if rows.ndim != 2:
@@ -132,7 +152,15 @@ def recovery_coefficients(rows: np.ndarray, new: np.ndarray, tracker: RecoveryTr
 
 
 def recovery_curve(rows: np.ndarray, **tolerances: float) -> np.ndarray:
-    """``out[i, k]``: sub-product ``k`` recoverable from the first ``i`` rows (``i = 0..n``)."""
+    """``out[i, k]``: sub-product ``k`` recoverable from the first ``i`` rows (``i = 0..n``).
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> rows = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 1.0, -1.0]])
+    >>> uepmm.recovery_curve(rows).sum(axis=1).tolist()  # recovered after 0, 1, 2, 3 rows
+    [0, 1, 1, 3]
+    """
     rows = np.asarray(rows, dtype=np.float64)
     tracker = RecoveryTracker(rows.shape[1], **tolerances)
     out = np.zeros((rows.shape[0] + 1, rows.shape[1]), dtype=bool)
@@ -149,6 +177,21 @@ class ProgressiveDecoder:
     are kept by reference (no copy).  With ``aggregate=True`` (c×r, where ``C_hat`` is the
     *sum* of the recovered sub-products) it keeps only that running sum: each decoding
     event then costs one pass over the packets involved instead of one per sub-product.
+
+    Examples
+    --------
+    Packets ``P_0 + P_1`` and ``P_0 - P_1`` recover both sub-products exactly:
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> P = rng.standard_normal((2, 3, 3))
+    >>> decoder = uepmm.ProgressiveDecoder(2, (3, 3), capacity=2)
+    >>> decoder.add(np.array([1.0, 1.0]), P[0] + P[1]).tolist()
+    []
+    >>> decoder.add(np.array([1.0, -1.0]), P[0] - P[1]).tolist()
+    [0, 1]
+    >>> bool(np.allclose(decoder.products[1], P[1]))
+    True
     """
 
     def __init__(

@@ -46,7 +46,17 @@ STATISTICS = ("fro", "mean_abs")
 
 @dataclass(frozen=True)
 class ClassTable:
-    """Class of every sub-product: ``classes[k]`` in ``0..L-1``, 0 the most important."""
+    """Class of every sub-product: ``classes[k]`` in ``0..L-1``, 0 the most important.
+
+    Examples
+    --------
+    >>> import uepmm
+    >>> table = uepmm.ClassTable((1, 0, 1, 0))
+    >>> table.num_classes, table.counts
+    (2, (2, 2))
+    >>> table.as_array().tolist()
+    [1, 0, 1, 0]
+    """
 
     classes: tuple[int, ...]
 
@@ -99,6 +109,20 @@ class ImportanceOrder:
 
     r×c: ``a_perm`` reorders ``A``'s rows and ``b_perm`` ``B``'s columns; c×r: both reorder
     the shared dimension (``A``'s columns and ``B``'s rows) and are equal.
+
+    Examples
+    --------
+    Permuting the shared dimension (c×r) leaves the product unchanged:
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((4, 6)), rng.standard_normal((6, 2))
+    >>> order = uepmm.importance_order(A, B, "cxr")
+    >>> bool(np.array_equal(order.a_perm, order.b_perm))
+    True
+    >>> Ap, Bp = order.apply(A, B)
+    >>> bool(np.allclose(Ap @ Bp, A @ B))
+    True
     """
 
     kind: str
@@ -170,7 +194,18 @@ def _factor_line_stats(A: np.ndarray, B: np.ndarray, kind: str, statistic: str) 
 
 
 def importance_order(A: np.ndarray, B: np.ndarray, kind: str, statistic: str = "fro") -> ImportanceOrder:
-    """Sort rows/columns by descending magnitude (Sec. VII-C); ties keep their order."""
+    """Sort rows/columns by descending magnitude (Sec. VII-C); ties keep their order.
+
+    Examples
+    --------
+    c×r ranks the shared index ``i`` by ``||A[:, i]|| ||B[i, :]||``:
+
+    >>> import numpy as np, uepmm
+    >>> A, B = np.diag([1.0, 3.0, 2.0]), np.eye(3)
+    >>> order = uepmm.importance_order(A, B, "cxr")
+    >>> order.a_perm.tolist()
+    [1, 2, 0]
+    """
     statistic = choice(statistic, "statistic", STATISTICS)
     a_stats, b_stats = _factor_line_stats(A, B, kind, statistic)
     return order_from_line_stats(kind, a_stats, b_stats, statistic)
@@ -260,6 +295,14 @@ def product_scores(A: np.ndarray, B: np.ndarray, partition: Partition, statistic
 
     With ``"fro"`` this is the bound ``||A_i B_j||_F <= ||A_i||_F ||B_j||_F``; under the
     paper's Assumption 1 its square is proportional to ``E||P_k||_F^2`` (eq. 12).
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> A, B = np.diag([1.0, 3.0, 2.0]), np.eye(3)
+    >>> layout = uepmm.make_partition(A.shape, B.shape, "cxr", 3)
+    >>> uepmm.product_scores(A, B, layout).tolist()
+    [1.0, 3.0, 2.0]
     """
     a, b = block_scores(A, B, partition, statistic)
     return np.asarray([a[i] * b[j] for i, j in map(partition.factors, range(partition.num_products))])
@@ -277,6 +320,14 @@ def group_levels(scores: Sequence[float], levels: int, method: str = "count") ->
 
     ``method="count"``: ``levels`` groups of (near) equal size.  ``method="weight"``: groups
     of (near) equal cumulative score, so a few heavy items can fill the top level alone.
+
+    Examples
+    --------
+    >>> import uepmm
+    >>> uepmm.group_levels([5, 1, 3, 2], 2).tolist()
+    [0, 1, 0, 1]
+    >>> uepmm.group_levels([10, 1, 1, 1], 2, method="weight").tolist()  # one heavy item fills level 0
+    [0, 1, 1, 1]
     """
     method = choice(method, "method", ("count", "weight"))
     scores = np.asarray(scores, dtype=np.float64)
@@ -318,7 +369,16 @@ def _fill_empty(sizes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def classes_by_rank(scores: Sequence[float], counts: Sequence[int]) -> ClassTable:
-    """Rank sub-products by descending score; the first ``k_1`` form class 0, and so on."""
+    """Rank sub-products by descending score; the first ``k_1`` form class 0, and so on.
+
+    Examples
+    --------
+    The two highest scores form class 0:
+
+    >>> import uepmm
+    >>> uepmm.classes_by_rank([0.5, 3.0, 1.0, 2.0], [2, 2]).classes
+    (1, 0, 1, 0)
+    """
     counts = int_sequence(counts, "class_counts")
     scores = np.asarray(scores, dtype=np.float64)
     if sum(counts) != scores.size:
@@ -341,6 +401,16 @@ def classes_from_levels(level_a: Sequence[int], level_b: Sequence[int], partitio
     The pair ``(s_a, s_b)`` is unordered (HM and MH are one class); pairs are ranked by
     ``s_a + s_b`` and then by the larger level, giving ``L <= S(S+1)/2`` classes (only pairs
     that occur are numbered).
+
+    Examples
+    --------
+    A 2×2 r×c grid whose row blocks and column blocks are at levels high (0) and low (1):
+    HH is class 0, HL and LH share class 1, LL is class 2.
+
+    >>> import uepmm
+    >>> layout = uepmm.make_partition((4, 4), (4, 4), "rxc", 4)
+    >>> uepmm.classes_from_levels([0, 1], [0, 1], layout).classes
+    (0, 1, 1, 2)
     """
     level_a, level_b = np.asarray(level_a), np.asarray(level_b)
     pairs = []
@@ -357,6 +427,14 @@ def paper_sec6_classes(kind: str) -> ClassTable:
 
     r×c (3×3 blocks, ``k = 3n + p``): {HH, HM, MH}, {MM, HL, LH}, {ML, LM, LL}.
     c×r (M = 9): sub-products 1-3, 4-6, 7-9.
+
+    Examples
+    --------
+    >>> import uepmm
+    >>> uepmm.paper_sec6_classes("cxr").classes
+    (0, 0, 0, 1, 1, 1, 2, 2, 2)
+    >>> uepmm.paper_sec6_classes("rxc").classes  # HH HM HL / MH MM ML / LH LM LL
+    (0, 0, 1, 0, 1, 2, 1, 2, 2)
     """
     kind = choice(kind, "partition", ("rxc", "cxr"))
     if kind == "rxc":

@@ -29,7 +29,21 @@ __all__ = [
 
 
 class LatencyModel:
-    """Base class: i.i.d. response times with CDF ``F`` (paper eq. 8)."""
+    """Base class: i.i.d. response times with CDF ``F`` (paper eq. 8).
+
+    Examples
+    --------
+    Every model has a CDF and draws response times; ``response_cdf`` applies the ``F(Ω t)``
+    scaling of Remark 1:
+
+    >>> import math, numpy as np, uepmm
+    >>> model = uepmm.Exponential(rate=1.0)
+    >>> math.isclose(float(model.response_cdf(1.0, omega=0.5)), 1 - math.exp(-0.5))
+    True
+    >>> times = model.sample(np.random.default_rng(0), 4)
+    >>> times.shape, bool(np.all(times > 0))
+    ((4,), True)
+    """
 
     def cdf(self, t: np.ndarray | float) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -56,7 +70,14 @@ class LatencyModel:
 
 @dataclass(frozen=True)
 class Exponential(LatencyModel):
-    """Exponential response time, ``F(t) = 1 - exp(-rate t)`` (the paper's model)."""
+    """Exponential response time, ``F(t) = 1 - exp(-rate t)`` (the paper's model).
+
+    Examples
+    --------
+    >>> import math, uepmm
+    >>> math.isclose(float(uepmm.Exponential(rate=2.0).cdf(0.5)), 1 - math.exp(-1.0))
+    True
+    """
 
     rate: float = 1.0
 
@@ -73,7 +94,19 @@ class Exponential(LatencyModel):
 
 @dataclass(frozen=True)
 class ShiftedExponential(LatencyModel):
-    """``shift`` plus an exponential of rate ``rate``: a fixed compute time plus a random delay."""
+    """``shift`` plus an exponential of rate ``rate``: a fixed compute time plus a random delay.
+
+    Examples
+    --------
+    Nobody answers before the shift:
+
+    >>> import math, uepmm
+    >>> model = uepmm.ShiftedExponential(rate=1.0, shift=0.5)
+    >>> float(model.cdf(0.5))
+    0.0
+    >>> math.isclose(float(model.cdf(1.5)), 1 - math.exp(-1.0))
+    True
+    """
 
     rate: float = 1.0
     shift: float = 0.0
@@ -92,7 +125,14 @@ class ShiftedExponential(LatencyModel):
 
 @dataclass(frozen=True)
 class Pareto(LatencyModel):
-    """Pareto (type I) response time: ``F(t) = 1 - (scale / t)^shape`` for ``t >= scale``."""
+    """Pareto (type I) response time: ``F(t) = 1 - (scale / t)^shape`` for ``t >= scale``.
+
+    Examples
+    --------
+    >>> import uepmm
+    >>> float(uepmm.Pareto(shape=2.0, scale=1.0).cdf(2.0))  # 1 - (1/2)^2
+    0.75
+    """
 
     shape: float = 2.0
     scale: float = 1.0
@@ -112,7 +152,16 @@ class Pareto(LatencyModel):
 
 @dataclass(frozen=True)
 class Weibull(LatencyModel):
-    """Weibull response time: ``F(t) = 1 - exp(-(t / scale)^shape)``."""
+    """Weibull response time: ``F(t) = 1 - exp(-(t / scale)^shape)``.
+
+    Examples
+    --------
+    With ``shape=1`` it is the exponential of mean ``scale``:
+
+    >>> import math, uepmm
+    >>> math.isclose(float(uepmm.Weibull(shape=1.0, scale=2.0).cdf(2.0)), 1 - math.exp(-1.0))
+    True
+    """
 
     shape: float = 1.0
     scale: float = 1.0
@@ -131,7 +180,14 @@ class Weibull(LatencyModel):
 
 @dataclass(frozen=True)
 class Deterministic(LatencyModel):
-    """Every worker answers after exactly ``delay`` (no stragglers)."""
+    """Every worker answers after exactly ``delay`` (no stragglers).
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> uepmm.Deterministic(0.3).sample(np.random.default_rng(0), 3).tolist()
+    [0.3, 0.3, 0.3]
+    """
 
     delay: float = 0.0
 
@@ -147,7 +203,18 @@ class Deterministic(LatencyModel):
 
 @dataclass(frozen=True)
 class Trace(LatencyModel):
-    """Empirical model from recorded response times: resamples them, CDF is their ECDF."""
+    """Empirical model from recorded response times: resamples them, CDF is their ECDF.
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> trace = uepmm.Trace((0.5, 1.0, 2.0, 4.0))
+    >>> float(trace.cdf(1.0))  # two of the four recorded times are <= 1
+    0.5
+    >>> draws = trace.sample(np.random.default_rng(0), 5)
+    >>> bool(np.isin(draws, trace.times).all())
+    True
+    """
 
     times: tuple[float, ...] = field(default=())
 
@@ -196,6 +263,17 @@ class Schedule(LatencyModel):
     i.i.d.: ``cdf(t)`` is the fraction of the workers that have answered by ``t``, so
     eq. 13's binomial does not describe its arrivals; use it with ``omega=1.0`` to keep the
     times as given (Ω divides them like any model's).
+
+    Examples
+    --------
+    One slow worker out of three, the same in every job:
+
+    >>> import numpy as np, uepmm
+    >>> schedule = uepmm.Schedule((0.1, 0.2, 5.0))
+    >>> schedule.sample(np.random.default_rng(0), 3).tolist()
+    [0.1, 0.2, 5.0]
+    >>> bool(np.isclose(schedule.cdf(1.0), 2 / 3))
+    True
     """
 
     times: tuple[float, ...] = field(default=())

@@ -45,6 +45,22 @@ class Partition:
     r×c uses ``row_edges`` (rows of ``A``, ``N + 1`` edges) and ``col_edges`` (columns of
     ``B``, ``P + 1`` edges); c×r uses ``inner_edges`` (``M + 1`` edges of the shared
     dimension).  Unused edges are ``(0, full length)``.
+
+    Examples
+    --------
+    A c×r layout cuts the shared dimension into ``M`` blocks; the sub-products sum to ``C``:
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((4, 6)), rng.standard_normal((6, 2))
+    >>> layout = uepmm.make_partition(A.shape, B.shape, "cxr", 3)
+    >>> layout.inner_edges
+    (0, 2, 4, 6)
+    >>> P = layout.products(A, B)  # P[k] = A[:, cols_k] @ B[rows_k, :]
+    >>> P.shape
+    (3, 4, 2)
+    >>> bool(np.allclose(layout.assemble(list(P)), A @ B))
+    True
     """
 
     kind: str
@@ -222,6 +238,17 @@ def make_partition(
 
     ``blocks`` is, for r×c, ``(N, P)`` or an int ``K = N*P`` with ``N = P`` (a perfect
     square); for c×r, the number ``M`` of column/row blocks.
+
+    Examples
+    --------
+    r×c with ``N = 2`` row blocks of ``A`` and ``P = 3`` column blocks of ``B``:
+
+    >>> import uepmm
+    >>> layout = uepmm.make_partition((4, 3), (3, 6), "rxc", (2, 3))
+    >>> layout.num_products, layout.grid
+    (6, (2, 3))
+    >>> layout.row_edges, layout.col_edges
+    ((0, 2, 4), (0, 2, 4, 6))
     """
     kind = choice(kind, "partition", PARTITIONS)
     if a_shape[1] != b_shape[0]:

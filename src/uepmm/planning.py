@@ -40,7 +40,17 @@ __all__ = ["JobPlan", "plan_job", "plan_from_order", "needs_energies"]
 @dataclass(frozen=True)
 class JobPlan:
     """A job ready to run: the specification, the data-dependent decisions (importance
-    order, class table, scores) and the drawn :class:`~uepmm.job.Job`."""
+    order, class table, scores) and the drawn :class:`~uepmm.job.Job`.
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((6, 4)), rng.standard_normal((4, 5))
+    >>> plan = uepmm.plan_job(A, B, code="mds", partition="cxr", blocks=2, workers=3, seed=0)
+    >>> plan.code, plan.classes.num_products, plan.job.partition.kind
+    (MDS(), 2, 'cxr')
+    """
 
     spec: JobSpec
     job: Job
@@ -86,6 +96,21 @@ def plan_job(
 
     ``spec`` is a :class:`JobSpec`; ``settings`` are its fields (they override ``spec``'s);
     ``scheme`` as in :func:`uepmm.coded_matmul`.
+
+    Examples
+    --------
+    The plan holds the drawn job; executing it is :func:`uepmm.coded_matmul`'s part.  The same
+    seed gives the same stragglers whatever the code:
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((6, 4)), rng.standard_normal((4, 5))
+    >>> mds = uepmm.plan_job(A, B, code="mds", partition="cxr", blocks=2, workers=3, seed=0)
+    >>> ew = uepmm.plan_job(A, B, code="ew", gamma=(0.5, 0.5), partition="cxr", blocks=2, workers=3, seed=0)
+    >>> mds.job.encoding.generator.shape
+    (3, 2)
+    >>> bool(np.array_equal(mds.job.times, ew.job.times))
+    True
     """
     spec, rest = _spec_from(spec, dict(settings), scheme)
     if rest:

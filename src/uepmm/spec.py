@@ -40,40 +40,77 @@ DEFAULT_CLASSES = 3
 class JobSpec:
     """The settings of one coded product ``C = A @ B`` (see :func:`uepmm.coded_matmul`).
 
-    code : ``"uncoded" | "repetition" | "mds" | "polynomial" | "now" | "ew"`` or a :class:`~uepmm.codes.Code`
-        (``"polynomial"``: r×c only).
-    partition : ``"rxc"`` (eq. 3) or ``"cxr"`` (eq. 4).
-    blocks : r×c: ``(N, P)`` or ``K = N*N``; c×r: ``M``.
-    workers : ``W``, one coded task each.
-    deadline : ``T_max`` in the latency model's unit; ``inf`` waits for every worker.
-    latency : response-time model (``None``: everyone answers at time 0).
-    gamma : window probabilities of NOW/EW (default Table III for 3 classes), or ``"auto"``:
+    Parameters
+    ----------
+    code : str or Code
+        ``"uncoded" | "repetition" | "mds" | "polynomial" | "now" | "ew"`` (any name in
+        :data:`uepmm.codes.CODES`) or a :class:`~uepmm.codes.Code` (``"polynomial"``: r×c only).
+    partition : str
+        ``"rxc"`` (eq. 3) or ``"cxr"`` (eq. 4).
+    blocks : int or tuple of int
+        For r×c ``(N, P)`` or ``K = N*N``; for c×r ``M``.
+    workers : int
+        ``W``, one coded task each.
+    deadline : float
+        ``T_max`` in the latency model's unit; ``inf`` waits for every worker.
+    latency : LatencyModel or None
+        Response-time model (``None``: everyone answers at time 0).
+    gamma : tuple of float, "auto" or None
+        Window probabilities of NOW/EW (default Table III for 3 classes), or ``"auto"``:
         designed for each job from the PS's energy estimates and the deadline.
-    copies : copies per sub-product for repetition (default ``workers / K``).
-    classes : the class of every sub-product (after the importance permutation), or
-    class_counts : ``(k_1..k_L)`` filled by rank of ``||A_i|| ||B_j||`` (``None`` when ``classes`` is given).
-    statistic : ``"fro"`` or ``"mean_abs"`` (Sec. VII) for the importance order.
-    reorder : permute rows/columns by descending magnitude first (Sec. VII-C).
-    omega : the ``F(Ω t)`` scaling; ``"paper"`` is ``K / W`` (Remark 1).
-    encoding : ``"direct"`` or ``"factor"`` (eq. 11; r×c rectangle windows only).
-    fidelity : ``"full"`` or ``"fast"``.
-    backend : ``"simulated"``, ``"dask"`` or a backend object.
-    decoder : how ``C_hat`` is formed from what arrived (:data:`DECODERS`): ``"lmmse"`` by default
+    copies : int or None
+        Copies per sub-product for repetition (default ``workers / K``).
+    classes : ClassTable or None
+        The class of every sub-product (after the importance permutation); else the classes
+        are filled by rank from ``class_counts``.
+    class_counts : tuple of int or None
+        ``(k_1..k_L)`` filled by rank of ``||A_i|| ||B_j||`` (``None`` when ``classes`` is given).
+    statistic : str
+        ``"fro"`` or ``"mean_abs"`` (Sec. VII) for the importance order.
+    reorder : bool
+        Permute rows/columns by descending magnitude first (Sec. VII-C).
+    omega : float or "paper"
+        The ``F(Ω t)`` scaling; ``"paper"`` is ``K / W`` (Remark 1).
+    encoding : str
+        ``"direct"`` or ``"factor"`` (eq. 11; r×c rectangle windows only).
+    fidelity : str
+        ``"full"`` or ``"fast"``.
+    backend : str or Backend
+        ``"simulated"``, ``"dask"`` or a backend object.
+    decoder : str or Decoder
+        How ``C_hat`` is formed from what arrived (:data:`DECODERS`): ``"lmmse"`` by default
         (never worse than the paper's ``"zero"`` in ``benchmarks/bench_decoder_quality.py``, docs/beyond.md);
         every reproduction of the paper passes ``decoder="zero"``.
-    cost : how a packet's work enters its response time (:data:`COSTS`): ``"equal"`` (the paper's,
+    cost : str
+        How a packet's work enters its response time (:data:`COSTS`): ``"equal"`` (the paper's,
         every worker's time one draw of ``latency``) or ``"work"`` (a packet of ``s`` block products,
         :meth:`~uepmm.codes.Code.packet_work`, answers after the sum of ``s`` i.i.d. draws; for the
         shifted exponential this is Lee et al.'s model); both scaled by ``1/Ω``.
-    prior : LMMSE's prior second moment of the sub-products (:data:`uepmm.prior.PRIORS`, decoder
+    prior : str
+        LMMSE's prior second moment of the sub-products (:data:`uepmm.prior.PRIORS`, decoder
         ``"lmmse"`` only): ``"diagonal"`` (energies from the block norms, uncorrelated; the default),
         ``"probe"`` (their Gram matrix ``R_kl = <P_k, P_l>_F`` from ``probes`` random probes, no
         block product, :func:`uepmm.prior.probe_gram`), ``"auto"`` (the probe's ``R`` when its
         off-diagonal correlation exceeds :data:`uepmm.prior.AUTO_CORRELATION`, else ``"diagonal"``) or
         ``"exact"`` (the exact ``R``: costs every block product; an oracle for measurements).
-    probes : random vectors of the probe (``q >= 1``; its error shrinks as ``1/sqrt(q)``).
-    probe_seed : seed of the probe's ``numpy.random.Generator`` (separate from ``seed``, so that
+    probes : int
+        Random vectors of the probe (``q >= 1``; its error shrinks as ``1/sqrt(q)``).
+    probe_seed : int
+        Seed of the probe's ``numpy.random.Generator`` (separate from ``seed``, so that
         the prior is the same for every trial of a job).
+
+    Examples
+    --------
+    A specification is checked once, when it is made, and copied with changes:
+
+    >>> import uepmm
+    >>> spec = uepmm.JobSpec(code="now", partition="rxc", blocks=4, workers=8)
+    >>> spec.with_(deadline=1.0).deadline
+    1.0
+    >>> uepmm.JobSpec(partition="diag")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown partition 'diag'; valid values are 'rxc', 'cxr'
     """
 
     code: str | Code = "ew"

@@ -4,7 +4,7 @@ A packet claims to be ``Y_w = sum_k g_w[k] P_k`` with ``P_k = A_i(k) @ B_j(k)``.
 that again would cost as much as the worker's product.  Instead the parameter server
 draws a random probe ``x`` (``probes`` Gaussian columns) once per job, precomputes
 ``v_k = A_i(k) @ (B_j(k) @ x)`` for every sub-product (matrix-vector products only), and
-accepts a packet when
+accepts a packet when::
 
     || Y x - sum_k g_k v_k ||_F  <=  rtol * ||x||_F * sum_k |g_k| ||A_i(k)||_F ||B_j(k)||_F.
 

@@ -32,6 +32,15 @@ class Encoding:
     ``generator``: ``(W, K)`` coefficient rows.  ``windows``: the window each worker drew
     (class index for NOW/EW, the sub-product for uncoded/repetition, 0 for MDS).
     ``factors``: for the factor form, per worker ``(alpha, beta)`` over ``A``/``B`` blocks.
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> encoding = uepmm.Uncoded().encode(uepmm.ClassTable((0, 1, 2)), 3, np.random.default_rng(0))
+    >>> encoding.generator.tolist()  # worker w computes sub-product w
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    >>> encoding.windows.tolist(), encoding.factors is None
+    ([0, 1, 2], True)
     """
 
     generator: np.ndarray
@@ -79,6 +88,20 @@ class Code:
       data (norm-weighted sampling) is bound to the PS's sub-product energies per job.
 
     Adding a code is one module in ``codes/`` plus its entry in :data:`uepmm.codes.CODES`.
+
+    Examples
+    --------
+    A code is asked, never named: what it draws, what it guarantees, what a packet costs.
+
+    >>> import numpy as np, uepmm
+    >>> code = uepmm.MDS()
+    >>> code.uses_window_probabilities, code.class_aware, code.recovery_threshold(3)
+    (False, False, 3)
+    >>> encoding = code.encode(uepmm.ClassTable((0, 1, 2)), 5, np.random.default_rng(0))
+    >>> encoding.generator.shape
+    (5, 3)
+    >>> code.recoverable(encoding.generator[:3]).tolist()  # any 3 packets recover all 3 blocks
+    [True, True, True]
     """
 
     name = "code"
@@ -223,6 +246,17 @@ def packet_work(encoding: Encoding, partition: Partition) -> np.ndarray:
     c×r: the window's size (one product of inner size ``s H``).  r×c: the rank of the
     ``N × P`` coefficient pattern, at most the number of distinct row or column blocks
     (``sum_n A_n (sum_p g_np B_p)``).  The factor form (eq. 11) costs one.
+
+    Examples
+    --------
+    In c×r an MDS row combines all ``M`` sub-products, so each packet costs ``M`` block products:
+
+    >>> import numpy as np, uepmm
+    >>> from uepmm.codes import packet_work
+    >>> layout = uepmm.make_partition((4, 6), (6, 4), "cxr", 3)
+    >>> encoding = uepmm.MDS().encode(uepmm.ClassTable((0, 1, 2)), 4, np.random.default_rng(0))
+    >>> packet_work(encoding, layout).tolist()
+    [3.0, 3.0, 3.0, 3.0]
     """
     if encoding.factors is not None:
         return np.ones(encoding.workers)
@@ -256,6 +290,19 @@ def to_factor_form(encoding: Encoding, partition: Partition, rng: np.random.Gene
     Raises ``ValueError`` where a worker's window is not a rectangle of the r×c grid, or
     combines more than one sub-product in c×r (eq. 11 would add cross terms ``A_i B_j``,
     ``i != j``, that are not part of ``C``; see docs/design.md §3).
+
+    Examples
+    --------
+    Uncoded rows are single blocks, which are rectangles, so each becomes ``alpha ⊗ beta``:
+
+    >>> import numpy as np, uepmm
+    >>> from uepmm.codes import to_factor_form
+    >>> layout = uepmm.make_partition((4, 4), (4, 4), "rxc", 4)
+    >>> rng = np.random.default_rng(0)
+    >>> encoding = uepmm.Uncoded().encode(uepmm.ClassTable((0, 1, 2, 3)), 4, rng)
+    >>> factored = to_factor_form(encoding, layout, rng)
+    >>> len(factored.factors)  # one (alpha, beta) pair per worker
+    4
     """
     n_rows, n_cols = partition.grid
     generator = np.zeros_like(encoding.generator)
@@ -330,6 +377,18 @@ def make_code(
     ``gamma`` (window probabilities) and ``copies`` (repetition) go to the codes that take
     them; giving one to a code that does not take it is a ``ValueError``, unless
     ``ignore_unused`` (callers that share one setting across several codes).
+
+    Examples
+    --------
+    >>> import uepmm
+    >>> uepmm.make_code("ew", gamma=[0.5, 0.3, 0.2])
+    EW(gamma=(0.5, 0.3, 0.2))
+    >>> "mds" in uepmm.CODES
+    True
+    >>> uepmm.make_code("mds", gamma=[1.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: gamma=[1.0] only applies to code 'now' or 'ew'; leave gamma=None for code='mds'
     """
     if isinstance(code, Code):
         return code

@@ -16,7 +16,15 @@ __all__ = ["Uncoded", "Repetition"]
 
 @dataclass(frozen=True)
 class Uncoded(Code):
-    """Worker ``w`` computes sub-product ``P_w`` alone (needs ``W = K``)."""
+    """Worker ``w`` computes sub-product ``P_w`` alone (needs ``W = K``).
+
+    Examples
+    --------
+    >>> import uepmm
+    >>> code = uepmm.Uncoded()
+    >>> code.deterministic, code.recovery_threshold(4)  # every worker must answer
+    (True, 4)
+    """
 
     name = "uncoded"
     deterministic = True
@@ -54,7 +62,20 @@ class Uncoded(Code):
 
 @dataclass(frozen=True)
 class Repetition(Code):
-    """Each sub-product is computed by ``copies`` workers (``W = copies * K``); any copy recovers it."""
+    """Each sub-product is computed by ``copies`` workers (``W = copies * K``); any copy recovers it.
+
+    Examples
+    --------
+    Two copies of each of 3 sub-products on 6 workers: any 4 packets recover everything.
+
+    >>> import numpy as np, uepmm
+    >>> code = uepmm.Repetition(2)
+    >>> code.recovery_threshold(3)
+    4
+    >>> encoding = code.encode(uepmm.ClassTable((0, 1, 2)), 6, np.random.default_rng(0))
+    >>> encoding.windows.tolist()
+    [0, 1, 2, 0, 1, 2]
+    """
 
     copies: int | None = None
     name = "repetition"

@@ -111,7 +111,20 @@ def speculative_schedule(units: np.ndarray, omega: float = 1.0) -> tuple[np.ndar
 
 @dataclass(frozen=True)
 class Speculative(Code):
-    """Uncoded tasks plus speculative copies on free workers (module docstring); needs ``W >= K``."""
+    """Uncoded tasks plus speculative copies on free workers (module docstring); needs ``W >= K``.
+
+    Examples
+    --------
+    ``K`` uncoded tasks with backup copies on the spare workers; a block is done at its first
+    finished copy:
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((4, 6)), rng.standard_normal((6, 3))
+    >>> res = uepmm.coded_matmul(A, B, code="speculative", partition="cxr", blocks=3, workers=6, seed=0)
+    >>> res.recovered.tolist(), bool(np.allclose(res.estimate, A @ B))
+    ([True, True, True], True)
+    """
 
     name = "speculative"
     deterministic = True

@@ -113,7 +113,20 @@ class _WindowCode(Code):
 
 @dataclass(frozen=True)
 class NOW(_WindowCode):
-    """Non-overlapping-window UEP code."""
+    """Non-overlapping-window UEP code.
+
+    Examples
+    --------
+    Each worker draws a class ``l`` with probability ``Γ_l`` and combines that class only:
+
+    >>> import numpy as np, uepmm
+    >>> classes = uepmm.ClassTable((0, 0, 1, 1, 2, 2))
+    >>> encoding = uepmm.NOW((0.5, 0.3, 0.2)).encode(classes, 8, np.random.default_rng(0))
+    >>> support = encoding.generator != 0
+    >>> class_of = classes.as_array()
+    >>> all(bool(np.all(class_of[row] == w)) for row, w in zip(support, encoding.windows))
+    True
+    """
 
     name = "now"
     expanding = False
@@ -121,7 +134,22 @@ class NOW(_WindowCode):
 
 @dataclass(frozen=True)
 class EW(_WindowCode):
-    """Expanding-window UEP code."""
+    """Expanding-window UEP code.
+
+    Examples
+    --------
+    Window ``l`` combines classes ``0..l``, so the most important class is in every packet:
+
+    >>> import numpy as np, uepmm
+    >>> classes = uepmm.ClassTable((0, 0, 1, 1, 2, 2))
+    >>> encoding = uepmm.EW((0.5, 0.3, 0.2)).encode(classes, 8, np.random.default_rng(0))
+    >>> support = encoding.generator != 0
+    >>> bool(support[:, :2].all())  # class 0 (sub-products 0 and 1)
+    True
+    >>> class_of = classes.as_array()
+    >>> all(bool(np.all(class_of[row] <= w)) for row, w in zip(support, encoding.windows))
+    True
+    """
 
     name = "ew"
     expanding = True

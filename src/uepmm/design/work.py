@@ -51,6 +51,17 @@ def window_work(
     c×r: NOW ``k_l``, EW ``k_1 + … + k_l``, MDS ``K``.  r×c (``grid = (N, P)``, sub-product
     ``i`` at row ``i // P``, column ``i % P``): the rank of the window's pattern, what
     ``Code.packet_work`` measures on a drawn packet (with probability one), and ``min(N, P)``.
+
+    Examples
+    --------
+    c×r with classes of 1, 2 and 3 sub-products: NOW windows cost their class, EW windows the
+    classes up to theirs, an MDS packet all six:
+
+    >>> import uepmm
+    >>> from uepmm.design import window_work
+    >>> classes = uepmm.ClassTable((0, 1, 1, 2, 2, 2))
+    >>> window_work("now", classes, "cxr"), window_work("ew", classes, "cxr")
+    (((1, 2, 3), 6), ((1, 3, 6), 6))
     """
     code = choice(code, "code", ("now", "ew"))
     partition = choice(partition, "partition", ("rxc", "cxr"))
@@ -70,7 +81,15 @@ def window_work(
 def work_cdfs(latency: LatencyModel, works: Sequence[int], deadlines: Sequence[float], omega: float,
               seed: int) -> np.ndarray:
     """``F_s(t)``, shape ``(len(deadlines), len(works))``: probability that a packet of work ``s``
-    (the sum of ``s`` unit draws over ``Ω``) has answered by ``t``."""
+    (the sum of ``s`` unit draws over ``Ω``) has answered by ``t``.
+
+    Examples
+    --------
+    >>> import uepmm
+    >>> from uepmm.design import work_cdfs
+    >>> work_cdfs(uepmm.Deterministic(1.0), [1, 2], [1.5], omega=1.0, seed=0).tolist()
+    [[1.0, 0.0]]
+    """
     if isinstance(latency, (Exponential, ShiftedExponential, Deterministic)):
         from ..theory.work import work_response_cdf
 

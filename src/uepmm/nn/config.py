@@ -42,6 +42,15 @@ class CodingConfig(JobSpec):
     ``fidelity="fast"`` with the simulated backend runs the lean per-product path of
     :mod:`uepmm.nn.lean` (the engine's draw and decoder, products in torch);
     ``fidelity="full"`` or ``backend="dask"`` calls :func:`uepmm.coded_matmul` itself.
+
+    Examples
+    --------
+    >>> from uepmm.nn import CodingConfig
+    >>> config = CodingConfig()
+    >>> config.code, config.partition, config.blocks, config.workers, config.class_counts
+    ('ew', 'cxr', 9, 15, (1, 2, 6))
+    >>> CodingConfig(code="mds", deadline=2.0).deadline
+    2.0
     """
 
     deadline: float = 1.0
@@ -95,6 +104,21 @@ class ThresholdSchedule:
     thresholds of Sec. VII-B, and no threshold grows past 8x per-layer over training.
     Only the operands of the two backward products are thresholded; the stored weights,
     the forward pass and the bias gradient are untouched.
+
+    Examples
+    --------
+    Epoch 0, layer 0 uses the thresholds of Sec. VII-B; they double per epoch (up to 8×) and
+    per layer:
+
+    >>> import math
+    >>> from uepmm.nn import ThresholdSchedule
+    >>> schedule = ThresholdSchedule()
+    >>> schedule.thresholds(0, 0)
+    (1e-05, 0.0001, 0.0001)
+    >>> all(math.isclose(a, 16 * b) for a, b in zip(schedule.thresholds(1, 3), schedule.thresholds(0, 0)))
+    True
+    >>> schedule.factor(0, 10)  # the epoch growth stops at max_epoch_factor
+    8.0
     """
 
     gradient: float = 1e-5

@@ -2,15 +2,15 @@
 
 Schemes (colours of Sec. VII-C / Fig. 16):
 
-========== ======= ============================================ =========
-scheme     W       code                                         Ω = 9 / W
-========== ======= ============================================ =========
-centralized  --    exact products, no stragglers (the benchmark)   --
-uncoded      9     one sub-product per worker                    1
-now         15     NOW-UEP, classes (1, 2, 6), Γ = Table III      0.6
-ew          15     EW-UEP, classes (1, 2, 6), Γ = Table III       0.6
-repetition  18     every sub-product on 2 workers                 0.5
-========== ======= ============================================ =========
+=========== ==== ============================================= =========
+scheme      W    code                                          Ω = 9 / W
+=========== ==== ============================================= =========
+centralized --   exact products, no stragglers (the benchmark) --
+uncoded     9    one sub-product per worker                    1
+now         15   NOW-UEP, classes (1, 2, 6), Γ = Table III     0.6
+ew          15   EW-UEP, classes (1, 2, 6), Γ = Table III      0.6
+repetition  18   every sub-product on 2 workers                0.5
+=========== ==== ============================================= =========
 
 Every other named scheme of :data:`uepmm.SCHEMES` (``ew+``, ``now+``, ``mds``, ``speculative``, ...,
 :data:`RUN_SCHEMES`) runs with the same settings and ``W = 15`` (Table VII's for NOW/EW; its task

@@ -45,6 +45,18 @@ def arrival_distribution(
 
     ``t`` is a time or a 1-D array of times; the result has shape ``(len(t), W+1)`` (one
     row for a scalar).  ``F(Ω t)`` is ``latency.response_cdf(t, omega)`` (Remark 1).
+
+    Examples
+    --------
+    With two workers, both arrive by ``t`` with probability ``F(t)^2``:
+
+    >>> import math, uepmm
+    >>> from uepmm.theory import arrival_distribution
+    >>> p = arrival_distribution(uepmm.Exponential(1.0), 1.0, workers=2)
+    >>> p.shape, math.isclose(p[0, 2], (1 - math.exp(-1.0)) ** 2)
+    ((1, 3), True)
+    >>> arrival_distribution(uepmm.Deterministic(0.5), [0.4, 1.0], workers=3).tolist()
+    [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
     """
     if not isinstance(latency, LatencyModel):
         raise TypeError(
@@ -72,7 +84,14 @@ def _times(t: object) -> np.ndarray:
 
 
 def sub_product_energy(U: int, H: int, Q: int, var_a: float, var_b: float) -> float:
-    """``E||P_k||_F^2 = U H Q σ_A² σ_B²`` for i.i.d. zero-mean blocks (eq. 12)."""
+    """``E||P_k||_F^2 = U H Q σ_A² σ_B²`` for i.i.d. zero-mean blocks (eq. 12).
+
+    Examples
+    --------
+    >>> from uepmm.theory import sub_product_energy
+    >>> sub_product_energy(U=2, H=3, Q=4, var_a=1.0, var_b=0.5)
+    12.0
+    """
     U = positive_int(U, "U")
     H = positive_int(H, "H")
     Q = positive_int(Q, "Q")
@@ -113,6 +132,12 @@ def total_energy(k: Sequence[int], class_energy: Sequence[float]) -> float:
 
     r×c: the blocks of ``C`` are disjoint.  c×r: ``C = sum_m P_m`` and, with independent
     zero-mean blocks (Assumption 1), the cross terms ``E<P_m, P_m'>`` vanish, so the same sum.
+
+    Examples
+    --------
+    >>> from uepmm.theory import total_energy
+    >>> total_energy([1, 2], [4.0, 1.0])
+    6.0
     """
     k = int_sequence(k, "k")
     return float(np.dot(k, _energies(class_energy, len(k))))
@@ -125,6 +150,17 @@ def conditional_loss_rxc(probs: np.ndarray, k: Sequence[int], class_energy: Sequ
     ``U H Q σ²_{l,A} σ²_{l,B}``; any per-class value is accepted).  If a class mixes
     sub-products of different energies pass their mean: only ``k_l e_l`` enters.
     ``probs`` has shape ``(packets, L)`` (result per row) or ``(L,)`` (a scalar array).
+
+    Examples
+    --------
+    One sub-product of energy 4 in class 0 and two of energy 1 in class 1; nothing decoded,
+    class 0 decoded, everything decoded:
+
+    >>> import numpy as np
+    >>> from uepmm.theory import conditional_loss_rxc
+    >>> probs = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> conditional_loss_rxc(probs, [1, 2], [4.0, 1.0]).tolist()
+    [6.0, 2.0, 0.0]
     """
     k = int_sequence(k, "k")
     e = _energies(class_energy, len(k))
@@ -143,6 +179,16 @@ def conditional_loss_bound_cxr(
     From ``||sum_m X_m||² <= M sum_m ||X_m||²`` (eqs. 20-22).  Under Assumption 1 with
     independent zero-mean blocks the exact conditional loss is eq. 17 itself, so the bound
     is loose by the factor ``M``.
+
+    Examples
+    --------
+    The r×c value times ``M = K = 3``:
+
+    >>> import numpy as np
+    >>> from uepmm.theory import conditional_loss_bound_cxr
+    >>> probs = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> conditional_loss_bound_cxr(probs, [1, 2], [4.0, 1.0]).tolist()
+    [18.0, 6.0, 0.0]
     """
     k = int_sequence(k, "k")
     M = sum(k) if num_blocks is None else positive_int(num_blocks, "num_blocks")
@@ -180,6 +226,12 @@ def expected_loss_vs_packets(
     ``partition="rxc"``: eq. 17 (exact); ``"cxr"``: the eq. 19 bound.  With
     ``normalize=True`` divided by ``E||C||_F^2 = sum_l k_l e_l`` (:func:`total_energy`).
     MDS and the baselines use the same formula with their own probabilities.
+
+    Examples
+    --------
+    >>> from uepmm.theory import expected_loss_vs_packets
+    >>> expected_loss_vs_packets("mds", [1, 1, 1], None, [1.0, 1.0, 1.0], normalize=True).tolist()
+    [1.0, 1.0, 1.0, 0.0]
     """
     partition = choice(partition, "partition", PARTITIONS)
     P = decoding_probabilities(code, k, gamma, max_packets, copies, q)
@@ -205,6 +257,16 @@ def expected_loss(
 
     ``omega`` defaults to ``K / W`` (Remark 1).  ``uncoded`` needs ``workers == K``;
     ``repetition`` needs ``workers == copies * K`` (``copies`` defaults to ``workers / K``).
+
+    Examples
+    --------
+    Three workers that all answer at time 1: nothing at ``t = 0.5``, everything at ``t = 2``:
+
+    >>> import uepmm
+    >>> from uepmm.theory import expected_loss
+    >>> expected_loss("mds", [1, 1, 1], None, uepmm.Deterministic(1.0), [0.5, 2.0], workers=3,
+    ...               class_energy=[1.0, 1.0, 1.0], omega=1.0).tolist()
+    [3.0, 0.0]
     """
     from ..codes.base import make_code
 
@@ -233,6 +295,13 @@ def sec6_class_energy(partition: str) -> np.ndarray:
     energy is the mean of its members' ``U H Q σ_a² σ_b²``, which keeps eq. 17 exact since
     only ``k_l e_l`` (the members' sum) enters: 81e6 × (40, 1, 0.07).
     c×r: U = Q = 900, H = 100, M = 9; classes HH, MM, LL: 81e6 × (100, 1, 0.01).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from uepmm.theory import sec6_class_energy
+    >>> bool(np.allclose(sec6_class_energy("cxr"), 81e6 * np.array([100, 1, 0.01])))
+    True
     """
     partition = choice(partition, "partition", PARTITIONS)
     v = SEC6_VARIANCES

@@ -355,6 +355,17 @@ def decoding_probabilities(
     decoding as in [16]).  Limits: sub-products that an ideal decoder could recover from a
     rank-deficient window by chance are not counted, so for finite q this is a lower bound
     on what a least-squares decoder recovers; the finite-q EW path costs ``O(L W^2 K^2)``.
+
+    Examples
+    --------
+    Row ``N`` is the probability that each class is decoded after ``N`` packets.  MDS
+    decodes everything from ``K`` packets; EW with two classes of one sub-product each:
+
+    >>> from uepmm.theory import decoding_probabilities
+    >>> decoding_probabilities("mds", [1, 1, 1], max_packets=3)[:, 0].tolist()
+    [0.0, 0.0, 0.0, 1.0]
+    >>> decoding_probabilities("ew", [1, 1], gamma=[0.5, 0.5], max_packets=2).tolist()
+    [[0.0, 0.0], [0.5, 0.0], [1.0, 0.75]]
     """
     k = int_sequence(k, "k")
     K = sum(k)

@@ -33,6 +33,15 @@ def sampling_expected_loss(
 
     ``product_energies``: ``||P_k||_F^2``; ``probabilities``: the sampling ``p_k`` (a sub-product
     with ``p_k = 0`` must have ``P_k = 0``); ``total_energy``: ``||C||_F^2``.
+
+    Examples
+    --------
+    Two orthogonal sub-products of energy 1 sampled with probability 1/2 each:
+    ``(sum_k ||P_k||^2 / p_k - ||C||^2) / n``:
+
+    >>> from uepmm.theory import sampling_expected_loss
+    >>> sampling_expected_loss([1.0, 1.0], [0.5, 0.5], total_energy=2.0, packets=[1, 2]).tolist()
+    [2.0, 1.0]
     """
     energies = np.asarray(product_energies, dtype=np.float64)
     p = np.asarray(probabilities, dtype=np.float64)

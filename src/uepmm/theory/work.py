@@ -32,7 +32,17 @@ __all__ = ["work_response_cdf", "poisson_binomial", "arrival_distribution_work",
 
 
 def work_response_cdf(latency: LatencyModel, work: Sequence[int] | int, t, omega: float = 1.0) -> np.ndarray:
-    """``P(sum of s draws / Ω ≤ t)`` for each time and work: shape ``(len(t), len(work))``."""
+    """``P(sum of s draws / Ω ≤ t)`` for each time and work: shape ``(len(t), len(work))``.
+
+    Examples
+    --------
+    Unit draws that all take 1: a packet of work 2 answers at time 2.
+
+    >>> import uepmm
+    >>> from uepmm.theory import work_response_cdf
+    >>> work_response_cdf(uepmm.Deterministic(1.0), [1, 2], [1.5, 2.5]).tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
     s = np.atleast_1d(np.asarray(work, dtype=np.float64))
     if np.any(s < 1) or np.any(s != np.rint(s)):
         raise ValueError(f"work must be whole block products >= 1, got {work!r}")
@@ -50,7 +60,15 @@ def work_response_cdf(latency: LatencyModel, work: Sequence[int] | int, t, omega
 
 
 def poisson_binomial(probabilities: np.ndarray) -> np.ndarray:
-    """``P(N = n)``, ``n = 0..W``, for independent workers with arrival probabilities ``(..., W)``."""
+    """``P(N = n)``, ``n = 0..W``, for independent workers with arrival probabilities ``(..., W)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from uepmm.theory import poisson_binomial
+    >>> poisson_binomial(np.array([0.5, 1.0])).tolist()
+    [0.0, 0.5, 0.5]
+    """
     p = np.asarray(probabilities, dtype=np.float64)
     pmf = np.zeros(p.shape[:-1] + (p.shape[-1] + 1,))
     pmf[..., 0] = 1.0
@@ -62,7 +80,17 @@ def poisson_binomial(probabilities: np.ndarray) -> np.ndarray:
 
 
 def arrival_distribution_work(latency: LatencyModel, t, work: Sequence[int], omega: float = 1.0) -> np.ndarray:
-    """``P(N(t) = n)`` for workers of known work ``work`` (one per worker): ``(len(t), W + 1)``."""
+    """``P(N(t) = n)`` for workers of known work ``work`` (one per worker): ``(len(t), W + 1)``.
+
+    Examples
+    --------
+    Two workers of work 1 and 2 with unit draws of exactly 1: by ``t = 1.5`` only the first.
+
+    >>> import uepmm
+    >>> from uepmm.theory import arrival_distribution_work
+    >>> arrival_distribution_work(uepmm.Deterministic(1.0), [1.5], [1, 2]).tolist()
+    [[0.0, 1.0, 0.0]]
+    """
     return poisson_binomial(work_response_cdf(latency, work, t, omega))
 
 
@@ -84,6 +112,17 @@ def expected_loss_work(
     ``work``: NOW/EW, the work of each window (default for c×r: NOW ``k_l``, EW ``k_1 + … + k_l``;
     r×c needs it, the rank of each window's pattern); other codes, the one work of every packet
     (default for c×r: ``K`` for MDS, 1 for uncoded and repetition).
+
+    Examples
+    --------
+    A c×r MDS packet costs ``K = 3`` unit draws, so with unit draws of exactly 1 nothing
+    arrives before ``t = 3`` (the value is Theorem 2's bound, ``M`` times the energy):
+
+    >>> import uepmm
+    >>> from uepmm.theory import expected_loss_work
+    >>> expected_loss_work("mds", [1, 1, 1], None, uepmm.Deterministic(1.0), [2.5, 3.5], workers=3,
+    ...                    class_energy=[1.0, 1.0, 1.0], omega=1.0).tolist()
+    [9.0, 0.0]
     """
     from ..codes.base import make_code
 
