@@ -299,7 +299,7 @@ def format_wide_table(rows: Sequence[dict[str, Any]], deadlines: Sequence[float]
     if compared:
         table.append({"scheme": "UEP/other", **{head: (_ratio(best[t]["best_uep_loss"], best[t]["best_other_loss"])
                                                  if t in compared else "-") + " " for t, head in zip(times, heads)}})
-    lines = format_rows(table, "table").splitlines()
+    lines = [line.rstrip() for line in format_rows(table, "table").splitlines()]
     if compared:
         lines.insert(len(lines) - 1, "-" * len(lines[0]))
     settings = []
