@@ -56,8 +56,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--cost", default="work", choices=("equal", "work"),
                         help="work (default): a packet's response time is the sum of one latency draw per block "
                              "product it costs (Code.packet_work: s block products take s draws), the honest model; "
-                             "equal: every packet is one latency draw, the paper's model (what uepmm figure and "
-                             "uepmm demo use)")
+                             "equal: every packet is one latency draw, the paper's model (the default of uepmm "
+                             "figure, demo and simulate)")
     parser.add_argument("--trials", type=int, default=100, help="Monte Carlo trials per scheme (default 100)")
     add_seed_argument(parser)
     parser.add_argument("--schemes", type=scheme_list, default=None, help=_SCHEMES_HELP)

@@ -20,6 +20,11 @@ Gram matrix of the exact sub-products (:meth:`uepmm.loss.BlockLoss.reconstructio
 This is what :func:`uepmm.coded_matmul` with ``deadline=t`` and that seed returns (the tests
 check it against full fidelity).  ``backend="dask"`` runs :func:`uepmm.coded_matmul` for
 every (scheme, trial, deadline) with real compute.
+
+What a user reads: :func:`format_wide_table` (schemes × deadlines, the least loss of each
+deadline marked), the long rows (:data:`COLUMNS`, with ``uep`` from :attr:`uepmm.Scheme.uep`)
+as CSV/JSON, and :func:`plot_compare` (losses below :data:`EXACT_FLOOR` on an "exact" floor).
+The cost model is the caller's (``base.cost``); ``uepmm compare`` defaults to ``"work"``.
 """
 
 from __future__ import annotations
