@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from uepmm import coded_matmul
-from uepmm.cli import main
+from uepmm.cli import build_parser, main
 from uepmm.codes import CODES
 from uepmm.experiments import compare as compare_module
 from uepmm.experiments.compare import (
     COLUMNS,
     SCHEMES,
+    TIE,
     compare_schemes,
     fast_losses,
     resolve_schemes,
@@ -55,8 +56,9 @@ def test_compare_writes_every_scheme_at_every_deadline(files, capsys):
     names = available("cxr")
     assert [r["scheme"] for r in rows] == [n for n in names for _ in DEADLINES]
     assert list(rows[0]) == list(COLUMNS)
-    for r in rows:
-        assert float(r["mean_loss"]) >= 0.0 and r["cost"] == "equal" and r["partition"] == "cxr"
+    for r in rows:  # cost: work unless --cost equal
+        assert float(r["mean_loss"]) >= 0.0 and r["cost"] == "work" and r["partition"] == "cxr"
+        assert r["uep"] == ("1" if r["scheme"] in ("now", "ew", "now+", "ew+") else "0")
         if r["decoder"] == "zero":  # exact blocks or nothing: never more than ||C||^2 (sampling's unbiased
             assert float(r["mean_loss"]) <= 1.0  # estimate can exceed it with few packets)
         assert int(r["trials"]) == 20 and int(r["workers"]) == 12
@@ -81,11 +83,30 @@ def test_compare_json_table_and_csv_agree(files, capsys):
     as_csv = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     for j, c in zip(rows, as_csv):
         assert float(c["mean_loss"]) == pytest.approx(j["mean_loss"], rel=1e-12, abs=1e-300)
+    assert [r["uep"] for r in rows] == [0] * len(DEADLINES) + [1] * len(DEADLINES)
     assert run_compare(files, "--schemes", "mds,ew") == 0
-    table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == list(COLUMNS)
-    notes = table[1 + 2 * len(DEADLINES):]  # the CSV and (with matplotlib) the PNG
+    table = capsys.readouterr().out.splitlines()  # schemes x deadlines, then the UEP/other line and the legend
+    assert table[0].split() == ["scheme", "t=0.5", "t=1", "t=2", "t=inf"]
+    for line, name in zip(table[1:3], ("mds", "ew")):
+        cells = line.split()
+        assert cells[0] == name
+        for cell, r in zip(cells[1:], [r for r in rows if r["scheme"] == name]):
+            assert float(cell.rstrip("*")) == pytest.approx(r["mean_loss"], rel=5e-3, abs=0)
+            least = min(x["mean_loss"] for x in rows if x["deadline"] == r["deadline"])
+            assert cell.endswith("*") == (r["mean_loss"] <= least + TIE)
+    assert table[4].split()[0] == "UEP/other" and table[5].startswith("* least mean loss at that deadline")
+    notes = table[9:]  # the CSV and (with matplotlib) the PNG
     assert notes and all(line.startswith("wrote ") for line in notes)
+
+
+def test_compare_defaults_to_the_work_cost_and_the_paper_reproductions_to_equal(files, capsys):
+    def default(*command):
+        return build_parser().parse_args([*command]).cost
+    assert default("compare") == "work"
+    assert default("compare", "--cost", "equal") == "equal"
+    assert default("simulate") == "equal"  # the paper's figures and demo have no other cost
+    assert run_compare(files, "--format", "json", "--schemes", "mds", "--cost", "equal") == 0
+    assert {r["cost"] for r in json.loads(capsys.readouterr().out)} == {"equal"}
 
 
 def test_same_seed_same_csv_and_png(files, tmp_path, capsys):

@@ -20,6 +20,11 @@ Gram matrix of the exact sub-products (:meth:`uepmm.loss.BlockLoss.reconstructio
 This is what :func:`uepmm.coded_matmul` with ``deadline=t`` and that seed returns (the tests
 check it against full fidelity).  ``backend="dask"`` runs :func:`uepmm.coded_matmul` for
 every (scheme, trial, deadline) with real compute.
+
+What a user reads: :func:`format_wide_table` (schemes × deadlines, the least loss of each
+deadline marked), the long rows (:data:`COLUMNS`, with ``uep`` from :attr:`uepmm.Scheme.uep`)
+as CSV/JSON, and :func:`plot_compare` (losses below :data:`EXACT_FLOOR` on an "exact" floor).
+The cost model is the caller's (``base.cost``); ``uepmm compare`` defaults to ``"work"``.
 """
 
 from __future__ import annotations
@@ -44,19 +49,22 @@ from ..scheme import SCHEMES, Scheme
 from ..spec import JobSpec
 from .engine_curves import trial_seed
 from .plotting import new_figure
-from .tables import write_csv
+from .tables import format_rows, write_csv
 
 __all__ = ["Scheme", "SCHEMES", "DEFAULT_DEADLINES", "COLUMNS", "resolve_schemes", "scheme_spec", "compare_schemes",
-           "fast_losses", "winners", "plot_compare", "write_compare", "TIE"]
+           "fast_losses", "winners", "format_wide_table", "plot_series", "plot_compare", "write_compare", "TIE",
+           "EXACT_FLOOR"]
 
 
 #: Deadlines of ``uepmm compare`` when none are given (latency-model units; ``inf`` waits for all).
 DEFAULT_DEADLINES = (0.5, 1.0, 2.0, 4.0, 8.0, math.inf)
 #: Losses closer than this tie in :func:`winners` (an LMMSE estimate of a complete set is exact up to rounding).
 TIE = 1e-15
-#: Columns of every result row.
+#: Losses below this are drawn on the plot's "exact" floor (:func:`plot_series`): rounding residue, not error.
+EXACT_FLOOR = 1e-12
+#: Columns of every result row (``uep``: 1 when the scheme's code protects classes unequally, :attr:`Scheme.uep`).
 COLUMNS = ("scheme", "code", "decoder", "partition", "cost", "deadline", "mean_loss", "std_loss", "stderr",
-           "trials", "workers", "tasks")
+           "trials", "workers", "tasks", "uep")
 
 
 def resolve_schemes(names: Sequence[str] | None, partition: str) -> tuple[list[Scheme], list[str]]:
@@ -225,18 +233,20 @@ def compare_schemes(
                 "scheme": scheme.name, "code": scheme.code_name, "decoder": decoder, "partition": base.partition,
                 "cost": base.cost, "deadline": float(t), "mean_loss": float(losses[:, i].mean()),
                 "std_loss": float(std[i]), "stderr": float(std[i] / math.sqrt(trials)), "trials": trials,
-                "workers": base.workers, "tasks": spec.workers,
+                "workers": base.workers, "tasks": spec.workers, "uep": int(scheme.uep),
             })
     return rows, notes
 
 
 def winners(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per deadline: the scheme(s) with the least mean loss (all within :data:`TIE` named), that loss,
-    the best of the others and its loss, and the best UEP row (now/ew/now+/ew+) with its loss."""
+    the best of the others and its loss, the best UEP row (``uep`` = 1, :attr:`Scheme.uep`) and the best
+    other row (``uep`` = 0) with their losses (keys present when there is such a row)."""
     out = []
     for t in sorted({r["deadline"] for r in rows}):
         at = sorted((r for r in rows if r["deadline"] == t), key=lambda r: r["mean_loss"])
-        uep = [r for r in at if r["code"] in ("now", "ew")]
+        uep = [r for r in at if int(r.get("uep", 0))]
+        other = [r for r in at if not int(r.get("uep", 0))]
         best = at[0]["mean_loss"]
         tied = [r["scheme"] for r in at if r["mean_loss"] <= best + TIE]
         rest = [r for r in at if r["mean_loss"] > best + TIE]
@@ -245,30 +255,121 @@ def winners(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                math.nan}
         if uep:
             row.update(best_uep=uep[0]["scheme"], best_uep_loss=uep[0]["mean_loss"])
+        if other:
+            row.update(best_other=other[0]["scheme"], best_other_loss=other[0]["mean_loss"])
         out.append(row)
     return out
 
 
+def _sci(x: float, digits: int = 3) -> str:
+    """``x`` in compact scientific notation (``8.97e-1``); ``0`` for zero."""
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _ratio(uep: float, other: float) -> str:
+    """The best UEP row's loss over the best other row's, as the table shows it."""
+    if uep <= TIE and other <= TIE:
+        return "both 0"
+    if other <= TIE:
+        return "inf"
+    text = f"{uep / other:.2g}"
+    return _sci(uep / other, 2) if "e" in text else text
+
+
+def format_wide_table(rows: Sequence[dict[str, Any]], deadlines: Sequence[float] | None = None) -> str:
+    """Result rows (:data:`COLUMNS`) as ``uepmm compare``'s table: a line per scheme, a column per deadline.
+
+    Each cell is the mean loss (3 significant digits, compact scientific notation), marked ``*``
+    where it is the least at that deadline (every scheme within :data:`TIE` of the least is
+    marked).  When there are UEP rows (``uep`` = 1) and others, a last line ``UEP/other`` gives the
+    best UEP row's loss over the best other row's (below 1: UEP wins; ``inf``: the other is exact
+    and UEP is not; ``both 0``: both exact), and the legend names those rows.  ``deadlines``:
+    the columns, in order (default: every deadline of ``rows``, ascending).
+    """
+    rows = list(rows)
+    if not rows:
+        return ""
+    times = sorted({float(r["deadline"]) for r in rows}) if deadlines is None else [float(t) for t in deadlines]
+    best = {float(w["deadline"]): w for w in winners(rows)}
+    loss = {(r["scheme"], float(r["deadline"])): float(r["mean_loss"]) for r in rows}
+    heads = [f"t={t:g}" for t in times]
+    table = []
+    for name in dict.fromkeys(r["scheme"] for r in rows):
+        line = {"scheme": name}
+        for t, head in zip(times, heads):
+            x = loss.get((name, t))
+            line[head] = "-" if x is None else _sci(x) + ("*" if x <= best[t]["winner_loss"] + TIE else " ")
+        table.append(line)
+    compared = [t for t in times if "best_uep" in best.get(t, {}) and "best_other" in best.get(t, {})]
+    if compared:
+        table.append({"scheme": "UEP/other", **{head: (_ratio(best[t]["best_uep_loss"], best[t]["best_other_loss"])
+                                                 if t in compared else "-") + " " for t, head in zip(times, heads)}})
+    lines = [line.rstrip() for line in format_rows(table, "table").splitlines()]
+    if compared:
+        lines.insert(len(lines) - 1, "-" * len(lines[0]))
+    settings = []
+    for key in ("cost", "trials"):
+        values = {r.get(key) for r in rows}
+        if len(values) == 1 and None not in values:
+            settings.append(f"{key}={values.pop()}")
+    lines.append(f"* least mean loss at that deadline (every scheme within {TIE:g} of it marked)"
+                 + (f"; {', '.join(settings)}" if settings else ""))
+    if compared:
+        def by_scheme(key: str) -> str:
+            groups: dict[str, list[str]] = {}
+            for t in compared:
+                if not (best[t]["best_uep_loss"] <= TIE and best[t]["best_other_loss"] <= TIE):
+                    groups.setdefault(best[t][key], []).append(f"{t:g}")
+            return "; ".join(f"{name} at t = {', '.join(ts)}" for name, ts in groups.items()) or "all exact"
+        uep_names = ", ".join(dict.fromkeys(r["scheme"] for r in rows if int(r.get("uep", 0))))
+        lines += [f"UEP/other: the best UEP row's loss ({uep_names}) over the best other row's; below 1: UEP wins",
+                  f"  best UEP: {by_scheme('best_uep')}", f"  best other: {by_scheme('best_other')}"]
+    return "\n".join(lines)
+
+
+def plot_series(rows: Sequence[dict[str, Any]], floor: float = EXACT_FLOOR) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """What :func:`plot_compare` draws: per scheme (in row order) its finite deadlines and mean losses,
+    a loss below ``floor`` raised to ``floor`` (the plot's "exact" floor: an exact scheme stays on the log
+    axis, and rounding residue such as 1e-31 does not stretch it)."""
+    out = {}
+    for name in dict.fromkeys(r["scheme"] for r in rows):
+        mine = [r for r in rows if r["scheme"] == name and math.isfinite(r["deadline"])]
+        if mine:
+            t = np.array([float(r["deadline"]) for r in mine])
+            out[name] = (t, np.maximum(np.array([float(r["mean_loss"]) for r in mine]), floor))
+    return out
+
+
 def plot_compare(rows: Sequence[dict[str, Any]], path: str, title: str = "") -> str | None:
-    """Mean loss against the finite deadlines, one line per scheme, log y (a zero loss is not drawn).
+    """Mean loss against the finite deadlines, one line per scheme (UEP rows solid, the others dotted),
+    log y; losses below :data:`EXACT_FLOOR` drawn on a grey "exact" floor (:func:`plot_series`).
     ``None`` when matplotlib is missing or there is no finite deadline."""
-    finite = [r for r in rows if math.isfinite(r["deadline"])]
-    fig = new_figure((7.5, 4.6))
-    if fig is None or not finite:
+    series = plot_series(rows)
+    fig = new_figure((8.6, 4.6))
+    if fig is None or not series:
         return None
     ax = fig.subplots()
-    styles = {"now": "-", "ew": "-", "now+": "--", "ew+": "--"}
-    for name in dict.fromkeys(r["scheme"] for r in finite):
-        mine = [r for r in finite if r["scheme"] == name]
-        t = np.array([r["deadline"] for r in mine])
-        y = np.array([r["mean_loss"] for r in mine])
-        ax.plot(t, np.where(y > 0, y, np.nan), styles.get(name, ":"), marker="o", markersize=3, label=name)
+    uep = {r["scheme"]: int(r.get("uep", 0)) for r in rows}
+    markers = "osD^vP<>Xhp*"
+    for i, (name, (t, y)) in enumerate(series.items()):
+        ax.plot(t, y, "-" if uep.get(name) else ":", color=f"C{i % 10}", marker=markers[i % len(markers)],
+                markersize=4, label=name + (" (UEP)" if uep.get(name) else ""))
     ax.set_yscale("log")
+    if any(np.any(y <= EXACT_FLOOR) for _, y in series.values()):
+        bottom = EXACT_FLOOR / 10 ** 0.8
+        ax.axhspan(bottom, EXACT_FLOOR, color="0.9", zorder=0)
+        ax.axhline(EXACT_FLOOR, color="0.45", linewidth=0.9, linestyle="--", zorder=1)
+        ax.text(0.01, EXACT_FLOOR / 10 ** 0.4, f"exact (< {EXACT_FLOOR:g})", transform=ax.get_yaxis_transform(),
+                va="center", ha="left", fontsize=7, color="0.3")
+        ax.set_ylim(bottom=bottom)
     ax.set_xlabel("deadline (latency-model units)")
     ax.set_ylabel("mean normalised loss")
     ax.set_title(title, fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
