@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .._validation import choice, probability_vector
+from .._validation import choice, positive_int, probability_vector
 from .base import Code, Encoding, packet_work, to_factor_form
 from .baseline import Repetition, Uncoded
 from .matdot import MatDot
@@ -37,7 +37,8 @@ def _window_code(cls: type[Code]) -> Callable[..., Code]:
 #: name -> (factory taking ``gamma, copies``, the parameters the code takes).
 _REGISTRY: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "uncoded": (lambda gamma, copies: Uncoded(), ()),
-    "repetition": (lambda gamma, copies: Repetition(copies), ("copies",)),
+    "repetition": (lambda gamma, copies: Repetition(None if copies is None else positive_int(copies, "copies")),
+                   ("copies",)),
     "mds": (lambda gamma, copies: MDS(), ()),
     "polynomial": (lambda gamma, copies: Polynomial(), ()),
     "now": (_window_code(NOW), ("gamma",)),
