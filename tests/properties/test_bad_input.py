@@ -107,6 +107,14 @@ def test_a_bad_setting_is_named(job, data):
         call(A, B, **settings)
 
 
+@pytest.mark.parametrize("backend", [None, object(), 3])
+def test_a_backend_without_packets_is_refused(backend):
+    # found by test_a_bad_setting_is_named: JobSpec kept any non-string backend, and the run failed with
+    # AttributeError: 'NoneType' object has no attribute 'packets'
+    with pytest.raises(TypeError, match=names("backend")):
+        uepmm.coded_matmul(np.ones((3, 3)), np.ones((3, 3)), blocks=3, workers=5, backend=backend)
+
+
 @given(jobs(), st.data())
 def test_a_bad_matrix_is_named(job, data):
     A, B, settings = job

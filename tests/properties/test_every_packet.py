@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import ONLY, exact_codes, jobs, scale
 
@@ -48,6 +48,7 @@ def test_the_threshold_is_enough(job):
     assert [e.received for e in res.timeline] == list(range(1, res.received + 1))
 
 
+@example("repetition", 9, 3)  # found by test_the_threshold_is_enough: it said (r - 1) K + 1 = 19, theory says 25
 @given(st.sampled_from(EXACT), st.integers(1, 6), st.integers(1, 3))
 def test_the_threshold_is_where_theory_decodes_everything(name, K, copies):
     # the least n with P(everything decoded | n packets) = 1, from the code's own analytic probabilities

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from strategies import jobs, norm
 
 import uepmm
@@ -64,3 +65,15 @@ def test_in_cxr_one_more_sub_product_can_raise_the_loss():
     first, last = res.timeline[0].loss, res.timeline[-1].loss
     assert first == pytest.approx(25.0) or first == pytest.approx(36.0)  # (0.5 - 3)^2 or (0.5 + 2.5)^2, over 0.5^2
     assert last <= ATOL
+
+
+@given(jobs(), st.floats(0.0, 3.0), st.floats(0.0, 3.0))
+def test_a_later_deadline_never_recovers_less(job, t1, t2):
+    # the same seed draws the same response times: the packets by the earlier deadline are a prefix
+    A, B, settings = job
+    early, late = sorted((t1, t2))
+    first = uepmm.coded_matmul(A, B, decoder="zero", **{**settings, "deadline": early})
+    second = uepmm.coded_matmul(A, B, decoder="zero", **{**settings, "deadline": late})
+    assert first.received <= second.received
+    assert not (first.recovered & ~second.recovered).any()
+    assert [e.worker for e in first.timeline] == [e.worker for e in second.timeline][: first.received]
