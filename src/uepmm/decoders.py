@@ -37,7 +37,7 @@ import numpy as np
 
 from ._validation import choice
 from .decoder_base import DecodeContext, Decoder, DecodeSession, _tracker, decoder_for_code
-from .decoding import ProgressiveDecoder
+from .decoding import ProgressiveDecoder, recoverable
 
 if TYPE_CHECKING:
     from .codes.base import Code
@@ -83,7 +83,8 @@ class ZeroFillDecoder(Decoder):
 class LMMSEDecoder(Decoder):
     """Linear MMSE: ``P_hat = S G^T (G S G^T)^+ Y`` with the energy prior ``S`` (:mod:`uepmm.estimation`),
     or ``P_hat = R G^T (G R G^T)^+ Y`` with the sub-products' Gram matrix ``R`` when the context
-    has one (``JobSpec.prior``, :mod:`uepmm.prior`)."""
+    has one (``JobSpec.prior``, :mod:`uepmm.prior`); the recovered sub-products are solved on ``G``
+    itself, exact whatever their energy."""
 
     name = "lmmse"
     needs_energies = True
@@ -92,10 +93,31 @@ class LMMSEDecoder(Decoder):
         from .estimation import lmmse_weights, lmmse_weights_gram
 
         if context.gram is not None:
-            return lmmse_weights_gram(rows, context.gram)
+            return _exact_where_recovered(lmmse_weights_gram(rows, context.gram), rows, context)
         if context.energies is None:
             raise ValueError("decoder 'lmmse' needs the sub-product energies (DecodeContext.energies)")
-        return lmmse_weights(rows, context.energies)
+        return _exact_where_recovered(lmmse_weights(rows, context.energies), rows, context)
+
+
+def _exact_where_recovered(weights: np.ndarray, rows: np.ndarray, context: DecodeContext) -> np.ndarray:
+    """``weights`` with the rows of the recovered sub-products replaced by the minimum-norm solve of
+    ``G^T c = e_k`` on the received rows themselves, so that a recovered sub-product is exact.
+
+    The LMMSE's rank decision is on ``G S^(1/2)``: for a sub-product many decades weaker than the
+    largest (energy ratios near ``1 / rank_tol^2``) it can drop a direction that the rank decision on
+    ``G`` keeps, and the block reported recovered would be only approximate.
+    """
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.shape[0] == 0:
+        return weights
+    decided = context.code.recoverable(rows) if context.code is not None else recoverable(rows)
+    done = np.flatnonzero(decided)
+    if done.size:
+        targets = np.zeros((rows.shape[1], done.size))
+        targets[done, np.arange(done.size)] = 1.0
+        weights = np.array(weights, dtype=np.float64)
+        weights[done] = np.linalg.lstsq(rows.T, targets, rcond=None)[0].T
+    return weights
 
 
 class UnbiasedDecoder(Decoder):

@@ -24,6 +24,8 @@ import math
 import numpy as np
 from scipy.linalg import lapack
 
+from ._validation import positive_int
+
 __all__ = ["RecoveryTracker", "ProgressiveDecoder", "recovery_coefficients", "recovery_curve", "recoverable"]
 
 RANK_TOL = 1e-9
@@ -54,7 +56,7 @@ class RecoveryTracker:
     """
 
     def __init__(self, num_products: int, *, rank_tol: float = RANK_TOL, recover_tol: float = RECOVER_TOL):
-        self.num_products = int(num_products)
+        self.num_products = positive_int(num_products, "num_products")
         self.rank_tol = rank_tol
         self.recover_tol = recover_tol
         self._residual = np.eye(self.num_products)  # I - Q^T Q: column k is e_k minus its projection
@@ -64,7 +66,12 @@ class RecoveryTracker:
     def add(self, row: np.ndarray) -> np.ndarray:
         """Take one received coefficient row; return the sub-products it newly makes recoverable."""
         row = np.asarray(row, dtype=np.float64)
+        if row.shape != (self.num_products,):
+            raise ValueError(f"row has shape {row.shape}; a coefficient row has one entry per sub-product, "
+                             f"shape ({self.num_products},)")
         norm2 = float(row @ row)
+        if not math.isfinite(norm2):
+            raise ValueError(f"row must be finite (and its squared norm representable), got {row.tolist()}")
         if norm2 == 0.0 or self.rank == self.num_products:
             return _NONE
         residual = self._residual
@@ -162,6 +169,8 @@ def recovery_curve(rows: np.ndarray, **tolerances: float) -> np.ndarray:
     [0, 1, 1, 3]
     """
     rows = np.asarray(rows, dtype=np.float64)
+    if rows.ndim != 2:
+        raise ValueError(f"rows must be a 2-D array (packets x sub-products), got shape {rows.shape}")
     tracker = RecoveryTracker(rows.shape[1], **tolerances)
     out = np.zeros((rows.shape[0] + 1, rows.shape[1]), dtype=bool)
     for i, row in enumerate(rows, 1):
@@ -208,9 +217,9 @@ class ProgressiveDecoder:
         self.product_shape = tuple(product_shape)
         self.dtype = np.dtype(dtype)
         self.aggregate = aggregate
-        self._rows = np.zeros((capacity, num_products))
+        self._rows = np.zeros((positive_int(capacity, "capacity"), self.tracker.num_products))
         self._packets: list[np.ndarray] = []
-        self.products: list[np.ndarray | None] = [None] * num_products
+        self.products: list[np.ndarray | None] = [None] * self.tracker.num_products
         self.total: np.ndarray | None = None  # sum of recovered sub-products (aggregate mode)
 
     @property
@@ -226,11 +235,12 @@ class ProgressiveDecoder:
         i = self.count
         if i == self._rows.shape[0]:
             raise ValueError(f"decoder capacity {self._rows.shape[0]} exceeded; one packet per worker")
+        packet = np.asarray(packet)  # no copy of an array
         if packet.shape != self.product_shape:
             raise ValueError(f"packet has shape {packet.shape}, expected {self.product_shape}")
+        new = self.tracker.add(row)  # checks the row first
         self._rows[i] = row
         self._packets.append(packet)
-        new = self.tracker.add(row)
         if new.size == 0:
             return new
         new, coeffs = recovery_coefficients(self._rows[: self.count], new, self.tracker)

@@ -252,9 +252,32 @@ def energies_from_line_norms(a_norms: np.ndarray, b_norms: np.ndarray, partition
     (a_starts, a_sizes), (b_starts, b_sizes) = partition.factor_blocks
     a2 = np.add.reduceat(np.square(a_norms, dtype=np.float64), a_starts)
     b2 = np.add.reduceat(np.square(b_norms, dtype=np.float64), b_starts)
-    if partition.kind == "rxc":
-        return np.multiply.outer(a2, b2).ravel() / partition.a_shape[1]
-    return a2 * b2 / a_sizes
+    with np.errstate(over="ignore", under="ignore"):
+        if partition.kind == "rxc":
+            energies = np.multiply.outer(a2, b2).ravel() / partition.a_shape[1]
+            nonzero = np.multiply.outer(a2 > 0, b2 > 0).ravel()
+        else:
+            energies, nonzero = a2 * b2 / a_sizes, (a2 > 0) & (b2 > 0)
+    _check_energy_range(energies, nonzero)
+    return energies
+
+
+#: Largest energies at least this keep every underflowed one (at most ``tiny``) below ``eps^2`` of them.
+_SAFE_ENERGY = np.finfo(np.float64).tiny / np.finfo(np.float64).eps ** 2
+
+
+def _check_energy_range(energies: np.ndarray, nonzero: np.ndarray) -> None:
+    """Refuse energies that overflowed float64, or underflowed to zero where that is not negligible:
+    a zero energy makes the LMMSE decoder zero a sub-product, even one it recovered."""
+    finite = bool(np.all(np.isfinite(energies)))
+    if finite and not (np.any(nonzero & (energies == 0.0)) and energies.max() < _SAFE_ENERGY):
+        return
+    direction = "underflow to zero" if finite else "overflow"
+    raise ValueError(
+        f"A and B are out of range for the prior sub-product energies ||A_i||^2 ||B_j||^2 / H (they {direction} "
+        f"in float64; the 'lmmse' decoder, gamma='auto' and code='sampling' use them): multiply A and B by powers "
+        f"of two that bring their entries nearer 1 and divide the result by the same, or use decoder='zero'"
+    )
 
 
 def sub_product_energies(order: ImportanceOrder, partition: Partition, A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -228,6 +228,14 @@ def block_grid(kind: str, blocks: int | tuple[int, int]) -> tuple[int, int]:
     return positive_int(blocks, "blocks"), 1
 
 
+def _matrix_shape(value: object, name: str) -> tuple[int, int]:
+    """``value`` as the shape ``(rows, columns)`` of a non-empty matrix."""
+    shape = tuple(value) if isinstance(value, (tuple, list)) else None
+    if shape is None or len(shape) != 2:
+        raise ValueError(f"{name} must be a matrix shape (rows, columns), got {value!r}")
+    return positive_int(shape[0], f"{name}[0]"), positive_int(shape[1], f"{name}[1]")
+
+
 def make_partition(
     a_shape: tuple[int, int],
     b_shape: tuple[int, int],
@@ -251,6 +259,7 @@ def make_partition(
     ((0, 2, 4), (0, 2, 4, 6))
     """
     kind = choice(kind, "partition", PARTITIONS)
+    a_shape, b_shape = _matrix_shape(a_shape, "a_shape"), _matrix_shape(b_shape, "b_shape")
     if a_shape[1] != b_shape[0]:
         raise ValueError(
             f"shape mismatch: A is {a_shape[0]}x{a_shape[1]} and B is {b_shape[0]}x{b_shape[1]}; "

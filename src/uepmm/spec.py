@@ -195,6 +195,11 @@ class JobSpec:
             set_("backend", choice(self.backend, "backend", BACKENDS))
             if self.backend == "dask" and self.fidelity != "full":
                 raise ValueError("backend 'dask' computes real packets: use fidelity='full'")
+        elif not callable(getattr(self.backend, "packets", None)):
+            raise TypeError(
+                f"backend must be one of {', '.join(map(repr, BACKENDS))} or a backend object with a "
+                f"packets(job) method, got {self.backend!r}"
+            )
         set_("_decoder", make_decoder(self.decoder))
         set_("cost", choice(self.cost, "cost", COSTS))
         set_("prior", choice(self.prior, "prior", PRIORS))

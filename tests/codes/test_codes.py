@@ -88,7 +88,7 @@ def test_codes_describe_themselves():
     assert [n for n, c in props.items() if c.class_aware] == ["now", "ew"]
     assert [n for n, c in props.items() if c.deterministic] == ["uncoded", "repetition"]
     assert props["mds"].recovery_threshold(9) == 9 and props["uncoded"].recovery_threshold(9) == 9
-    assert make_code("repetition", copies=3).recovery_threshold(9) == 19  # (r - 1) K + 1
+    assert make_code("repetition", copies=3).recovery_threshold(9) == 25  # r (K - 1) + 1
     assert props["now"].recovery_threshold(9) is None and props["repetition"].recovery_threshold(9) is None
     assert props["uncoded"].task_count(9) == 9 and make_code("repetition", copies=2).task_count(9) == 18
     # the code's own probabilities are theory's

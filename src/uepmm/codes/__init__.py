@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from .._validation import probability_vector
+from .._validation import positive_int, probability_vector
 from .base import Code, Encoding, code_names, make_code, packet_work, register_code, to_factor_form
 from .baseline import Repetition, Uncoded
 from .matdot import MatDot
@@ -38,7 +38,8 @@ def _window_code(cls: type[Code]) -> Callable[..., Code]:
 #: :mod:`uepmm.codes.base` (where :func:`make_code` and :mod:`uepmm.theory` find them).
 _BUILT_IN: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "uncoded": (lambda gamma, copies: Uncoded(), ()),
-    "repetition": (lambda gamma, copies: Repetition(copies), ("copies",)),
+    "repetition": (lambda gamma, copies: Repetition(None if copies is None else positive_int(copies, "copies")),
+                   ("copies",)),
     "mds": (lambda gamma, copies: MDS(), ()),
     "polynomial": (lambda gamma, copies: Polynomial(), ()),
     "now": (_window_code(NOW), ("gamma",)),

@@ -82,8 +82,9 @@ class Repetition(Code):
     deterministic = True
 
     def recovery_threshold(self, num_products: int) -> int | None:
-        """``(r - 1) K + 1``: one packet more than can miss every copy of one sub-product."""
-        return None if self.copies is None else (positive_int(self.copies, "copies") - 1) * num_products + 1
+        """``r (K - 1) + 1``: one packet more than the ``r K - r`` packets that can miss every copy of one
+        sub-product."""
+        return None if self.copies is None else positive_int(self.copies, "copies") * (num_products - 1) + 1
 
     def task_count(self, num_products: int) -> int | None:
         return None if self.copies is None else positive_int(self.copies, "copies") * num_products

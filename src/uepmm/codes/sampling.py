@@ -183,7 +183,7 @@ class _SamplingSession(DecodeSession):
         if self.n == 0:
             return np.zeros(layout.c_shape, context.dtype)
         if not self.full:
-            scale = self.counts / (self.n * self.p)
+            scale = np.divide(self.counts, self.n * self.p, out=np.zeros(self.p.size), where=self.counts > 0)
             blocks = [scale[k] * context.exact[k] if self.counts[k] else None for k in range(layout.num_products)]
             return context.order.assemble(layout, blocks, dtype=context.dtype)
         if layout.kind == "cxr":
