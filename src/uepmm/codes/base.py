@@ -259,7 +259,8 @@ def to_factor_form(encoding: Encoding, partition: Partition, rng: np.random.Gene
             raise ValueError(
                 f"encoding='factor' needs every window to be a rectangle {{rows}} x {{cols}} of the "
                 f"{n_rows}x{n_cols} r×c grid, but worker {w}'s window is sub-products {cells.tolist()}; "
-                f"(sum a_n A_n)(sum b_p B_p) would add products outside the window. Use encoding='direct'"
+                f"(sum a_n A_n)(sum b_p B_p) would add products outside the window. Use classes='rectangles' "
+                f"with code='ew' (nested rectangle windows, one block product per packet), or encoding='direct'"
             )
         rows, cols = rect
         alpha = np.zeros(n_rows)
