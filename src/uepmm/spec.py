@@ -127,6 +127,11 @@ class JobSpec:
                 raise ValueError(
                     f"gamma='auto' designs window probabilities: use code='now' or 'ew', not {self.code!r}"
                 )
+            if not self._code.designable_gamma:
+                raise ValueError(
+                    f"gamma='auto' cannot design the windows of code {self._code.name!r} yet (uepmm.design models "
+                    f"NOW and EW): give its window probabilities, one per class, e.g. gamma=(0.4, 0.3, 0.3)"
+                )
         else:
             set_("_code", make_code(self.code, gamma=self.gamma, copies=self.copies))
         set_("_code", self._code.for_layout(self.partition, self._grid))  # e.g. polynomial codes need (N, P)

@@ -84,6 +84,8 @@ class Code:
     backup_copies = False
     #: the rows depend on the PS's prior sub-product energies (:meth:`with_energies` binds them).
     needs_energies = False
+    #: ``gamma="auto"`` can design its window probabilities (:mod:`uepmm.design` models its windows).
+    designable_gamma = False
 
     def check(self, classes: ClassTable, workers: int) -> None:
         """Raise ``ValueError`` if this code cannot run with these classes and workers."""

@@ -68,6 +68,7 @@ class _WindowCode(Code):
     expanding = False
     uses_window_probabilities = True
     class_aware = True
+    designable_gamma = True
 
     def window_probabilities(self, num_classes: int) -> np.ndarray:
         """The checked ``Gamma`` for ``num_classes`` classes (Table III when ``gamma`` is None and L = 3)."""
