@@ -195,7 +195,7 @@ def plan_from_order(
     (:func:`uepmm.draw.draw_job`) and the :class:`~uepmm.job.Job` over the given blocks."""
     scores = product_scores_from_order(order, layout)
     if isinstance(spec.classes, ClassRule):  # e.g. "rectangles": the table from this job's block scores
-        classes = spec.classes.table(order, layout)
+        classes = spec.classes.table(scores)
     else:
         classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
     code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object

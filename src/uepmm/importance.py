@@ -40,7 +40,6 @@ __all__ = [
     "Singletons",
     "CLASS_RULES",
     "make_class_rule",
-    "factor_block_scores",
     "SEC6_COUNTS",
     "TABLE8_COUNTS",
     "TABLE3_GAMMA",
@@ -195,9 +194,8 @@ def order_from_line_stats(kind: str, a_stats: np.ndarray, b_stats: np.ndarray, s
     return ImportanceOrder(kind, a_perm, b_perm, statistic, a_stats[a_perm], b_stats[b_perm])
 
 
-def factor_block_scores(order: ImportanceOrder, partition: Partition) -> tuple[np.ndarray, np.ndarray]:
-    """The statistic of every block of ``A`` and of ``B`` (in the order's permutation) from the
-    line statistics already computed for the order.
+def product_scores_from_order(order: ImportanceOrder, partition: Partition) -> np.ndarray:
+    """:func:`product_scores` from the line statistics already computed for the order.
 
     A block's Frobenius norm is the root-sum-square of its lines' norms, and its mean
     absolute value the mean of its lines' (equal-length) means: no second pass over the data.
@@ -208,13 +206,7 @@ def factor_block_scores(order: ImportanceOrder, partition: Partition) -> tuple[n
         return np.add.reduceat(stats, starts) / sizes
 
     a_blocks, b_blocks = partition.factor_blocks
-    return blocks(order.a_line_stats, *a_blocks), blocks(order.b_line_stats, *b_blocks)
-
-
-def product_scores_from_order(order: ImportanceOrder, partition: Partition) -> np.ndarray:
-    """:func:`product_scores` from the line statistics already computed for the order
-    (:func:`factor_block_scores`)."""
-    a, b = factor_block_scores(order, partition)
+    a, b = blocks(order.a_line_stats, *a_blocks), blocks(order.b_line_stats, *b_blocks)
     # sub-product k multiplies blocks partition.factors(k): r×c row-major (i, j), c×r (k, k)
     return np.multiply.outer(a, b).ravel() if partition.kind == "rxc" else a * b
 
@@ -386,8 +378,9 @@ class ClassRule:
     (:data:`CLASS_RULES`) or as an object (:class:`Rectangles`, :class:`Singletons`).
 
     :meth:`for_layout` checks the rule against the partition and binds it to the grid;
-    :meth:`table` builds the job's table from the importance order; :meth:`uniform_table`
-    is the table with the blocks already in importance order (what is known before the data).
+    :meth:`table` builds the job's table from the sub-products' scores (:func:`product_scores`);
+    :meth:`uniform_table` is the table with the blocks already in importance order (what is
+    known before the data).
     """
 
     name = "rule"
@@ -395,7 +388,7 @@ class ClassRule:
     def for_layout(self, kind: str, grid: tuple[int, int]) -> ClassRule:  # pragma: no cover
         raise NotImplementedError
 
-    def table(self, order: ImportanceOrder, partition: Partition) -> ClassTable:  # pragma: no cover
+    def table(self, scores: Sequence[float]) -> ClassTable:  # pragma: no cover
         raise NotImplementedError
 
     def uniform_table(self) -> ClassTable:  # pragma: no cover
@@ -406,8 +399,9 @@ class ClassRule:
 class Rectangles(ClassRule):
     """Nested rectangle classes of the r×c grid (docs/beyond.md, "One block product per packet").
 
-    The row blocks ``A_n`` and the column blocks ``B_p`` are ranked by their scores
-    (:func:`factor_block_scores`, in the importance order); window ``l`` is the rectangle
+    The row blocks ``A_n`` and the column blocks ``B_p`` are ranked by their scores (a sub-product's
+    score is ``stat(A_n) stat(B_p)``, so row ``n``'s largest score ranks ``A_n``, likewise the
+    columns; after the importance permutation the blocks are in order); window ``l`` is the rectangle
     {top ``r_l`` row blocks} × {top ``c_l`` column blocks} and class ``l`` the cells it adds
     to window ``l − 1``.  With ``code="ew"`` every window is a rectangle, so ``encoding="factor"``
     (eq. 11) sends ``(Σ α_n A_n)(Σ β_p B_p)``: one block product per packet.
@@ -454,10 +448,11 @@ class Rectangles(ClassRule):
         inside = (np.asarray(row_rank)[:, None, None] < r) & (np.asarray(col_rank)[None, :, None] < c)
         return ClassTable(tuple(np.argmax(inside, axis=2).ravel().tolist()))  # the first window holding the cell
 
-    def table(self, order: ImportanceOrder, partition: Partition) -> ClassTable:
-        a, b = factor_block_scores(order, partition)
-        rank = lambda scores: np.argsort(np.argsort(-scores, kind="stable"), kind="stable")  # noqa: E731
-        return self.table_from_ranks(rank(a), rank(b))
+    def table(self, scores: Sequence[float]) -> ClassTable:
+        _, (N, P) = self._bound()
+        grid = np.asarray(scores, dtype=np.float64).reshape(N, P)
+        rank = lambda s: np.argsort(np.argsort(-s, kind="stable"), kind="stable")  # noqa: E731
+        return self.table_from_ranks(rank(grid.max(axis=1)), rank(grid.max(axis=0)))
 
     def uniform_table(self) -> ClassTable:
         _, (N, P) = self._bound()
@@ -505,8 +500,8 @@ class Singletons(ClassRule):
     def for_layout(self, kind: str, grid: tuple[int, int]) -> Singletons:
         return Singletons(int(grid[0]) * int(grid[1]))
 
-    def table(self, order: ImportanceOrder, partition: Partition) -> ClassTable:
-        return classes_by_rank(product_scores_from_order(order, partition), (1,) * partition.num_products)
+    def table(self, scores: Sequence[float]) -> ClassTable:
+        return classes_by_rank(scores, (1,) * len(scores))
 
     def uniform_table(self) -> ClassTable:
         if self.num_products is None:
