@@ -36,9 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..decoders import DecodeContext, Decoder, DecodeSession
+from ..decoders import DecodeContext, DecodeSession
 from .base import Code, Encoding
-from .matdot import VandermondeDecision, require_float64, weighted_sum
+from .matdot import MatDotDecoder, VandermondeDecision, require_float64, weighted_sum
 from .polynomial import chebyshev_leja_points
 from .uep import _draw_windows, _resolve_gamma, _validated_gamma
 
@@ -181,20 +181,16 @@ class WindowDecisions:
         return self.windows[support.tobytes()]
 
 
-class EWMatDotDecoder(Decoder):
-    """The ew-matdot estimate: the sum of the largest decoded window, zero before any."""
+class EWMatDotDecoder(MatDotDecoder):
+    """The ew-matdot estimate: the sum of the largest decoded window, zero before any (MatDot's
+    decoder per window: exact blocks, a 0/1 selection of the recovered sub-products)."""
 
     name = "ew-matdot"
-    selects_exact_blocks = True
-    diagonal = True
 
     def open_session(self, context: DecodeContext) -> DecodeSession:
         if context.exact is not None:
             return _FastSession(context)
         return _FullSession(context)
-
-    def scales(self, rows, recovered, context=None):
-        return np.asarray(recovered, dtype=np.float64)
 
 
 _DECODER = EWMatDotDecoder()
