@@ -233,3 +233,33 @@ def test_designed_gamma_is_at_least_as_good_as_every_single_window():
         alone = np.eye(3)[level]
         assert best <= window_sum_loss(alone, sizes, tails, 12, 0.5) + 1e-9
     assert EWMatDot(gamma).window_probabilities(3).sum() == pytest.approx(1.0)
+
+
+def test_ew_matdot_decoding_probabilities_equal_enumeration_and_the_decoder():
+    code = EWMatDot((0.35, 0.65))
+    k = (1, 1)  # windows of 1 and 2 sub-products: 1 and 3 packets
+    P = code.decoding_probabilities(k, 5)
+    for N in range(6):
+        expected = np.zeros(2)
+        for draw in itertools.product(range(2), repeat=N):
+            n0, n1 = draw.count(0), draw.count(1)
+            weight = 0.35**n0 * 0.65**n1
+            expected += weight * np.array([n0 >= 1 or n1 >= 3, n1 >= 3])
+        np.testing.assert_allclose(P[N], expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(code.all_decoded_probability(k, 5), P[:, 1], rtol=0, atol=0)
+    # the decoder's own decision over random draws and arrival orders agrees within 4 standard errors
+    code, table, W, draws = EWMatDot((0.3, 0.3, 0.4)), (0, 1, 2, 2), 16, 3000
+    from uepmm.importance import ClassTable
+
+    table = ClassTable(table)
+    theory = code.decoding_probabilities((1, 1, 2), W)
+    hits = np.zeros((W + 1, 3))
+    rng = np.random.default_rng(7)
+    for _ in range(draws):
+        encoding = code.encode(table, W, rng)
+        curve = code.recovery_curve_from(encoding, rng.permutation(W))
+        hits += np.stack([curve[:, table.as_array() == level].all(axis=1) for level in range(3)], axis=1)
+    freq = hits / draws
+    stderr = np.sqrt(np.maximum(theory * (1 - theory), 1.0 / draws) / draws)
+    assert np.all(np.abs(freq - theory) <= 4 * stderr)
+    assert all(np.any((0.2 < theory[:, level]) & (theory[:, level] < 0.8)) for level in range(3))  # not only 0, 1

@@ -32,17 +32,18 @@ point depends only on the worker (the decoder needs no encoding).  The rows-only
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..decoders import DecodeContext, DecodeSession
-from .base import Code, Encoding
+from .base import Code, Encoding, large_field_only
 from .matdot import MatDotDecoder, VandermondeDecision, require_float64, weighted_sum
 from .polynomial import chebyshev_leja_points
 from .uep import _draw_windows, _resolve_gamma, _validated_gamma
 
-__all__ = ["EWMatDot", "EWMatDotDecoder", "window_sum_loss", "design_window_gamma"]
+__all__ = ["EWMatDot", "EWMatDotDecoder", "largest_window_distribution", "window_sum_loss", "design_window_gamma"]
 
 
 _ROWS_ONLY = (
@@ -105,6 +106,21 @@ class EWMatDot(Code):
 
     def decoder_for(self, requested):
         return _DECODER
+
+    def decoding_probabilities(self, k, max_packets, *, q=math.inf, workers=None):
+        """``P_d,l(N)``: some window ``l' >= l`` has ``2 s_l' − 1`` of the ``N`` packets
+        (:func:`largest_window_distribution` with every packet arrived; no conditioning refusal)."""
+        large_field_only(self.name, q)
+        gamma = self.window_probabilities(len(k))
+        sizes = np.cumsum(k)
+        out = np.empty((max_packets + 1, len(k)))
+        for N in range(max_packets + 1):
+            dist = largest_window_distribution(gamma, sizes, N, 1.0)[:-1]
+            out[N] = np.cumsum(dist[::-1])[::-1]  # window l' >= l decoded
+        return out
+
+    def all_decoded_probability(self, k, max_packets, *, workers=None):
+        return self.decoding_probabilities(k, max_packets)[:, -1]
 
     def designed(self, classes, energies: np.ndarray, workers: int, arrival: float) -> EWMatDot:
         """This code with ``Γ`` minimising :func:`window_sum_loss` for the job (``gamma="auto"``):
@@ -253,39 +269,47 @@ class _FullSession(_FastSession):
         return self.total.copy()
 
 
-def window_sum_loss(gamma, sizes, tails, workers: int, arrival: float) -> float:
-    """Expected normalised loss of the nested-window estimate (no conditioning refusal).
+def largest_window_distribution(gamma, sizes, workers: int, arrival: float) -> np.ndarray:
+    """``out[l]``: probability that the largest decoded window is ``l`` (``out[L]``: none is), with
+    no conditioning refusal.
 
-    Each of the ``W`` workers has arrived with probability ``arrival`` and drew window ``l``
-    with probability ``Γ_l``; window ``l`` (``sizes[l]`` sub-products) decodes once ``2 s_l − 1``
-    of its packets arrived, and the estimate leaves out the energy share ``tails[l]`` of the
-    largest decoded window (1 when none is).  Exact: windows are visited from the largest down,
-    carrying the distribution of the workers taken by the windows above (all undecoded); given
-    ``j`` of them, window ``l`` gets ``Binomial(W − j, Γ_l p / (1 − p Σ_{l' > l} Γ_l'))``.
+    Each of the ``W`` workers has arrived with probability ``arrival`` and drew window ``l`` with
+    probability ``Γ_l``; window ``l`` (``sizes[l]`` sub-products) decodes once ``2 s_l − 1`` of its
+    packets arrived.  Exact: the windows are visited from the largest down, carrying the
+    distribution of the workers taken by the windows above (all undecoded); given ``j`` of them,
+    window ``l`` gets ``Binomial(W − j, Γ_l p / (1 − p Σ_{l' > l} Γ_l'))`` of the others.
     """
     from scipy.stats import binom
 
     gamma = np.clip(np.asarray(gamma, dtype=np.float64), 0.0, None)
     gamma = gamma / gamma.sum()
     W, p = int(workers), float(arrival)
+    out = np.zeros(gamma.size + 1)
     taken = np.zeros(W + 1)
     taken[0] = 1.0  # P(j workers in the windows above, none of them decoded)
-    loss, above = 0.0, 0.0
+    above = 0.0
     n = np.arange(W + 1)
     for level in reversed(range(gamma.size)):
         free = 1.0 - p * above
         share = 0.0 if free <= 0 else min(1.0, gamma[level] * p / free)
         need = 2 * int(sizes[level]) - 1
         pmf = binom.pmf(n[None, :], (W - n)[:, None], share)  # [j, m]: m of the W - j others in window l
-        decoded = taken @ pmf[:, need:].sum(axis=1)
-        loss += decoded * float(tails[level])
-        below = pmf[:, :need]
+        out[level] = taken @ pmf[:, need:].sum(axis=1)
         nxt = np.zeros(W + 1)
         for m in range(min(need, W + 1)):
-            nxt[m:] += taken[: W + 1 - m] * below[: W + 1 - m, m]
+            nxt[m:] += taken[: W + 1 - m] * pmf[: W + 1 - m, m]
         taken = nxt
         above += gamma[level]
-    return float(loss + taken.sum())  # nothing decoded: the whole C is missing
+    out[-1] = taken.sum()
+    return out
+
+
+def window_sum_loss(gamma, sizes, tails, workers: int, arrival: float) -> float:
+    """Expected normalised loss of the nested-window estimate (no conditioning refusal): the
+    energy share ``tails[l]`` outside the largest decoded window ``l``
+    (:func:`largest_window_distribution`), 1 when none is decoded."""
+    dist = largest_window_distribution(gamma, sizes, workers, arrival)
+    return float(dist[:-1] @ np.asarray(tails, dtype=np.float64) + dist[-1])
 
 
 @functools.lru_cache(maxsize=256)
