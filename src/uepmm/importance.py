@@ -406,10 +406,26 @@ class Rectangles(ClassRule):
     to window ``l − 1``.  With ``code="ew"`` every window is a rectangle, so ``encoding="factor"``
     (eq. 11) sends ``(Σ α_n A_n)(Σ β_p B_p)``: one block product per packet.
 
-    sides : ``((r_1, c_1), ..., (r_L, c_L))``, non-decreasing in both, each window larger than
-        the one before, the last the whole ``N × P`` grid.  Default (``None``): ``L = min(N, P)``
+    Parameters
+    ----------
+    sides : tuple of (int, int) or None
+        ``((r_1, c_1), ..., (r_L, c_L))``, non-decreasing in both, each window larger than the
+        one before, the last the whole ``N × P`` grid.  Default (``None``): ``L = min(N, P)``
         windows ``r_l = ⌈l N / L⌉``, ``c_l = ⌈l P / L⌉`` (N = P = 3: classes of 1, 3 and 5
         sub-products, ``[[0, 1, 2], [1, 1, 2], [2, 2, 2]]``).
+    grid : (int, int) or None
+        The ``(N, P)`` grid, set by :meth:`for_layout`.
+
+    Examples
+    --------
+    >>> from uepmm.importance import Rectangles
+    >>> rule = Rectangles().for_layout("rxc", (3, 3))
+    >>> rule.windows
+    ((1, 1), (2, 2), (3, 3))
+    >>> rule.uniform_table().classes
+    (0, 1, 2, 1, 1, 2, 2, 2, 2)
+    >>> Rectangles(((1, 2), (3, 4))).for_layout("rxc", (3, 4)).uniform_table().counts
+    (2, 10)
     """
 
     sides: tuple[tuple[int, int], ...] | None = None
@@ -492,7 +508,19 @@ class Singletons(ClassRule):
     """One class per sub-product, ranked by score (class 0 the most important): with ``code="now"``
     every packet is one sub-product (importance-weighted repetition, one block product; the window
     probabilities ``Γ`` weight the sub-products, e.g. ``gamma="auto"``); with ``code="ew"`` the
-    windows are the top ``l`` sub-products."""
+    windows are the top ``l`` sub-products.
+
+    Parameters
+    ----------
+    num_products : int or None
+        ``K``, set by :meth:`for_layout`.
+
+    Examples
+    --------
+    >>> from uepmm.importance import Singletons
+    >>> Singletons().table([0.5, 3.0, 1.0]).classes
+    (2, 0, 1)
+    """
 
     num_products: int | None = None
     name = "singletons"

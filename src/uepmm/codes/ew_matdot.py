@@ -56,12 +56,40 @@ _ROWS_ONLY = (
 @dataclass(frozen=True)
 class EWMatDot(Code):
     """MatDot inside nested (expanding) windows for c×r: one product per worker, window ``l``
-    decoded from ``2 s_l − 1`` of its packets (module docstring)."""
+    decoded from ``2 s_l − 1`` of its packets (module docstring).
+
+    Parameters
+    ----------
+    gamma : tuple of float or None
+        Window probabilities ``Γ_l`` (Table III for three classes when ``None``); with
+        ``JobSpec(gamma="auto")`` they are designed for each job (:meth:`designed`).
+
+    Examples
+    --------
+    Every worker draws the window of the top 3 sub-products (``Γ = (1, 0, 0)``): its sum is
+    exact from ``2 · 3 − 1 = 5`` packets, each one block product.
+
+    >>> import numpy as np
+    >>> from uepmm import plan_job, coded_matmul
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((4, 9)), rng.standard_normal((9, 3))
+    >>> settings = dict(code="ew-matdot", partition="cxr", blocks=9, workers=8, gamma=(1.0, 0.0, 0.0), seed=0)
+    >>> res = coded_matmul(A, B, **settings)
+    >>> [entry.recovered for entry in res.timeline]  # sub-products in the decoded window, per packet
+    [0, 0, 0, 0, 3, 3, 3, 3]
+    >>> res.recovered.astype(int).tolist()
+    [1, 1, 1, 0, 0, 0, 0, 0, 0]
+    >>> plan = plan_job(A, B, **settings)
+    >>> top = sum(plan.job.a_blocks[k] @ plan.job.b_blocks[k] for k in range(3))
+    >>> bool(np.allclose(res.estimate, top))
+    True
+    """
 
     gamma: tuple[float, ...] | None = None
     name = "ew-matdot"
     uses_window_probabilities = True
     class_aware = True
+    expanding = True  # window l holds classes 0..l, as for EW
     designable_gamma = True  # gamma="auto": :meth:`designed`
 
     def window_probabilities(self, num_classes: int) -> np.ndarray:
@@ -81,6 +109,15 @@ class EWMatDot(Code):
 
     def packet_work(self, encoding, partition):
         return np.ones(encoding.workers)
+
+    def cxr_packet_work(self, num_products: int) -> int:
+        """Every packet is one block product (of inner size ``s_l H / M``)."""
+        return 1
+
+    def window_masks(self, classes) -> list[np.ndarray]:
+        """Window ``l``: the sub-products of classes ``0..l`` (nested, as for EW)."""
+        cls = classes.as_array()
+        return [cls <= level for level in range(classes.num_classes)]
 
     def recovery_tracker(self, num_products: int):
         raise ValueError(_ROWS_ONLY)
@@ -140,11 +177,12 @@ class EWMatDot(Code):
         gamma = None if self.gamma is None else tuple(self.gamma)
         windows = _draw_windows(gamma, classes.num_classes, workers, rng).astype(np.int64, copy=False)
         x = chebyshev_leja_points(workers)
+        masks = self.window_masks(classes)
         K = cls.size
         generator = np.zeros((workers, K))
         factors = []
         for w in range(workers):
-            members = np.flatnonzero(cls <= windows[w])  # S_l, r(i) = position in it
+            members = np.flatnonzero(masks[windows[w]])  # S_l, r(i) = position in it
             s = members.size
             alpha, beta = np.zeros(K), np.zeros(K)
             alpha[members] = x[w] ** np.arange(s)  # A_i x^r(i)
