@@ -35,6 +35,11 @@ __all__ = [
     "classes_from_levels",
     "equal_counts",
     "paper_sec6_classes",
+    "ClassRule",
+    "Rectangles",
+    "Singletons",
+    "CLASS_RULES",
+    "make_class_rule",
     "SEC6_COUNTS",
     "TABLE8_COUNTS",
     "TABLE3_GAMMA",
@@ -466,3 +471,179 @@ def paper_sec6_classes(kind: str) -> ClassTable:
                            0, 1, 2,   # n = M
                            1, 2, 2))  # n = L
     return ClassTable((0, 0, 0, 1, 1, 1, 2, 2, 2))
+
+
+# ---------------------------------------------------------------------------- class rules
+class ClassRule:
+    """A class table made per job from the block scores, given as ``classes=`` by name
+    (:data:`CLASS_RULES`) or as an object (:class:`Rectangles`, :class:`Singletons`).
+
+    :meth:`for_layout` checks the rule against the partition and binds it to the grid;
+    :meth:`table` builds the job's table from the sub-products' scores (:func:`product_scores`);
+    :meth:`uniform_table` is the table with the blocks already in importance order (what is
+    known before the data).
+    """
+
+    name = "rule"
+
+    def for_layout(self, kind: str, grid: tuple[int, int]) -> ClassRule:  # pragma: no cover
+        raise NotImplementedError
+
+    def table(self, scores: Sequence[float]) -> ClassTable:  # pragma: no cover
+        raise NotImplementedError
+
+    def uniform_table(self) -> ClassTable:  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Rectangles(ClassRule):
+    """Nested rectangle classes of the r×c grid (docs/beyond.md, "One block product per packet").
+
+    The row blocks ``A_n`` and the column blocks ``B_p`` are ranked by their scores (a sub-product's
+    score is ``stat(A_n) stat(B_p)``, so row ``n``'s largest score ranks ``A_n``, likewise the
+    columns; after the importance permutation the blocks are in order); window ``l`` is the rectangle
+    {top ``r_l`` row blocks} × {top ``c_l`` column blocks} and class ``l`` the cells it adds
+    to window ``l − 1``.  With ``code="ew"`` every window is a rectangle, so ``encoding="factor"``
+    (eq. 11) sends ``(Σ α_n A_n)(Σ β_p B_p)``: one block product per packet.
+
+    Parameters
+    ----------
+    sides : tuple of (int, int) or None
+        ``((r_1, c_1), ..., (r_L, c_L))``, non-decreasing in both, each window larger than the
+        one before, the last the whole ``N × P`` grid.  Default (``None``): ``L = min(N, P)``
+        windows ``r_l = ⌈l N / L⌉``, ``c_l = ⌈l P / L⌉`` (N = P = 3: classes of 1, 3 and 5
+        sub-products, ``[[0, 1, 2], [1, 1, 2], [2, 2, 2]]``).
+    grid : (int, int) or None
+        The ``(N, P)`` grid, set by :meth:`for_layout`.
+
+    Examples
+    --------
+    >>> from uepmm.importance import Rectangles
+    >>> rule = Rectangles().for_layout("rxc", (3, 3))
+    >>> rule.windows
+    ((1, 1), (2, 2), (3, 3))
+    >>> rule.uniform_table().classes
+    (0, 1, 2, 1, 1, 2, 2, 2, 2)
+    >>> Rectangles(((1, 2), (3, 4))).for_layout("rxc", (3, 4)).uniform_table().counts
+    (2, 10)
+    """
+
+    sides: tuple[tuple[int, int], ...] | None = None
+    grid: tuple[int, int] | None = None
+    name = "rectangles"
+
+    def for_layout(self, kind: str, grid: tuple[int, int]) -> Rectangles:
+        if kind != "rxc":
+            raise ValueError(
+                "classes='rectangles' is for partition 'rxc' (rectangles of the N x P grid of A_n B_p); for "
+                "'cxr' use classes='singletons' or class_counts=(k_1, ..., k_L)"
+            )
+        N, P = int(grid[0]), int(grid[1])
+        sides = None if self.sides is None else _rectangle_sides(self.sides, (N, P))
+        return Rectangles(sides, (N, P))
+
+    @property
+    def windows(self) -> tuple[tuple[int, int], ...]:
+        """The resolved sides ``((r_1, c_1), ..., (r_L, c_L))`` (the default's for ``sides=None``)."""
+        return self._bound()[0]
+
+    def _bound(self) -> tuple[tuple[tuple[int, int], ...], tuple[int, int]]:
+        if self.grid is None:
+            raise ValueError("Rectangles needs its grid: bind it with .for_layout('rxc', (N, P)) first")
+        N, P = self.grid
+        if self.sides is not None:
+            return self.sides, self.grid
+        L = min(N, P)
+        return tuple((-(-level * N // L), -(-level * P // L)) for level in range(1, L + 1)), self.grid
+
+    def table_from_ranks(self, row_rank: np.ndarray, col_rank: np.ndarray) -> ClassTable:
+        """The table when row block ``n`` is the ``row_rank[n]``-th most important (0 = top), likewise columns."""
+        sides, (N, P) = self._bound()
+        r = np.asarray([s[0] for s in sides])
+        c = np.asarray([s[1] for s in sides])
+        inside = (np.asarray(row_rank)[:, None, None] < r) & (np.asarray(col_rank)[None, :, None] < c)
+        return ClassTable(tuple(np.argmax(inside, axis=2).ravel().tolist()))  # the first window holding the cell
+
+    def table(self, scores: Sequence[float]) -> ClassTable:
+        _, (N, P) = self._bound()
+        grid = np.asarray(scores, dtype=np.float64).reshape(N, P)
+        rank = lambda s: np.argsort(np.argsort(-s, kind="stable"), kind="stable")  # noqa: E731
+        return self.table_from_ranks(rank(grid.max(axis=1)), rank(grid.max(axis=0)))
+
+    def uniform_table(self) -> ClassTable:
+        _, (N, P) = self._bound()
+        return self.table_from_ranks(np.arange(N), np.arange(P))
+
+
+def _rectangle_sides(sides: object, grid: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+    N, P = grid
+    hint = f"e.g. Rectangles(sides=((1, 1), (2, 2), ({N}, {P})))"
+    try:
+        out = tuple((int(r), int(c)) for r, c in sides)  # type: ignore[attr-defined]
+        exact = all(r == rr and c == cc for (r, c), (rr, cc) in zip(out, sides))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(f"Rectangles sides must be pairs (rows, columns) of integers, {hint}; got {sides!r}") from None
+    if not out or not exact:
+        raise TypeError(f"Rectangles sides must be a non-empty sequence of integer pairs, {hint}; got {sides!r}")
+    for level, (r, c) in enumerate(out):
+        if not (1 <= r <= N and 1 <= c <= P):
+            raise ValueError(f"Rectangles side {level} is {r} x {c}, outside the {N} x {P} grid; {hint}")
+    for level in range(1, len(out)):
+        (r0, c0), (r1, c1) = out[level - 1], out[level]
+        if r1 < r0 or c1 < c0 or (r1, c1) == (r0, c0):
+            raise ValueError(
+                f"Rectangles sides must be nested, each window larger than the one before: {r0} x {c0} is "
+                f"followed by {r1} x {c1}; {hint}"
+            )
+    if out[-1] != (N, P):
+        raise ValueError(
+            f"the last of the Rectangles sides must be the whole {N} x {P} grid (every sub-product in a class), "
+            f"got {out[-1][0]} x {out[-1][1]}; {hint}"
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Singletons(ClassRule):
+    """One class per sub-product, ranked by score (class 0 the most important): with ``code="now"``
+    every packet is one sub-product (importance-weighted repetition, one block product; the window
+    probabilities ``Γ`` weight the sub-products, e.g. ``gamma="auto"``); with ``code="ew"`` the
+    windows are the top ``l`` sub-products.
+
+    Parameters
+    ----------
+    num_products : int or None
+        ``K``, set by :meth:`for_layout`.
+
+    Examples
+    --------
+    >>> from uepmm.importance import Singletons
+    >>> Singletons().table([0.5, 3.0, 1.0]).classes
+    (2, 0, 1)
+    """
+
+    num_products: int | None = None
+    name = "singletons"
+
+    def for_layout(self, kind: str, grid: tuple[int, int]) -> Singletons:
+        return Singletons(int(grid[0]) * int(grid[1]))
+
+    def table(self, scores: Sequence[float]) -> ClassTable:
+        return classes_by_rank(scores, (1,) * len(scores))
+
+    def uniform_table(self) -> ClassTable:
+        if self.num_products is None:
+            raise ValueError("Singletons needs K: bind it with .for_layout(kind, grid) first")
+        return ClassTable(tuple(range(self.num_products)))
+
+
+#: The class rules ``classes=`` takes by name.
+CLASS_RULES: dict[str, type[ClassRule]] = {"rectangles": Rectangles, "singletons": Singletons}
+
+
+def make_class_rule(value: str | ClassRule) -> ClassRule:
+    """The :class:`ClassRule` named ``value`` (:data:`CLASS_RULES`), or ``value`` itself."""
+    if isinstance(value, ClassRule):
+        return value
+    return CLASS_RULES[choice(value, "classes", tuple(CLASS_RULES))]()

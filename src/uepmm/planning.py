@@ -20,6 +20,7 @@ from .decoders import decoder_for_code
 from .design.auto import auto_code
 from .draw import draw_job
 from .importance import (
+    ClassRule,
     ClassTable,
     ImportanceOrder,
     classes_by_rank,
@@ -154,7 +155,10 @@ def plan_from_order(
     data on the cluster: scores, class table, the code (designed Γ, data binding), the one draw
     (:func:`uepmm.draw.draw_job`) and the :class:`~uepmm.job.Job` over the given blocks."""
     scores = product_scores_from_order(order, layout)
-    classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
+    if isinstance(spec.classes, ClassRule):  # e.g. "rectangles": the table from this job's block scores
+        classes = spec.classes.table(scores)
+    else:
+        classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
     code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
     code = code.with_energies(energies, layout)  # e.g. sampling probabilities from the block norms
     drawn = draw_job(spec, classes, seed, layout, code)

@@ -20,7 +20,7 @@ from .backends.simulated import FIDELITIES
 from .codes import Code, make_code
 from .decoders import DECODER_NAMES as DECODERS
 from .decoders import Decoder, make_decoder
-from .importance import STATISTICS, ClassTable, equal_counts
+from .importance import STATISTICS, ClassRule, ClassTable, equal_counts, make_class_rule
 from .latency import Exponential, LatencyModel, paper_omega
 from .partition import PARTITIONS, block_grid
 from .prior import PRIORS
@@ -60,9 +60,13 @@ class JobSpec:
         designed for each job from the PS's energy estimates and the deadline.
     copies : int or None
         Copies per sub-product for repetition (default ``workers / K``).
-    classes : ClassTable or None
-        The class of every sub-product (after the importance permutation); else the classes
-        are filled by rank from ``class_counts``.
+    classes : ClassTable, "rectangles", "singletons", ClassRule or None
+        The class of every sub-product (after the importance permutation), or a rule that
+        makes the table from each job's block scores: ``"rectangles"`` (r×c nested rectangles,
+        the windows of ``code="ew"`` with ``encoding="factor"``: one block product per packet;
+        :class:`~uepmm.importance.Rectangles` sets their sides) or ``"singletons"`` (one class
+        per sub-product, :class:`~uepmm.importance.Singletons`); else the classes are filled by
+        rank from ``class_counts``.
     class_counts : tuple of int or None
         ``(k_1..k_L)`` filled by rank of ``||A_i|| ||B_j||`` (``None`` when ``classes`` is given).
     statistic : str
@@ -121,7 +125,7 @@ class JobSpec:
     latency: LatencyModel | None = Exponential(1.0)
     gamma: tuple[float, ...] | str | None = None
     copies: int | None = None
-    classes: ClassTable | None = None
+    classes: ClassTable | ClassRule | str | None = None
     class_counts: tuple[int, ...] | None = None
     statistic: str = "fro"
     reorder: bool = True
@@ -173,6 +177,11 @@ class JobSpec:
                 raise ValueError(
                     f"gamma='auto' designs window probabilities: use code='now' or 'ew', not {self.code!r}"
                 )
+            if not self._code.designable_gamma:
+                raise ValueError(
+                    f"gamma='auto' cannot design the windows of code {self._code.name!r} yet (uepmm.design models "
+                    f"NOW and EW): give its window probabilities, one per class, e.g. gamma=(0.4, 0.3, 0.3)"
+                )
         else:
             set_("_code", make_code(self.code, gamma=self.gamma, copies=self.copies))
         set_("_code", self._code.for_layout(self.partition, self._grid))  # e.g. polynomial codes need (N, P)
@@ -212,12 +221,18 @@ class JobSpec:
             )
         # the code must accept these classes and workers (uncoded: W = K; repetition: W = copies * K)
         if not self.auto_gamma:  # with 'auto', Γ is designed per job (uepmm.design.auto)
-            self._code.check(self.classes or self.uniform_classes, self.workers)
+            self._code.check(self.uniform_classes, self.workers)
 
-    def _class_table(self, K: int) -> ClassTable | None:
+    def _class_table(self, K: int) -> ClassTable | ClassRule | None:
         classes = self.classes
         if classes is None:
             return None
+        if isinstance(classes, (str, ClassRule)):
+            if self.class_counts is not None:
+                raise ValueError(
+                    f"give either classes={classes!r} (a rule that sets the class sizes) or class_counts, not both"
+                )
+            return make_class_rule(classes).for_layout(self.partition, self._grid)
         if not isinstance(classes, ClassTable):
             classes = ClassTable(tuple(_int_list(classes, "classes")))
         if self.class_counts is not None:
@@ -280,12 +295,14 @@ class JobSpec:
     @property
     def uniform_classes(self) -> ClassTable:
         """The class table with the sub-products already in importance order (class sizes only)."""
+        if isinstance(self.classes, ClassRule):
+            return self.classes.uniform_table()
         return self.classes or ClassTable(tuple(c for c, n in enumerate(self.class_counts) for _ in range(n)))
 
     @property
     def counts(self) -> tuple[int, ...]:
         """``(k_1..k_L)``: sub-products per class."""
-        return self.classes.counts if self.classes is not None else self.class_counts
+        return self.uniform_classes.counts if self.classes is not None else self.class_counts
 
     def with_(self, **changes: Any) -> JobSpec:
         """A copy with some fields changed (validated again)."""

@@ -92,7 +92,7 @@ LINEAR = [  # codes linear over sub-products, with enough workers to decode ever
 
 
 #: codes refused with dask.array inputs (their own decoder, or backup copies, need data on the PS)
-REFUSED = [("matdot", 20, "cxr"), ("sampling", 12, "rxc"), ("speculative", 12, "rxc")]
+REFUSED = [("matdot", 20, "cxr"), ("sampling", 12, "rxc"), ("speculative", 12, "rxc"), ("ew-matdot", 20, "cxr")]
 
 
 def test_every_registered_code_is_served():

@@ -426,6 +426,26 @@ def test_cluster_demo_prints_the_loss_table(healthy, capsys):
     assert "could not reach the Dask scheduler" in capsys.readouterr().err
 
 
+# ------------------------------------------------------------------ one block product per packet
+@pytest.mark.parametrize("settings", [
+    dict(code="ew-matdot", partition="cxr", blocks=9, workers=20, gamma=(0.6, 0.4, 0.0)),
+    dict(code="ew", partition="rxc", blocks=(3, 3), workers=20, classes="rectangles", encoding="factor",
+         gamma=(0.3, 0.3, 0.4), decoder="zero"),
+])
+def test_one_product_windows_on_dask(healthy, matrices, settings):
+    A, B = matrices
+    kwargs = dict(latency=None, seed=4, **settings)
+    res = uepmm.coded_matmul(A, B, backend="dask", client=healthy, **kwargs)
+    sim = uepmm.coded_matmul(A, B, **kwargs)
+    assert res.report["packet_work"] == [1.0] * 20 and res.report["erasures"] == []
+    assert res.report["decoder"] == sim.report["decoder"]
+    # every packet arrives (in whatever order): the same windows decode as in the simulated run
+    np.testing.assert_array_equal(res.recovered, sim.recovered)
+    assert res.recovered.any()
+    scale = np.linalg.norm(sim.estimate)
+    assert np.linalg.norm(res.estimate - sim.estimate) <= 1e-8 * scale
+
+
 # ------------------------------------------------------------------ MatDot and sampling (scheme-owned decoders)
 @pytest.mark.parametrize("code,workers,partition,blocks", [
     ("matdot", 20, "cxr", 9), ("sampling", 12, "cxr", 9), ("sampling", 12, "rxc", (3, 3)),

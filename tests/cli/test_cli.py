@@ -48,6 +48,20 @@ def test_simulate_csv_every_latency(capsys, tmp_path):
         assert len(lines) == 2
 
 
+def test_simulate_one_product_windows(capsys):
+    common = ["simulate", "--matrices", "sec6", "--workers", "30", "--cost", "work", "--deadline", "1,1000",
+              "--trials", "3", "--format", "json", "--fidelity", "fast", "--size-scale", "0.2"]
+    assert main(common + ["--code", "ew", "--partition", "rxc", "--blocks", "3,3", "--classes", "rectangles",
+                          "--encoding", "factor", "--gamma", "auto"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[1]["mean_loss"] < 1e-20 and rows[1]["mean_recovered"] == 9  # every window by the late deadline
+    assert main(common + ["--code", "ew-matdot", "--classes", "singletons", "--gamma", "auto"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert 0 < rows[0]["mean_loss"] < 1
+    assert main(common + ["--code", "ew", "--classes", "rectangles"]) == 2
+    assert "classes='rectangles' is for partition 'rxc'" in capsys.readouterr().err
+
+
 def test_simulate_bad_input_is_a_clear_error(capsys):
     assert main(["simulate", "--code", "uncoded", "--workers", "5", "--trials", "1", "--size-scale", "0.05"]) == 2
     assert "code 'uncoded' needs workers == number of sub-products K = 9" in capsys.readouterr().err

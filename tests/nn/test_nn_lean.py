@@ -113,3 +113,22 @@ def test_device_branches_agree_on_cpu():
             np.testing.assert_allclose(a1, a2, rtol=1e-13)
             np.testing.assert_allclose(b1, b2, rtol=1e-13)
             assert a1.dtype == b1.dtype == np.float64
+
+
+@pytest.mark.parametrize("settings", [
+    dict(code="ew", partition="rxc", blocks=(3, 3), workers=15, classes="rectangles", encoding="factor", cost="work"),
+    dict(code="now", partition="cxr", blocks=9, workers=15, classes="singletons", gamma=(1 / 9,) * 9, cost="work"),
+    dict(code="ew-matdot", partition="cxr", blocks=9, workers=15, gamma=(0.4, 0.6, 0.0)),
+])
+def test_lean_equals_coded_matmul_for_class_rules(settings):
+    rng = np.random.default_rng(2)
+    config = CodingConfig(deadline=1.5, **settings)
+    partial = 0
+    for trial in range(8):
+        A, B, At, Bt = _operands(rng, transposed=False)
+        estimate, info = lean_product(At, Bt, config, 1000 + trial, track_loss=True)
+        result = coded_matmul(A, B, config, seed=product_rng(1000 + trial))
+        assert np.array_equal(info["recovered"], result.recovered)
+        np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-9, atol=1e-9)
+        partial += 0 < info["recovered"].sum() < info["recovered"].size
+    assert partial > 0

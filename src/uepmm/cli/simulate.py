@@ -102,6 +102,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--copies", type=int, help="copies per sub-product for repetition (default workers/K)")
     parser.add_argument("--class-counts", type=int_list,
                         help="sub-products per class k_1,..,k_L (default: 3 near-equal classes)")
+    parser.add_argument("--classes", choices=("rectangles", "singletons"),
+                        help="class table made from each job's block norms instead of --class-counts: rectangles "
+                             "(rxc, nested rectangles; with --code ew --encoding factor one block product per "
+                             "packet) or singletons (one class per sub-product)")
     parser.add_argument("--statistic", default="fro", choices=("fro", "mean_abs"),
                         help="importance statistic (default fro)")
     parser.add_argument("--no-reorder", action="store_true",
@@ -138,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
             gamma=args.gamma,
             copies=args.copies,
             class_counts=args.class_counts,
+            classes=args.classes,
             statistic=args.statistic,
             reorder=not args.no_reorder,
             encoding=args.encoding,

@@ -1,5 +1,5 @@
 """The codes: uncoded, repetition, speculative backups, MDS, polynomial (r×c), MatDot (c×r),
-norm-weighted sampling, and the UEP codes NOW and EW.
+norm-weighted sampling, and the UEP codes NOW, EW and EW-MatDot (MatDot inside nested windows, c×r).
 
 Each code is a :class:`Code` subclass that describes itself (window probabilities, class
 awareness, recovery threshold, work per packet, analytic decoding probabilities); callers
@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 from .._validation import positive_int, probability_vector
 from .base import Code, Encoding, code_names, make_code, packet_work, register_code, to_factor_form
 from .baseline import Repetition, Uncoded
+from .ew_matdot import EWMatDot
 from .matdot import MatDot
 from .mds import MDS
 from .polynomial import Polynomial
@@ -23,7 +24,7 @@ from .uep import EW, NOW
 
 __all__ = [
     "Code", "Encoding", "to_factor_form", "packet_work", "Uncoded", "Repetition", "MDS", "NOW", "EW",
-    "Polynomial", "MatDot", "Sampling", "Speculative", "CODES", "make_code",
+    "Polynomial", "MatDot", "EWMatDot", "Sampling", "Speculative", "CODES", "make_code",
 ]
 
 
@@ -47,6 +48,7 @@ _BUILT_IN: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "matdot": (lambda gamma, copies: MatDot(), ()),
     "sampling": (lambda gamma, copies: Sampling(), ()),
     "speculative": (lambda gamma, copies: Speculative(), ()),
+    "ew-matdot": (_window_code(EWMatDot), ("gamma",)),
 }
 
 for _name, (_factory, _takes) in _BUILT_IN.items():

@@ -115,6 +115,8 @@ class Code:
     backup_copies = False
     #: the rows depend on the PS's prior sub-product energies (:meth:`with_energies` binds them).
     needs_energies = False
+    #: ``gamma="auto"`` can design its window probabilities (:mod:`uepmm.design` models its windows).
+    designable_gamma = False
 
     def check(self, classes: ClassTable, workers: int) -> None:
         """Raise ``ValueError`` if this code cannot run with these classes and workers."""
@@ -328,7 +330,8 @@ def to_factor_form(encoding: Encoding, partition: Partition, rng: np.random.Gene
             raise ValueError(
                 f"encoding='factor' needs every window to be a rectangle {{rows}} x {{cols}} of the "
                 f"{n_rows}x{n_cols} r×c grid, but worker {w}'s window is sub-products {cells.tolist()}; "
-                f"(sum a_n A_n)(sum b_p B_p) would add products outside the window. Use encoding='direct'"
+                f"(sum a_n A_n)(sum b_p B_p) would add products outside the window. Use classes='rectangles' "
+                f"with code='ew' (nested rectangle windows, one block product per packet), or encoding='direct'"
             )
         rows, cols = rect
         alpha = np.zeros(n_rows)

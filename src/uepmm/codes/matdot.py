@@ -44,7 +44,10 @@ from ..decoder_base import DecodeContext, Decoder, DecodeSession
 from .base import Code, Encoding, large_field_only
 from .polynomial import chebyshev_leja_points
 
-__all__ = ["MatDot", "MatDotDecoder", "matdot_weights", "weighted_sum", "MAX_CONDITION"]
+__all__ = [
+    "MatDot", "MatDotDecoder", "VandermondeDecision", "require_float64", "matdot_weights", "weighted_sum",
+    "MAX_CONDITION",
+]
 
 
 _ROWS_ONLY = (
@@ -113,11 +116,11 @@ class MatDot(Code):
         raise ValueError(_ROWS_ONLY)
 
     def recovery_curve_from(self, encoding: Encoding, arrivals: np.ndarray) -> np.ndarray:
-        """The decoder's own decision (:class:`_Decision`: the arrivals' points and the conditioning
+        """The decoder's own decision (:class:`VandermondeDecision`: the arrivals' points and the conditioning
         of their system) after each of the ``arrivals`` (worker indices in arrival order)."""
         arrivals = np.asarray(arrivals, dtype=np.int64)
         curve = np.zeros((arrivals.size + 1, encoding.num_products), dtype=bool)
-        decision = _Decision(encoding.num_products, encoding.workers)
+        decision = VandermondeDecision(encoding.num_products, chebyshev_leja_points(encoding.workers))
         for i, w in enumerate(arrivals.tolist()):
             if decision.add(w):
                 curve[i + 1 :] = True
@@ -190,13 +193,27 @@ def weighted_sum(weights: np.ndarray, packets: list[np.ndarray], out: np.ndarray
             acc += tmp
 
 
-class _Decision:
-    """Which arrivals the decoder solves from: the first ``n >= 2M - 1`` whose system has
-    condition number at most :data:`MAX_CONDITION` (until then nothing is recovered)."""
+def require_float64(dtype, code: str) -> None:
+    """Refuse packets less precise than float64 for a code that decodes through a Vandermonde solve."""
+    if np.finfo(np.result_type(dtype, np.float16)).eps > np.finfo(np.float64).eps:
+        raise ValueError(
+            f"code={code!r} decodes through a Vandermonde system whose condition number (up to "
+            f"{MAX_CONDITION:.0e}) multiplies the packets' rounding: {np.dtype(dtype).name} packets "
+            f"would give C with errors of about 1e-3, not an exact C; pass float64 inputs "
+            f"(A.astype(np.float64), B.astype(np.float64)) or use another code"
+        )
 
-    def __init__(self, M: int, workers: int):
+
+class VandermondeDecision:
+    """Which arrivals the decoder solves from: the first ``n >= 2M - 1`` whose system has
+    condition number at most :data:`MAX_CONDITION` (until then nothing is recovered).
+
+    ``points``: every worker's evaluation point (indexed by worker); MatDot's and each window
+    of :mod:`uepmm.codes.ew_matdot` (there ``M`` is the window's size) use it."""
+
+    def __init__(self, M: int, points: np.ndarray):
         self.M = M
-        self.points_all = chebyshev_leja_points(workers)
+        self.points_all = points
         self.points: list[float] = []
         self.weights: np.ndarray | None = None
         self.condition_number: float | None = None
@@ -244,7 +261,7 @@ class _MatDotFastSession(DecodeSession):
 
     def __init__(self, context: DecodeContext):
         self.context = context
-        self.decision = _Decision(context.num_products, context.workers)
+        self.decision = VandermondeDecision(context.num_products, chebyshev_leja_points(context.workers))
         self.recovered = np.zeros(context.num_products, dtype=bool)
 
     @property
@@ -270,16 +287,10 @@ class _MatDotSession(DecodeSession):
     def __init__(self, context: DecodeContext):
         if context.partition.kind != "cxr":
             raise ValueError("the MatDot decoder is for partition 'cxr'; use code='polynomial' for 'rxc'")
-        if np.finfo(np.result_type(context.dtype, np.float16)).eps > np.finfo(np.float64).eps:
-            raise ValueError(
-                f"code='matdot' decodes through a Vandermonde system whose condition number (up to "
-                f"{MAX_CONDITION:.0e}) multiplies the packets' rounding: {np.dtype(context.dtype).name} packets "
-                f"would give C with errors of about 1e-3, not an exact C; pass float64 inputs "
-                f"(A.astype(np.float64), B.astype(np.float64)) or use another code"
-            )
+        require_float64(context.dtype, "matdot")
         self.context = context
         self.M = context.num_products
-        self.decision = _Decision(self.M, context.workers)
+        self.decision = VandermondeDecision(self.M, chebyshev_leja_points(context.workers))
         self.recovered = np.zeros(self.M, dtype=bool)
         self._payloads: list[np.ndarray] = []
         self.total: np.ndarray | None = None

@@ -38,7 +38,8 @@ def _validated_gamma(gamma: tuple[float, ...] | None, L: int) -> np.ndarray:
         if L != len(TABLE3_GAMMA):
             raise ValueError(
                 f"gamma (window selection probabilities) is required for {L} classes; the default "
-                f"{TABLE3_GAMMA} (Table III) is for 3 classes"
+                f"{TABLE3_GAMMA} (Table III) is for 3 classes: give gamma=(G1, .., G{L}), or gamma='auto' "
+                f"(designed for each job)"
             )
         gamma = TABLE3_GAMMA
     out = probability_vector(gamma, "gamma", L)
@@ -67,6 +68,7 @@ class _WindowCode(Code):
     gamma: tuple[float, ...] | None = None
     uses_window_probabilities = True
     class_aware = True
+    designable_gamma = True
 
     def window_probabilities(self, num_classes: int) -> np.ndarray:
         """The checked ``Gamma`` for ``num_classes`` classes (Table III when ``gamma`` is None and L = 3)."""

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..codes import Code
 from ..importance import ClassTable
-from .work import window_work
+from .work import window_work, work_cdfs
 
 __all__ = ["auto_code", "class_energies", "energy_key", "AUTO_TRIALS", "AUTO_RESOLUTION"]
 
@@ -43,7 +43,9 @@ def class_energies(energies: np.ndarray, classes: ClassTable) -> np.ndarray:
 
 
 def auto_code(spec, classes: ClassTable, energies: np.ndarray) -> Code:
-    """The spec's NOW/EW code with ``Γ`` designed for this job (``spec.gamma == "auto"``).
+    """The spec's NOW/EW code with ``Γ`` designed for this job (``spec.gamma == "auto"``); a code
+    with its own ``designed(classes, energies, workers, arrival)`` (ew-matdot, one block product per
+    packet) designs itself from the probability that a packet has arrived by the deadline.
 
     Without a deadline (``inf``) or a latency model every Γ gives the same result: the
     code's default (Table III for three classes, else uniform) is used.
@@ -53,6 +55,10 @@ def auto_code(spec, classes: ClassTable, energies: np.ndarray) -> Code:
     if spec.latency is None or not math.isfinite(spec.deadline) or spec.deadline <= 0 or L == 1:
         gamma = None if L == 3 else tuple([1.0 / L] * L)
         return type(code)(gamma)
+    designed = getattr(code, "designed", None)
+    if designed is not None:  # a code with its own exact design (ew-matdot): from one packet's arrival probability
+        arrival = float(work_cdfs(spec.latency, [1], [float(spec.deadline)], spec.omega_value, seed=0)[0, 0])
+        return designed(classes, energies, spec.workers, arrival)
     means = class_energies(np.asarray(energies, dtype=np.float64), classes)
     key = energy_key(means)
     decoder = "lmmse" if spec.decoder_object.needs_energies else "zero"

@@ -51,6 +51,7 @@ from ..decoders import DecodeContext, decoder_for_code
 from ..design.auto import auto_code
 from ..draw import draw_encoding, draw_unit_times, packet_work, response_times
 from ..importance import (
+    ClassRule,
     ClassTable,
     ImportanceOrder,
     classes_by_rank,
@@ -116,6 +117,8 @@ class ProductRecord:
         """Class of every sub-product (as the engine ranks them)."""
         if self.result is not None:
             return self.result.classes
+        if isinstance(self.config.classes, ClassRule):
+            return self.config.classes.table(self.scores)
         return classes_by_rank(self.scores, self.config.counts)
 
     def engine_result(self, A: Any, B: Any, **overrides: Any):
@@ -350,7 +353,10 @@ def _importance(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, layout: _La
 
 def _class_aware_encoding(plan, A, B, layout, order, scores, rng):
     """The class table from the scores, the code (``gamma="auto"``: designed for this product) and its rows."""
-    table = _class_table(np.argsort(-scores, kind="stable").tobytes(), plan.counts)
+    if isinstance(plan.config.classes, ClassRule):  # e.g. classes="rectangles": the rule's table of these scores
+        table = plan.config.classes.table(scores)
+    else:
+        table = _class_table(np.argsort(-scores, kind="stable").tobytes(), plan.counts)
     code = None
     if plan.config.auto_gamma:  # Γ designed for this product (uepmm.design.auto)
         code = auto_code(plan.config, table, _energies(A, B, layout, order))
