@@ -8,12 +8,13 @@ from uepmm import NOW, SCHEMES, JobSpec, Scheme, coded_matmul, get_scheme, plan_
 from uepmm.codes import MDS
 
 ORDER = ["uncoded", "repetition", "speculative", "speculative-k", "mds", "matdot", "polynomial", "sampling",
-         "now", "ew", "now+", "ew+"]
+         "now", "ew", "now+", "ew+", "now-singletons", "ew-rect", "ew-matdot"]
 
 
 def test_registry_names_order_and_uep_flag():
     assert list(SCHEMES) == ORDER
-    assert {n for n, s in SCHEMES.items() if s.uep} == {"now", "ew", "now+", "ew+"}
+    assert {n for n, s in SCHEMES.items() if s.uep} == {"now", "ew", "now+", "ew+", "now-singletons", "ew-rect",
+                                                         "ew-matdot"}
     assert uepmm.SCHEMES is SCHEMES and uepmm.get_scheme is get_scheme and uepmm.Scheme is Scheme
 
 
@@ -271,3 +272,32 @@ def test_run_spec_and_train_cli_take_a_named_scheme(tmp_path):
                                       "--out", str(tmp_path)])
     specs = train_cli.specs_from_args(args)
     assert [(s.scheme, s.decoder, s.gamma) for s in specs] == [("ew+", "lmmse", None), ("ew", "zero", None)]
+
+
+# ---------------------------------------------------------------- one-product windows as schemes
+@pytest.mark.parametrize("name, partition, blocks", [("now-singletons", "cxr", 9), ("now-singletons", "rxc", (3, 3)),
+                                                     ("ew-rect", "rxc", (3, 3)), ("ew-matdot", "cxr", 9)])
+def test_one_product_schemes_cost_one_block_product_per_packet(name, partition, blocks):
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((36, 27)), rng.standard_normal((27, 18))
+    plan = plan_job(A, B, scheme=name, partition=partition, blocks=blocks, workers=30, deadline=1.0,
+                    latency=uepmm.Exponential(1.0), cost="work", seed=5)
+    spec = plan.spec
+    assert spec.classes is not None and spec.class_counts is None
+    assert spec.code_object.packet_work(plan.job.encoding, plan.job.partition).tolist() == [1] * 30
+
+
+def test_class_rule_and_prior_reach_the_spec():
+    spec = get_scheme("ew-rect").spec(partition="rxc", blocks=(3, 3), workers=30)
+    assert (spec.encoding, spec.prior, spec.decoder, spec.gamma) == ("factor", "auto", "lmmse", "auto")
+    with pytest.raises(ValueError, match="does not fit partition 'cxr'"):
+        get_scheme("ew-rect").spec(partition="cxr", blocks=9, workers=30)
+    with pytest.raises(ValueError, match="sets prior='auto'; got prior='probe'"):
+        get_scheme("now-singletons").spec(partition="cxr", blocks=9, workers=30, prior="probe")
+
+
+def test_scheme_rule_and_prior_validation():
+    with pytest.raises(ValueError, match="unknown classes 'squares'"):
+        Scheme("bad", "ew", classes="squares")
+    with pytest.raises(ValueError, match="prior='probe' is LMMSE's"):
+        Scheme("bad", "now", decoder="zero", prior="probe")

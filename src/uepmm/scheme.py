@@ -35,8 +35,9 @@ from typing import Any
 
 from ._validation import choice, int_sequence, positive_int
 from .codes import CODES, Code, make_code
-from .importance import equal_counts
+from .importance import CLASS_RULES, equal_counts
 from .partition import PARTITIONS, block_grid
+from .prior import PRIORS
 from .spec import DECODERS, ENCODINGS, JobSpec
 
 __all__ = ["Scheme", "SCHEMES", "TASK_RULES", "get_scheme"]
@@ -61,11 +62,16 @@ class Scheme:
     gamma : tuple of float, "auto" or None
         Window probabilities of a UEP code, ``"auto"`` (designed for each job and deadline,
         :mod:`uepmm.design.auto`), or ``None``: the code's default, unless the caller gives one.
-    classes : int, tuple of int or None
+    classes : int, tuple of int, str or None
         The class table rule: ``L`` (that many near-equal classes filled by rank of
-        ``||A_i|| ||B_j||``), explicit class sizes ``(k_1..k_L)``, or ``None`` (the job's).
+        ``||A_i|| ||B_j||``), explicit class sizes ``(k_1..k_L)``, a rule that makes the table
+        from each job's block scores (``"rectangles"``, ``"singletons"``:
+        :func:`uepmm.importance.make_class_rule`), or ``None`` (the job's).
     encoding : str or None
         ``"direct"`` or ``"factor"`` (eq. 11), or ``None`` (the job's, ``"direct"`` by default).
+    prior : str or None
+        LMMSE's prior (:data:`uepmm.prior.PRIORS`: ``"diagonal"``, ``"probe"``, ``"auto"``), or
+        ``None`` (the job's); only for ``decoder="lmmse"``.
     tasks : str
         The task rule (:data:`TASK_RULES`): ``"workers"``, ``"code"`` or ``"copies"``.
     partitions : tuple of str
@@ -90,6 +96,7 @@ class Scheme:
     gamma: tuple[float, ...] | str | None = None
     classes: int | tuple[int, ...] | None = None
     encoding: str | None = None
+    prior: str | None = None
     tasks: str = "workers"
     partitions: tuple[str, ...] = PARTITIONS
     description: str = ""
@@ -119,12 +126,19 @@ class Scheme:
                                  f"{type(self.code).__name__}(gamma=...) or the code's name with gamma=")
             make_code(self.code, gamma=self.gamma)  # the code checks the probabilities
         if self.classes is not None:
-            if isinstance(self.classes, (int,)) and not isinstance(self.classes, bool):
+            if isinstance(self.classes, str):
+                set_("classes", choice(self.classes, "classes", tuple(CLASS_RULES)))
+            elif isinstance(self.classes, (int,)) and not isinstance(self.classes, bool):
                 set_("classes", positive_int(self.classes, "classes"))
             else:
                 set_("classes", int_sequence(self.classes, "classes"))
         if self.encoding is not None:
             set_("encoding", choice(self.encoding, "encoding", ENCODINGS))
+        if self.prior is not None:
+            set_("prior", choice(self.prior, "prior", PRIORS))
+            if self.prior != "diagonal" and self.decoder != "lmmse":
+                raise ValueError(f"scheme {self.name!r}: prior={self.prior!r} is LMMSE's; use decoder='lmmse' "
+                                 "or leave prior=None")
         set_("tasks", choice(self.tasks, "tasks", TASK_RULES))
         partitions = (self.partitions,) if isinstance(self.partitions, str) else tuple(self.partitions)
         if not partitions:
@@ -233,9 +247,13 @@ class Scheme:
             fixed["gamma"] = self.gamma
         if self.encoding is not None:
             fixed["encoding"] = self.encoding
-        if self.classes is not None:
+        if isinstance(self.classes, str):
+            fixed["classes"] = self.classes
+        elif self.classes is not None:
             counts = equal_counts(K, self.classes) if isinstance(self.classes, int) else self.classes
             fixed["class_counts"] = counts
+        if self.prior is not None:
+            fixed["prior"] = self.prior
         if copies is not None:
             fixed["copies"] = copies
         for key, value in settings.items():  # None is the default of every field a scheme fixes: no conflict
@@ -246,6 +264,8 @@ class Scheme:
                 raise ValueError(f"scheme {self.name!r} sets {key}={_show(fixed[key])}; got {key}={_show(value)}: "
                                  f"drop it, or run get_scheme({self.name!r}).with_({key}={_show(value)})")
         changes: dict[str, Any] = {"gamma": None, "copies": None, **settings, **fixed, "workers": used}
+        if isinstance(self.classes, str):
+            changes["class_counts"] = None  # the rule makes the table from the job's block scores
         omega = settings.get("omega", base.omega)
         if omega == "paper":
             changes["omega"] = K / W
@@ -308,6 +328,15 @@ SCHEMES: dict[str, Scheme] = {s.name: s for s in (
            "deadline and the LMMSE decoder"),
     Scheme("ew+", "ew", decoder="lmmse", gamma="auto", description="EW-UEP with gamma designed for each deadline "
            "and the LMMSE decoder"),
+    Scheme("now-singletons", "now", decoder="lmmse", gamma="auto", classes="singletons", prior="auto",
+           description="one sub-product per packet (one block product), drawn with probabilities designed for "
+           "the deadline (importance-weighted repetition); LMMSE with the probe prior where sub-products correlate"),
+    Scheme("ew-rect", "ew", decoder="lmmse", gamma="auto", classes="rectangles", encoding="factor", prior="auto",
+           partitions=("rxc",), description="EW-UEP over nested rectangles of the heaviest row and column blocks in "
+           "eq. (11)'s factor form: one block product per packet; gamma designed for the deadline, LMMSE"),
+    Scheme("ew-matdot", "ew-matdot", gamma="auto", classes="singletons", partitions=("cxr",),
+           description="MatDot inside nested windows of the heaviest sub-products: one block product per packet, "
+           "window l exact from 2 s_l - 1 of its packets; gamma designed for the deadline"),
 )}
 
 
