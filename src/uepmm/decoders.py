@@ -99,7 +99,7 @@ class UnbiasedDecoder(Decoder):
     kept exact-or-zero: ``E[C_hat_k | N] = q(N) P_k``.  The Horvitz–Thompson form (every recovered
     ``P_k`` scaled by ``1 / p_k(N)``, complete or not) would remove that bias only by giving up
     ``C_hat = C`` on a complete decode and the engine's stop on completion (it needs ``N`` at the
-    deadline); on Sec. VI its loss is within a factor of two of this form's either way
+    deadline); on Sec. VI its loss is within a factor of 2.2 of this form's, either way
     (docs/beyond.md, "The unbiased decoder").  The model behind ``p_k`` must hold: with
     ``cost="work"`` the response times are i.i.d. (not a :class:`uepmm.latency.Schedule`) and
     ``p_k`` is for ``N`` at the deadline (an ``on_packet`` estimate before it is the one the
