@@ -201,3 +201,37 @@ def test_speculative_is_refused():
 def test_bad_arguments():
     with pytest.raises(ValueError, match=r"min_probability must be in \(0, 1\]"):
         UnbiasedDecoder(min_probability=0.0)
+
+
+def test_compare_fast_path_uses_each_deadlines_model():
+    """``fast_losses`` decodes each deadline with that deadline's ``Γ'``: the same loss as ``coded_matmul``."""
+    from uepmm.experiments.compare import fast_losses
+    from uepmm.experiments.engine_curves import trial_seed
+
+    rng = np.random.default_rng(4)
+    A, B = rng.standard_normal((9, 12)) * np.repeat([3.0, 1.0, 0.3], 3)[:, None], rng.standard_normal((12, 9))
+    spec = _spec("ew", "rxc", "work", math.inf, decoder="unbiased", fidelity="fast")
+    deadlines = [3.0, 6.0, 12.0]
+    losses, name = fast_losses(A, B, spec, deadlines, 6, seed=2)
+    assert name == "unbiased"
+    C = A @ B
+    for j in range(6):
+        for i, t in enumerate(deadlines):
+            result = coded_matmul(A, B, spec, deadline=t, seed=trial_seed(2, j))
+            assert losses[j, i] == pytest.approx(result.normalized_loss(C), rel=1e-9, abs=1e-12), (j, t)
+    assert np.any((losses > 0) & (losses != 1.0))  # some partial decodes were rescaled
+
+
+def test_latency_without_closed_form_uses_the_monte_carlo():
+    """A trace (resampled i.i.d.) under ``cost="work"``: ``F_s`` from the seeded Monte Carlo of
+    :func:`uepmm.design.work_cdfs`, the same ``Γ'`` as computed by hand from it."""
+    from uepmm.design import work_cdfs
+    from uepmm.latency import Trace
+
+    trace = Trace((0.2, 0.5, 0.9, 1.4, 3.0))
+    spec = _spec("now", "rxc", "work", 4.0).with_(latency=trace)
+    context = DecodeContext(None, None, np.dtype(np.float64), 30, spec.classes, code=spec.code_object, spec=spec)
+    joint = np.asarray(spec.code_object.window_probabilities(3)) * work_cdfs(trace, (2, 3, 2), [4.0], 9 / 30, 0)[0]
+    expected = make_code("now", gamma=tuple(joint / joint.sum())).decoding_probabilities(spec.classes.counts, 30)
+    np.testing.assert_allclose(recovery_probabilities(context)[0], expected[:, spec.classes.as_array()], rtol=1e-12)
+    assert not np.allclose(joint / joint.sum(), spec.code_object.window_probabilities(3))

@@ -140,7 +140,12 @@ def recovery_probabilities(context: DecodeContext) -> tuple[np.ndarray, np.ndarr
     if code is None:
         raise ValueError("decoder 'unbiased' needs the job's code (DecodeContext.code)")
     model = _arrival_model(code, context.classes, spec)
-    per_class, everything = _recovery_probabilities(code, context.classes, context.workers, model)
+    try:
+        hash(model)
+        compute = _recovery_probabilities
+    except TypeError:  # a latency model that cannot be a cache key (a non-frozen dataclass)
+        compute = _recovery_probabilities.__wrapped__
+    per_class, everything = compute(code, context.classes, context.workers, model)
     return per_class[:, context.classes.as_array()], everything
 
 
