@@ -235,3 +235,22 @@ def test_latency_without_closed_form_uses_the_monte_carlo():
     expected = make_code("now", gamma=tuple(joint / joint.sum())).decoding_probabilities(spec.classes.counts, 30)
     np.testing.assert_allclose(recovery_probabilities(context)[0], expected[:, spec.classes.as_array()], rtol=1e-12)
     assert not np.allclose(joint / joint.sum(), spec.code_object.window_probabilities(3))
+
+
+@pytest.mark.parametrize("code,partition,blocks", [("now", "rxc", (3, 3)), ("ew", "cxr", 9)])
+def test_training_path_scales_like_coded_matmul_under_work(code, partition, blocks):
+    """The lean path hands its config (cost, latency, deadline) to the decoder: same ``C_hat`` as the engine."""
+    torch = pytest.importorskip("torch")
+    from uepmm.nn import CodingConfig, lean_product, product_rng
+
+    config = CodingConfig(code=code, partition=partition, blocks=blocks, workers=15, deadline=6.0, cost="work",
+                          decoder="unbiased")
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((12, 18)), rng.standard_normal((18, 12))
+    partial = 0
+    for seed in range(10):
+        estimate, info = lean_product(torch.from_numpy(A), torch.from_numpy(B), config, seed)
+        result = coded_matmul(A, B, config, seed=product_rng(seed))
+        np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-10, atol=1e-10)
+        partial += 0 < result.recovered.sum() < result.recovered.size
+    assert partial > 0
