@@ -89,7 +89,12 @@ class Decoder:
         own = decoder_for_code(context.code, self)
         if own is not self:
             return own.start(context)
+        self.check(context)
         return self.open_session(context)
+
+    def check(self, context: DecodeContext) -> None:
+        """Raise ``ValueError`` before any packet if this decoder cannot decode this job (every
+        session, the cluster's too, starts with it); the default accepts every job."""
 
     def open_session(self, context: DecodeContext) -> DecodeSession:
         """This decoder's session (subclasses with their own sessions override this, not :meth:`start`)."""

@@ -118,9 +118,8 @@ class UnbiasedDecoder(Decoder):
             raise ValueError(f"min_probability must be in (0, 1], got {min_probability!r}")
         self.min_probability = float(min_probability)
 
-    def open_session(self, context: DecodeContext) -> DecodeSession:
+    def check(self, context: DecodeContext) -> None:
         recovery_probabilities(context)  # refuse up front where the job has no arrival model
-        return super().open_session(context)
 
     def scales(self, rows: np.ndarray, recovered: np.ndarray, context: DecodeContext) -> np.ndarray:
         recovered = np.asarray(recovered, dtype=bool)
