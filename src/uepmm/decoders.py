@@ -104,7 +104,8 @@ class UnbiasedDecoder(Decoder):
     ``cost="work"`` the response times are i.i.d. (not a :class:`uepmm.latency.Schedule`) and
     ``p_k`` is for ``N`` at the deadline (an ``on_packet`` estimate before it is the one the
     deadline would give if no other packet arrived); codes with a fixed task per worker
-    (uncoded, repetition) need i.i.d. response times under either cost.  Where there is no such
+    (uncoded, repetition) need i.i.d. response times under either cost (with ties among them, as
+    a trace or a deterministic model has, at the deadline only: ties are delivered by index).  Where there is no such
     model (a ``Schedule`` there, speculative copies) it refuses with a ``ValueError``.  ``F_s`` is
     in closed form for exponential, shifted exponential and deterministic times, else a seeded
     Monte Carlo of :data:`uepmm.design.work.CDF_DRAWS` sums (:func:`uepmm.design.work_cdfs`).
