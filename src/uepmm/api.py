@@ -265,7 +265,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         C_energy = float(np.sum(C**2))
     context = DecodeContext(
         layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
-        exact if spec.fidelity == "fast" else None, plan.energies, plan.code, plan.gram,
+        exact if spec.fidelity == "fast" else None, plan.energies, plan.code, plan.gram, spec=spec,
     )
     cluster = plan.cluster
     session = decoder.start(context) if cluster is None else cluster.start(decoder, context)

@@ -11,7 +11,7 @@ decoder asks the job's code through its methods (:meth:`uepmm.codes.Code.decoder
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +29,8 @@ __all__ = ["Decoder", "DecodeContext", "DecodeSession", "decoder_for_code"]
 class DecodeContext:
     """What a decoder may use besides the packets: the layout, the order (to place blocks in
     ``C``), the product's dtype, the class table, the parameter server's importance scores
-    of the sub-products, and (fast fidelity) the exact sub-products."""
+    of the sub-products, (fast fidelity) the exact sub-products, and the job's specification
+    (its cost model, latency, ``Ω`` and deadline: what decides which packets arrive)."""
 
     partition: Partition
     order: ImportanceOrder
@@ -41,6 +42,9 @@ class DecodeContext:
     energies: np.ndarray | None = None  # prior E||P_k||_F^2 (decoders with needs_energies)
     code: Code | None = None  # the job's code (decoders that use its decoding probabilities)
     gram: np.ndarray | None = None  # prior R_kl = <P_k, P_l>_F (K × K, JobSpec.prior); replaces energies
+    #: the job's :class:`uepmm.JobSpec` (decoders that use its arrival model: cost, latency, ``Ω``,
+    #: deadline; ``None``: the paper's, ``cost="equal"``); not imported here (the spec builds on decoders)
+    spec: Any = None
 
     @property
     def num_products(self) -> int:
@@ -97,7 +101,12 @@ class Decoder:
         own = decoder_for_code(context.code, self)
         if own is not self:
             return own.start(context)
+        self.check(context)
         return self.open_session(context)
+
+    def check(self, context: DecodeContext) -> None:
+        """Raise ``ValueError`` before any packet if this decoder cannot decode this job (every
+        session, the cluster's too, starts with it); the default accepts every job."""
 
     def open_session(self, context: DecodeContext) -> DecodeSession:
         """This decoder's session (subclasses with their own sessions override this, not :meth:`start`)."""

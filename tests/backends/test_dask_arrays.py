@@ -307,3 +307,15 @@ def test_bad_dask_inputs(healthy, make, error, message):
     with pytest.raises(error, match=message):
         uepmm.coded_matmul(make(), da.ones((4, 4)), blocks=4, partition="cxr", workers=4, backend="dask",
                            client=healthy)
+
+
+def test_unbiased_without_an_arrival_model_refused_as_with_numpy(healthy, factors):
+    """The cluster's session checks the decoder like the parameter server's, before any packet."""
+    A, B, An, Bn = factors
+    settings = dict(code="now", partition="rxc", blocks=9, workers=6, latency=Schedule(tuple(range(18))), omega=1.0,
+                    gamma=(0.4, 0.3, 0.3), cost="work", deadline=2.0, decoder="unbiased")
+    with pytest.raises(ValueError, match=r"latency=Schedule\(\.\.\.\) fixes which workers answer") as numpy_error:
+        uepmm.coded_matmul(An, Bn, **settings)
+    with pytest.raises(ValueError) as dask_error:
+        uepmm.coded_matmul(A, B, backend="dask", client=healthy, **settings)
+    assert str(dask_error.value) == str(numpy_error.value)

@@ -222,6 +222,7 @@ class ClusterDecoding:
 
     def start(self, decoder: Decoder, context: DecodeContext) -> ClusterSession:
         self.check_decoder(decoder)
+        decoder.check(context)
         return ClusterSession(decoder, context, self.client)
 
     def finish(self, session: ClusterSession):

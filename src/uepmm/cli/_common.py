@@ -116,7 +116,10 @@ def add_decoder_arguments(
     parser.add_argument(
         "--decoder", default=default_decoder, choices=DECODER_NAMES,
         help="how C_hat is formed: zero (the paper's: unrecovered blocks are zero), lmmse (linear MMSE from "
-             "every packet), unbiased (recovered blocks rescaled so that E[C_hat | N] = C) "
+             "every packet), unbiased (recovered blocks rescaled: E[C_hat_k | N] = P_k exactly when P_k = 0, q(N) = 1 "
+             "or p_k(N) > q(N) with (p_k - q)/(1 - q) >= 0.02, where p_k and q are the probabilities that block k "
+             "and everything are recovered from the N packets by the deadline under the job's --cost; blocks "
+             "recovered only with everything (EW's last class, MDS) stay exact or zero, E = q(N) P_k) "
              f"(default {default_decoder})",
     )
     parser.add_argument(

@@ -107,7 +107,7 @@ def loss_after_packets(
         rows = drawn.generator[order]
         block_loss, energies = pricing[j % draws]
         context = DecodeContext(None, None, np.dtype(np.float64), FIG_WORKERS, classes, None, None, energies,
-                                spec.code_object)
+                                spec.code_object, spec=spec)
         for n in range(FIG_WORKERS + 1):
             received = rows[:n]
             recovered = spec.code_object.recovered_from(drawn.encoding, order[:n])

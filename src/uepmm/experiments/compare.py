@@ -140,25 +140,28 @@ def fast_losses(
     for i, code in enumerate(codes):
         groups.setdefault(next(j for j, c in enumerate(codes) if c == code), []).append(i)
     decoder = decoder_for_code(plan.code, spec.decoder_object)
+    # the job at each deadline (the unbiased decoder's arrival model under cost="work" depends on it)
+    timed = [spec.with_(deadline=float(t)) for t in deadlines] if spec.cost == "work" else [spec] * deadlines.size
     out = np.empty((trials, deadlines.size))
     total = pricing.total
     for j in range(trials):
         for first, members in groups.items():
             code = codes[first]
-            context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, plan.classes, plan.scores, None,
-                                    plan.energies, code, plan.gram)
             drawn = draw_job(spec, plan.classes, trial_seed(seed, j), layout, code)
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]
             counts = np.searchsorted(times, deadlines[members], side="right")
             # the recovery decision after each arrival, replayed once per draw (MatDot: its decoder's)
             recovered_after = code.recovery_curve_from(drawn.encoding, order[: counts.max()])
-            cache: dict[int, float] = {}
+            cache: dict[tuple[int, int], float] = {}
             for i, n in zip(members, counts):
-                if n not in cache:
+                key = (int(n), i if spec.cost == "work" else -1)
+                if key not in cache:
+                    context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, plan.classes, plan.scores,
+                                            None, plan.energies, code, plan.gram, spec=timed[i])
                     M = decoder.reconstruction(rows[:n], recovered_after[n], context)
-                    cache[n] = pricing.reconstruction_loss(M) / total if total > 0 else 0.0
-                out[j, i] = cache[n]
+                    cache[key] = pricing.reconstruction_loss(M) / total if total > 0 else 0.0
+                out[j, i] = cache[key]
     return out, decoder.name
 
 

@@ -374,7 +374,7 @@ def _decode(plan, A, B, layout, rows, recovered, order, table, code, track_loss)
     energies = _energies(A, B, layout, order) if plan.decoder.needs_energies else None
     context = DecodeContext(
         layout.partition, order, np.dtype(_NUMPY_DTYPE.get(A.dtype, np.float64)), plan.workers, table,
-        None, None, energies, code or plan.code,
+        None, None, energies, code or plan.code, spec=plan.config,
     )
     a_perm, b_perm = (order.a_perm, order.b_perm) if plan.reorder else (None, None)
     if plan.decoder.diagonal:
