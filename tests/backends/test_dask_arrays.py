@@ -220,9 +220,10 @@ def test_progressive_estimates_are_lazy_and_exact(healthy, factors):
 def test_faulty_packets_rejected_on_the_cluster(healthy, factors):
     A, B, An, Bn = factors
     faults = {"nan": [0], "corrupt": [1, 3], "raise": [2]}
-    times = [0.0 if w < 4 else 2.0 for w in range(14)]  # the faulty ones first
+    times = [0.0 if w < 4 else 2.0 for w in range(14)]  # the faulty ones first, by MARGIN_S
     res = uepmm.coded_matmul(A, B, code="mds", partition="rxc", blocks=9, workers=14, latency=Schedule(times),
-                             omega=1.0, backend=DaskBackend(client=healthy, time_unit=0.1, faults=faults), seed=0)
+                             omega=1.0, backend=DaskBackend(client=healthy, time_unit=MARGIN_S / 2, faults=faults),
+                             seed=0)
     status = {e["worker"]: e["status"] for e in res.report["erasures"]}
     assert status == {0: "nonfinite", 1: "corrupt", 3: "corrupt", 2: "error"}
     assert res.report["rejected"] == 3 and res.recovered.all()

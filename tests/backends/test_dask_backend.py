@@ -234,9 +234,9 @@ def test_on_packet_sees_the_estimate_while_the_job_runs(healthy, matrices):
 def test_wrong_nan_and_raising_packets_are_erasures(healthy, matrices):
     A, B = matrices
     faults = {"nan": [0, 5], "corrupt": [1, 7], "raise": [2]}
-    times = [0.0 if w in (0, 1, 2, 5, 7) else 3.0 for w in range(30)]  # the faulty ones first
+    times = [0.0 if w in (0, 1, 2, 5, 7) else 3.0 for w in range(30)]  # the faulty ones first, by 0.6 s
     res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=30, latency=Schedule(times),
-                             omega=1.0, seed=0, backend="dask", client=healthy, time_unit=0.1, faults=faults)
+                             omega=1.0, seed=0, backend="dask", client=healthy, time_unit=0.2, faults=faults)
     status = {e["worker"]: e["status"] for e in res.report["erasures"]}
     assert status == {0: "nonfinite", 5: "nonfinite", 1: "corrupt", 7: "corrupt", 2: "error"}
     assert res.report["rejected"] == 4 and res.received + len(res.report["unfinished"]) == 25
@@ -261,9 +261,10 @@ def test_corrupt_packets_never_reach_a_recovered_block(healthy, matrices):
 
 def test_duplicates_are_ignored(healthy, matrices):
     A, B = matrices
+    # the duplicates of 0 and 2 are due 0.58 s before the job's last packet
     res = uepmm.coded_matmul(A, B, code="uncoded", partition="cxr", blocks=9, workers=9,
                              latency=Schedule([0.1, 0.1, 0.1, 0.1, 3, 3, 3, 3, 3]), omega=1.0, seed=0,
-                             backend="dask", client=healthy, time_unit=0.1, faults={"duplicate": [0, 2]})
+                             backend="dask", client=healthy, time_unit=0.2, faults={"duplicate": [0, 2]})
     assert res.report["duplicates"] == 2 and res.received == 9
     assert sorted(e.worker for e in res.timeline) == list(range(9))
     assert res.recovered.all() and _rel(res.estimate, A @ B) < 1e-9
