@@ -3,7 +3,10 @@
 One module-scoped LocalCluster (2 processes × 20 threads, loopback, no dashboard), a client
 that is NOT the default one, so that anything computing the inputs in this process without
 it would use dask's local scheduler (which the guarded arrays below refuse).  Deadlines lie
-``MARGIN_S`` (0.5 s) of wall time from every packet's model time, as in ``test_dask_backend.py``.
+``MARGIN_S`` (1 s) of wall time from every packet's model time the test relies on: twice the
+margin of ``test_dask_backend.py``, since each packet's check is one more task on the cluster
+(beside ``stress --cpu 2`` on the shared 2-core machine, load average 8-11, packets of
+``dask.array`` inputs came up to 0.57 s after their model time, numpy inputs up to 0.28 s).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from uepmm.decoders import Decoder, DecodeSession  # noqa: E402
 from uepmm.latency import Exponential, Schedule  # noqa: E402
 
 #: Wall seconds by which a packet may arrive later than its model time in these tests.
-MARGIN_S = 0.5
+MARGIN_S = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -201,9 +204,9 @@ def test_deadline_same_as_numpy_inputs(healthy, factors, code, partition, decode
 def test_progressive_estimates_are_lazy_and_exact(healthy, factors):
     A, B, An, Bn = factors
     seen = []
-    # a packet is only ever late: the 10th is due 0.55 s before the deadline, the 11th 0.5 s after it
-    times = [0.5 + w for w in range(10)] + [20.0 + w for w in range(5)]
-    res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=15, deadline=15.0, decoder="zero",
+    # a packet is only ever late: the 10th is due 1.05 s (> MARGIN_S) before the deadline, the 11th after it
+    times = [0.5 + w for w in range(10)] + [25.0 + w for w in range(5)]
+    res = uepmm.coded_matmul(A, B, code="ew", partition="rxc", blocks=9, workers=15, deadline=20.0, decoder="zero",
                              latency=Schedule(times), omega=1.0, backend="dask", client=healthy, time_unit=0.1,
                              seed=4, on_packet=lambda p: seen.append((p.entry, p.estimate(), p.recovered)))
     assert [s[0] for s in seen] == res.timeline and len(seen) == res.received
