@@ -55,7 +55,8 @@ def test_work_times_are_sums_of_unit_draws():
     work = np.count_nonzero(rows, axis=1)
     np.testing.assert_array_equal(drawn.work, work)
     expected = np.array([units[: work[w], w].sum() for w in range(15)]) / spec.omega_value
-    np.testing.assert_allclose(drawn.times, expected, rtol=1e-15)
+    # the same <= 9 positive terms, perhaps summed in another order: within 2 (9 - 1) ulp
+    np.testing.assert_allclose(drawn.times, expected, rtol=4e-15)
     np.testing.assert_array_equal(draw_unit_times(spec, product_rng(1)), units)
     with pytest.raises(ValueError, match="draw_job"):
         draw_response_times(spec, product_rng(1))

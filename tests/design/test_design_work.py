@@ -27,21 +27,31 @@ SEC6 = {"workers": 30, "latency": LAT, "deadline": 0.5, "omega": 1.0}
 W, OMEGA = 30, 9 / 30  # the comparison's setting: Ω = K / W, deadlines in the same unit
 
 
-def test_equal_cost_is_bit_identical_to_the_old_design():
+def test_equal_cost_gives_the_old_design():
     """cost="equal" (the default) gives the values the design printed before cost existed
-    (docs/design-gamma.md, Sec. VI r×c, commands (a) and (b), 10 significant digits)."""
+    (docs/design-gamma.md, Sec. VI r×c, commands (a)-(c), 10 significant digits).
+
+    Checked to what the optimiser resolves, not to the printed digits: L-BFGS-B stops when a
+    step gains less than ``ftol = 1e-10`` of the normalised objective, so the loss agrees to
+    ``1e-9`` relative (with the printing's half unit, <= 4e-10), while ``Γ`` is fixed only to
+    about ``sqrt(ftol / curvature)``: the loss rises by 8e-10 (EW) to 4e-9 (NOW) relative
+    when ``Γ`` moves by 1e-5, so ``Γ`` is checked to 1e-5 (another BLAS gave EW ``Γ_1``
+    0.4968045758, this one 0.4968046003, against 0.4968045866 printed).
+    """
     old = {"now": ((0.7044440279, 0.2955559721, 0.0), 0.01354661525),
            "ew": ((0.4968045866, 0.5031954134, 0.0), 0.006732985447)}
     for code, (gamma, loss) in old.items():
         default = design_gamma(code, K3, E3, **SEC6)
         explicit = design_gamma(code, K3, E3, **SEC6, cost="equal")
         assert explicit == default and default.cost == "equal" and default.work is None
-        np.testing.assert_allclose(default.gamma, gamma, rtol=0, atol=6e-11)
-        assert float(f"{default.expected_loss:.10g}") == loss
-        assert float(f"{default.mds_loss:.10g}") == 0.10670267
+        assert default.expected_loss == pytest.approx(loss, rel=1e-9)
+        np.testing.assert_allclose(default.gamma, gamma, rtol=0, atol=1e-5)
+        assert default.gamma[2] == 0.0  # a face of the simplex is exact, not resolved
+        assert default.mds_loss == pytest.approx(0.10670267, rel=0, abs=5e-9)  # closed form, 8 digits printed
     lmmse = design_gamma("now", K3, E3, **SEC6, decoder="lmmse")  # command (c)
-    np.testing.assert_allclose(lmmse.gamma, (0.6870740398, 0.3129259602, 0.0), rtol=0, atol=6e-11)
-    assert float(f"{lmmse.expected_loss:.10g}") == 0.007014306235
+    assert lmmse.expected_loss == pytest.approx(0.007014306235, rel=1e-9)
+    np.testing.assert_allclose(lmmse.gamma, (0.6870740398, 0.3129259602, 0.0), rtol=0, atol=1e-5)
+    assert lmmse.gamma[2] == 0.0
 
 
 @pytest.mark.parametrize("code", ["now", "ew"])

@@ -13,7 +13,9 @@ from uepmm.experiments.figure_options import FIG_GAMMA, FigureOptions
 from uepmm.loss import BlockLoss
 from uepmm.partition import make_partition
 
-SMALL = FigureOptions(trials=30, size_scale=0.2, matrix_draws=3)
+# the table on a 0.2 grid: each designed point costs one design_gamma (the LMMSE ones a Monte Carlo
+# optimisation), so half the points of the figure's 0.1 grid halve the test's time
+COARSE = FigureOptions(trials=30, size_scale=0.2, matrix_draws=3, t_step=0.2)
 
 
 def test_reconstruction_loss_is_the_loss_of_m_p():
@@ -42,9 +44,9 @@ def test_zero_fill_curve_matches_theorem1_and_lmmse_is_lower():
 
 
 def test_beyond_writes_the_table_and_the_crossovers(tmp_path):
-    out = beyond(str(tmp_path), SMALL)
+    out = beyond(str(tmp_path), COARSE)
     rows = out.rows
-    assert list(rows[0]) == columns() and len(rows) == 13  # t = 0, 0.1, ..., 1.2
+    assert list(rows[0]) == columns() and [r["t"] for r in rows] == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2])
     assert all(rows[0][c] == pytest.approx(1.0) for c in columns()[1:])  # nothing by t = 0
     last = rows[-1]
     for partition in ("rxc", "cxr"):
@@ -54,6 +56,6 @@ def test_beyond_writes_the_table_and_the_crossovers(tmp_path):
     cross = beyond_crossovers(rows)
     assert len(cross) == 16 and {"until_vs_mds_zero", "until_vs_mds_lmmse"} <= set(cross[0])
     paper = next(c for c in cross if c["series"] == "now_rxc_paper")["until_vs_mds_zero"]
-    assert 0.3 < paper < 0.7  # the paper's 0.44 (Fig. 9), on a coarse grid with few trials
+    assert 0.3 < paper < 0.7  # the paper's 0.44 (Fig. 9); 0.55 on this coarse grid with few trials
     assert (tmp_path / "beyond.csv").exists() and (tmp_path / "beyond_crossovers.csv").exists()
     assert not math.isnan(paper)
