@@ -165,7 +165,9 @@ class Choice:
         }
 
 
-def candidate_schemes(base: JobSpec, schemes: Sequence[str | Scheme] | None = None) -> tuple[list, list[str]]:
+def candidate_schemes(
+    base: JobSpec, schemes: Sequence[str | Scheme] | None = None
+) -> tuple[list[tuple[Scheme, JobSpec]], list[str]]:
     """``[(scheme, spec)]`` of every candidate for the job ``base``, and notes on the schemes left out.
 
     ``schemes=None``: every scheme of :data:`~uepmm.scheme.SCHEMES` whose code exists and that fits
