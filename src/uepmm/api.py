@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import planning
 from ._validation import as_matrix, is_dask_array
 from .backends import make_backend
 from .codes import Encoding
@@ -20,9 +21,10 @@ from .decoders import DecodeContext, decoder_for_code
 from .importance import ClassTable, ImportanceOrder
 from .loss import BlockLoss
 from .partition import Partition
-from .planning import JobPlan, _spec_from, plan_job
+from .planning import JobPlan, _spec_from
 from .planning import needs_energies as needs_energies  # moved to planning.py; still importable here
 from .planning import plan_from_order as plan_from_order
+from .recommend import auto_base, is_auto, plan_auto
 from .scheme import Scheme, get_scheme
 from .spec import ENCODINGS, JobSpec
 from .streams import SeedLike
@@ -152,6 +154,37 @@ class Result:
         return np.bincount(cls, weights=self.recovered, minlength=self.classes.num_classes) / np.bincount(cls)
 
 
+def plan_job(
+    A: np.ndarray, B: np.ndarray, spec: JobSpec | None = None, *, seed: SeedLike = None,
+    scheme: str | Scheme | None = None, **settings: Any,
+) -> JobPlan:
+    """Importance order, partition, class table and the one draw (:func:`uepmm.planning.plan_job`).
+
+    ``spec`` is a :class:`JobSpec`; ``settings`` are its fields (they override ``spec``'s);
+    ``scheme`` as in :func:`coded_matmul` (``"auto"``: :func:`uepmm.recommend.plan_auto`, and
+    ``plan.choice`` holds the ranking).
+
+    Examples
+    --------
+    The same seed gives the same stragglers whatever the code; ``scheme="auto"`` plans the
+    scheme with the least predicted loss at the deadline:
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((6, 4)), rng.standard_normal((4, 5))
+    >>> mds = uepmm.plan_job(A, B, code="mds", partition="cxr", blocks=2, workers=3, seed=0)
+    >>> ew = uepmm.plan_job(A, B, code="ew", gamma=(0.5, 0.5), partition="cxr", blocks=2, workers=3, seed=0)
+    >>> bool(np.array_equal(mds.job.times, ew.job.times))
+    True
+    >>> auto = uepmm.plan_job(A, B, scheme="auto", partition="cxr", blocks=2, workers=4, deadline=1.0, seed=0)
+    >>> auto.choice.best.scheme.name in uepmm.SCHEMES
+    True
+    """
+    if is_auto(scheme):
+        return plan_auto(A, B, spec, seed=seed, **settings)
+    return planning.plan_job(A, B, spec, seed=seed, scheme=scheme, **settings)
+
+
 def coded_matmul(
     A: np.ndarray,
     B: np.ndarray,
@@ -189,7 +222,11 @@ def coded_matmul(
         code, decoder, Γ, classes, encoding and task rule (:meth:`Scheme.spec`), ``spec`` the
         template and ``settings`` the job (``workers`` is the ``W`` it is given).  A setting the
         scheme fixes must agree with it (``scheme="ew+", decoder="zero"`` is a ``ValueError``);
-        ``report["scheme"]`` names it.
+        ``report["scheme"]`` names it.  ``scheme="auto"`` runs the scheme with the least loss
+        predicted at the deadline from the matrices' statistics (:mod:`uepmm.recommend`; needs
+        ``workers >= 2`` and a deadline ``> 0``; code, decoder, gamma and copies are its to choose):
+        ``report["scheme"]`` names the one chosen and ``report["auto"]`` has its settings (code,
+        decoder, Γ, class sizes) and every candidate's predicted loss.
     **settings
         :class:`JobSpec` fields; other keywords go to the backend (``client``, ``address``,
         ``time_unit`` for Dask).
@@ -234,22 +271,32 @@ def coded_matmul(
     if on_packet is not None and not callable(on_packet):
         raise TypeError(f"on_packet must be a callable taking a uepmm.Progress, got {on_packet!r}")
     t0 = _time.perf_counter()
-    spec, backend_options = _spec_from(spec, dict(settings), scheme)
+    auto = is_auto(scheme)
+    if auto:
+        spec, backend_options = auto_base(spec, dict(settings))
+    else:
+        spec, backend_options = _spec_from(spec, dict(settings), scheme)
     if isinstance(spec.backend, str) and spec.backend == "simulated" and backend_options:
         raise TypeError(
             f"backend 'simulated' takes no options {sorted(backend_options)}: client/address/time_unit are for "
             f"backend='dask', and the job settings are {list(JobSpec.field_names())}"
         )
+    if auto and (is_dask_array(A) or is_dask_array(B)):
+        raise ValueError("scheme='auto' reads the line norms of numpy or scipy factors; with dask.array inputs "
+                         "name a scheme (uepmm recommend ranks them on a sample of your data)")
     if is_dask_array(A) or is_dask_array(B):  # the data stays on the cluster
         from .backends._dask_arrays import plan_on_cluster
 
         plan, runner = plan_on_cluster(A, B, spec, seed, backend_options, track_loss)
     else:
-        plan = plan_job(A, B, spec, seed=seed)
+        plan = plan_auto(A, B, spec, seed=seed) if auto else planning.plan_job(A, B, spec, seed=seed)
         runner = make_backend(spec.backend, spec.fidelity, **backend_options)
     t_plan = _time.perf_counter() - t0
     result = _execute(plan, runner, track_loss, on_packet, t_plan)
-    if scheme is not None:
+    if auto:
+        result.report["scheme"] = plan.choice.best.scheme.name
+        result.report["auto"] = plan.choice.report()
+    elif scheme is not None:
         result.report["scheme"] = get_scheme(scheme).name
     return result
 

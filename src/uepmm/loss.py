@@ -47,6 +47,26 @@ class BlockLoss:
             self.gram = self.full_gram = flat @ flat.T
         self.total = float(self.gram.sum())
 
+    @classmethod
+    def from_gram(cls, kind: str, gram: np.ndarray) -> BlockLoss:
+        """Pricing from a ``K × K`` matrix of ``<P_i, P_j>`` alone: the exact one, or a prior second
+        moment ``R`` (:mod:`uepmm.recommend`: then every loss is an expected loss under ``R``).
+
+        ``kind``: ``"rxc"`` (the blocks are disjoint: ``||C||^2 = trace R``, off-diagonal terms only
+        price a decoder that mixes blocks) or ``"cxr"`` (``||C||^2 = 1^T R 1``).
+        """
+        if kind not in ("rxc", "cxr"):
+            raise ValueError(f"kind must be 'rxc' or 'cxr', got {kind!r}")
+        gram = np.asarray(gram, dtype=np.float64)
+        if gram.ndim != 2 or gram.shape[0] != gram.shape[1]:
+            raise ValueError(f"gram must be a square K x K matrix, got shape {gram.shape}")
+        self = cls.__new__(cls)
+        self.kind = kind
+        self.full_gram = gram
+        self.gram = np.diag(np.diag(gram)) if kind == "rxc" else gram
+        self.total = float(self.gram.sum())
+        return self
+
     def loss(self, recovered: np.ndarray) -> np.ndarray:
         """``||C - C_hat||_F^2`` for a boolean mask ``[..., K]`` (any leading shape)."""
         missing = 1.0 - np.asarray(recovered, dtype=np.float64)

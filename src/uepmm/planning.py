@@ -35,7 +35,7 @@ from .scheme import Scheme, get_scheme
 from .spec import JobSpec
 from .streams import SeedLike
 
-__all__ = ["JobPlan", "plan_job", "plan_from_order", "needs_energies"]
+__all__ = ["JobPlan", "plan_job", "plan_from_order", "needs_energies", "layout_and_order"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class JobPlan:
     cluster: Any = None  # dask.array inputs: decoding on the cluster (backends._dask_decode.ClusterDecoding)
     gram: np.ndarray | None = None  # LMMSE's prior R_kl = <P_k, P_l>_F (JobSpec.prior), None: diagonal
     prior_correlation: float = math.nan  # off-diagonal correlation of the probe's R (uepmm.prior)
+    choice: Any = None  # scheme="auto": the uepmm.recommend.Choice that picked spec's scheme
 
 
 def _spec_from(
@@ -77,6 +78,9 @@ def _spec_from(
     given = {k: settings.pop(k) for k in list(settings) if k in names}
     if spec is not None and not isinstance(spec, JobSpec):
         raise TypeError(f"spec must be a uepmm.JobSpec, got {type(spec).__name__}")
+    if isinstance(scheme, str) and scheme.lower() == "auto":
+        raise ValueError("scheme='auto' chooses from the matrices' statistics: call uepmm.plan_job or "
+                         "uepmm.coded_matmul (uepmm.recommend.plan_auto), which see the data")
     if scheme is not None:
         return get_scheme(scheme).spec(spec, **given), settings
     if spec is None:
@@ -120,17 +124,20 @@ def plan_job(
         )
     A = as_matrix(A, "A", allow_sparse=True)  # scipy sparse stays sparse (uepmm.sparse)
     B = as_matrix(B, "B", allow_sparse=True)
-    layout = make_partition(A.shape, B.shape, spec.partition, spec.blocks)
-    kind = layout.kind
-    order = (
-        importance_order(A, B, kind, spec.statistic)
-        if spec.reorder
-        else ImportanceOrder.identity(kind, A, B, spec.statistic)
-    )
+    layout, order = layout_and_order(A, B, spec)
     energies = sub_product_energies(order, layout, A, B) if needs_energies(spec) else None
     a_perm, b_perm = (order.a_perm, order.b_perm) if spec.reorder else (None, None)
     a_blocks, b_blocks = layout.a_blocks(A, a_perm), layout.b_blocks(B, b_perm)
     return plan_from_order(spec, layout, order, energies, a_blocks, b_blocks, np.result_type(A.dtype, B.dtype), seed)
+
+
+def layout_and_order(A: Any, B: Any, spec: JobSpec) -> tuple[Partition, ImportanceOrder]:
+    """The partition of ``A @ B`` and the importance order of ``spec`` (``reorder=False``: the identity):
+    the statistics the parameter server reads before any block product."""
+    layout = make_partition(A.shape, B.shape, spec.partition, spec.blocks)
+    if spec.reorder:
+        return layout, importance_order(A, B, layout.kind, spec.statistic)
+    return layout, ImportanceOrder.identity(layout.kind, A, B, spec.statistic)
 
 
 def needs_energies(spec: JobSpec) -> bool:

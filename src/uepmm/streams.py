@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["JobStreams", "job_streams", "product_rng", "SeedLike"]
+__all__ = ["JobStreams", "job_streams", "product_rng", "trial_seed", "SeedLike"]
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
@@ -54,6 +54,16 @@ def job_streams(seed: SeedLike) -> JobStreams:
         ) from None
     code_seed, times_seed = seeds.spawn(2)
     return JobStreams(np.random.default_rng(times_seed), np.random.default_rng(code_seed))
+
+
+#: ``spawn_key`` prefix of Monte Carlo trial seeds (:func:`trial_seed`); 0 is the figures' matrix draws.
+_STREAM_TRIALS = 1
+
+
+def trial_seed(seed: int, trial: int) -> np.random.SeedSequence:
+    """A fresh seed of Monte Carlo trial ``trial``: pass it as ``plan_job(seed=...)`` to get the same draws
+    (``uepmm compare``, the figures and :mod:`uepmm.recommend` draw their trials from it)."""
+    return np.random.SeedSequence(entropy=seed, spawn_key=(_STREAM_TRIALS, trial))
 
 
 def product_rng(seed: int) -> np.random.Generator:

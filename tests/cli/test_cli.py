@@ -150,6 +150,7 @@ LEAVES = {
     ("demo",): ([], {"--progress", "--format", "--seed", "--out"}),
     ("simulate",): ([], {"--progress", "--format", "--seed"}),
     ("compare",): ([], {"--progress", "--format", "--seed", "--out"}),
+    ("recommend",): ([], {"--format", "--seed"}),
     ("theory", "decoding"): (["--code", "mds"], {"--format"}),
     ("cluster-demo",): ([], {"--progress", "--format", "--seed"}),
     ("train", "mnist"): (["--out", "runs"], {"--progress", "--seed", "--out"}),

@@ -58,7 +58,7 @@ def test_compare_writes_every_scheme_at_every_deadline(files, capsys):
     assert list(rows[0]) == list(COLUMNS)
     for r in rows:  # cost: work unless --cost equal
         assert float(r["mean_loss"]) >= 0.0 and r["cost"] == "work" and r["partition"] == "cxr"
-        assert r["uep"] == ("1" if r["scheme"] in ("now", "ew", "now+", "ew+", "now-singletons", "ew-rect", "ew-matdot") else "0")
+        assert r["uep"] == ("1" if SCHEMES[r["scheme"]].uep else "0")
         if r["decoder"] == "zero":  # exact blocks or nothing: never more than ||C||^2 (sampling's unbiased
             assert float(r["mean_loss"]) <= 1.0  # estimate can exceed it with few packets)
         assert int(r["trials"]) == 20 and int(r["workers"]) == 12

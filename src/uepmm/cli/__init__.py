@@ -12,7 +12,9 @@ import sys
 from .. import __version__
 
 # Sub-command modules, in the order ``uepmm --help`` lists them.
-_COMMAND_MODULES = ("demo", "simulate", "compare", "theory", "design", "figure", "train", "analyze", "cluster_demo")
+_COMMAND_MODULES = (
+    "demo", "simulate", "compare", "recommend", "theory", "design", "figure", "train", "analyze", "cluster_demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

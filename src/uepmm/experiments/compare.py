@@ -12,7 +12,8 @@ Fairness: every scheme gets the same ``W`` workers and the same ``Ω`` (``K / W`
 uses the seed :func:`~uepmm.experiments.engine_curves.trial_seed` ``(seed, j)``: the same
 response-time stream, hence the same stragglers (common random numbers).
 
-Fast path (simulated backend): one draw per (scheme, trial) exactly as :func:`uepmm.plan_job`
+Fast path (simulated backend, :func:`uepmm.recommend.replay_losses`, which ``scheme="auto"``
+prices with a prior instead): one draw per (scheme, trial) exactly as :func:`uepmm.plan_job`
 makes it (:func:`uepmm.draw.draw_job`; per deadline for ``gamma="auto"``, whose Γ depends on
 it), then every deadline is read off: the rows that arrived by ``t`` give the recovered set
 (the rank decision) and the decoder's reconstruction ``M`` (``P_hat = M P``), priced by one
@@ -40,11 +41,10 @@ from .._progress import progress
 from .._validation import as_matrix, positive_int
 from ..api import coded_matmul, plan_job
 from ..codes import CODES
-from ..decoders import DecodeContext, decoder_for_code, make_decoder
-from ..design.auto import auto_code
-from ..draw import draw_job
+from ..decoders import make_decoder
 from ..loss import BlockLoss
 from ..matrices import check_pair
+from ..recommend import replay_losses
 from ..scheme import SCHEMES, Scheme
 from ..spec import JobSpec
 from .engine_curves import trial_seed
@@ -126,43 +126,11 @@ def fast_losses(
     ``pricing``: the :class:`BlockLoss` of the job's exact sub-products (computed when ``None``;
     it depends only on the layout and the importance order, so schemes can share it).
     """
-    deadlines = np.asarray(deadlines, dtype=np.float64)
     plan = plan_job(A, B, spec.with_(deadline=math.inf), seed=trial_seed(seed, 0))
-    job, layout = plan.job, plan.job.partition
     if pricing is None:
-        pricing = BlockLoss(layout, layout.block_products(job.a_blocks, job.b_blocks))
-    # one code for every deadline, or (gamma="auto") the code designed for each deadline
-    if spec.auto_gamma:
-        codes = [auto_code(spec.with_(deadline=float(t)), plan.classes, plan.energies) for t in deadlines]
-    else:
-        codes = [plan.code] * deadlines.size
-    groups: dict[int, list[int]] = {}
-    for i, code in enumerate(codes):
-        groups.setdefault(next(j for j, c in enumerate(codes) if c == code), []).append(i)
-    decoder = decoder_for_code(plan.code, spec.decoder_object)
-    # the job at each deadline (the unbiased decoder's arrival model under cost="work" depends on it)
-    timed = [spec.with_(deadline=float(t)) for t in deadlines] if spec.cost == "work" else [spec] * deadlines.size
-    out = np.empty((trials, deadlines.size))
-    total = pricing.total
-    for j in range(trials):
-        for first, members in groups.items():
-            code = codes[first]
-            drawn = draw_job(spec, plan.classes, trial_seed(seed, j), layout, code)
-            order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
-            rows, times = drawn.generator[order], drawn.times[order]
-            counts = np.searchsorted(times, deadlines[members], side="right")
-            # the recovery decision after each arrival, replayed once per draw (MatDot: its decoder's)
-            recovered_after = code.recovery_curve_from(drawn.encoding, order[: counts.max()])
-            cache: dict[tuple[int, int], float] = {}
-            for i, n in zip(members, counts):
-                key = (int(n), i if spec.cost == "work" else -1)
-                if key not in cache:
-                    context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, plan.classes, plan.scores,
-                                            None, plan.energies, code, plan.gram, spec=timed[i])
-                    M = decoder.reconstruction(rows[:n], recovered_after[n], context)
-                    cache[key] = pricing.reconstruction_loss(M) / total if total > 0 else 0.0
-                out[j, i] = cache[key]
-    return out, decoder.name
+        layout = plan.job.partition
+        pricing = BlockLoss(layout, layout.block_products(plan.job.a_blocks, plan.job.b_blocks))
+    return replay_losses(plan, deadlines, trials, seed, pricing)
 
 
 def _dask_losses(

@@ -41,6 +41,7 @@ from ..latency import LatencyModel
 from ..loss import BlockLoss
 from ..partition import Partition, make_partition
 from ..spec import JobSpec
+from ..streams import trial_seed
 from .figure_options import (
     DEFAULT_MATRIX_DRAWS,
     ESTIMATORS,
@@ -62,13 +63,7 @@ __all__ = [
 FIGURE_CODES = ("now", "ew", "mds", "matdot", "sampling")
 
 _PARTITION_BLOCKS = {"rxc": (3, 3), "cxr": 9}
-_STREAM_MATRICES = 0
-_STREAM_TRIALS = 1
-
-
-def trial_seed(seed: int, trial: int) -> np.random.SeedSequence:
-    """A fresh seed of Monte Carlo trial ``trial``: pass it as ``plan_job(seed=...)`` to get the same draws."""
-    return np.random.SeedSequence(entropy=seed, spawn_key=(_STREAM_TRIALS, trial))
+_STREAM_MATRICES = 0  # streams.trial_seed uses spawn_key (1, trial)
 
 
 def _matrix_seed(seed: int, draw: int) -> np.random.SeedSequence:

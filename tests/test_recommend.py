@@ -1,0 +1,161 @@
+"""scheme="auto" (uepmm.recommend): the predictor against compare's losses, known winners, the report, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from uepmm import coded_matmul, plan_job
+from uepmm.experiments.compare import fast_losses
+from uepmm.loss import BlockLoss
+from uepmm.planning import plan_job as planning_plan_job
+from uepmm.recommend import diagonal_prior, rank_schemes
+from uepmm.scheme import SCHEMES, Scheme
+
+BLOCKS = {"cxr": 9, "rxc": (3, 3)}
+
+
+def _gaussian(partition: str, seed: int = 0, scales=None):
+    rng = np.random.default_rng(seed)
+    A, B = rng.standard_normal((36, 45)), rng.standard_normal((45, 36))
+    if scales is not None:  # scale the lines the partition splits: c×r the inner ones, r×c rows of A / columns of B
+        if partition == "cxr":
+            A = A * np.repeat(scales, 5)[None, :]
+        else:
+            A = A * np.repeat(scales, 12)[:, None]
+            B = B * np.repeat(scales, 12)[None, :]
+    return A, B
+
+
+def _exact_gram(A, B, spec):
+    plan = plan_job(A, B, spec)
+    layout = plan.job.partition
+    return BlockLoss(layout, layout.block_products(plan.job.a_blocks, plan.job.b_blocks)).full_gram
+
+
+def _measured(A, B, choice, trials=40, seed=0):
+    """compare's loss (exact sub-products) of every candidate at the choice's deadline."""
+    return {p.scheme.name: float(fast_losses(A, B, p.spec, [choice.deadline], trials, seed)[0].mean())
+            for p in choice.ranking}
+
+
+@pytest.mark.parametrize("partition", ["cxr", "rxc"])
+@pytest.mark.parametrize("cost", ["equal", "work"])
+def test_predictor_with_the_exact_gram_is_compare_fast_losses(partition, cost):
+    # with R = <P_k, P_l> (after the importance order) and compare's seed, every prediction is compare's loss
+    scales = np.array([4.0, 1, 0.5]) if partition == "rxc" else np.array([4.0, 1, 2, 1, 0.5, 1, 3, 1, 1])
+    A, B = _gaussian(partition, 1, scales)
+    settings = dict(partition=partition, blocks=BLOCKS[partition], workers=18, deadline=1.5, cost=cost)
+    R = _exact_gram(A, B, SCHEMES["mds"].spec(**settings))
+    choice = rank_schemes(A, B, prior=R, trials=6, seed=3, **settings)
+    fits = [s.name for s in SCHEMES.values() if partition in s.partitions]  # every scheme that fits the partition
+    assert sorted(p.scheme.name for p in choice.ranking) == sorted(fits)
+    for p in choice.ranking:
+        expected, decoder = fast_losses(A, B, p.spec, [1.5], 6, 3)
+        assert p.loss == pytest.approx(expected.mean(), rel=1e-9, abs=1e-12), p.scheme.name
+        assert p.decoder == decoder
+
+
+def test_diagonal_prior_prices_independent_blocks_like_their_energies():
+    # r×c blocks are disjoint: with R = diag(e) a zero-fill loss is the missing energy over the total
+    e = np.array([4.0, 1.0, 0.0, 2.0])
+    R = diagonal_prior(e)
+    pricing = BlockLoss.from_gram("rxc", R)
+    assert pricing.total == 7.0
+    assert pricing.reconstruction_loss(np.diag([1.0, 0.0, 1.0, 1.0])) == 1.0
+    cxr = BlockLoss.from_gram("cxr", np.ones((4, 4)))  # perfectly correlated: 1^T R 1
+    assert cxr.total == 16.0
+    assert cxr.reconstruction_loss(np.diag([1.0, 0.0, 0.0, 0.0])) == 9.0
+    with pytest.raises(ValueError, match="square"):
+        BlockLoss.from_gram("cxr", np.ones(3))
+
+
+def test_concentrated_energy_short_deadline_picks_lmmse_uep():
+    # one sub-product holds almost all of C: any packet whose window holds it gives it to LMMSE, while the
+    # exact-block schemes need that very task; auto must pick now+/ew+, and compare must agree it is best
+    scales = np.array([30.0, 1, 1, 1, 1, 1, 1, 1, 1])
+    A, B = _gaussian("cxr", 2, scales)
+    choice = rank_schemes(A, B, partition="cxr", blocks=9, workers=30, deadline=0.5, cost="equal", trials=32)
+    assert choice.best.scheme.name in ("now+", "ew+")
+    measured = _measured(A, B, choice)
+    assert measured[choice.best.scheme.name] <= 1.2 * min(measured.values())
+    assert measured[choice.best.scheme.name] < 0.2 * measured["speculative"]
+
+
+def test_equal_energies_work_cost_picks_the_winning_baseline():
+    # no importance to use and packets that cost their windows: speculative copies win (docs/comparison.md)
+    A, B = _gaussian("cxr", 3)
+    choice = rank_schemes(A, B, partition="cxr", blocks=9, workers=30, deadline=1.0, cost="work", trials=32)
+    measured = _measured(A, B, choice)
+    assert choice.best.scheme.name == min(measured, key=measured.get) == "speculative"
+
+
+def test_huge_deadline_ties_go_to_the_first_exact_scheme():
+    A, B = _gaussian("rxc", 4)
+    choice = rank_schemes(A, B, partition="rxc", blocks=(3, 3), workers=30, deadline=1e9, trials=8)
+    assert choice.best.scheme.name == "uncoded" and choice.best.loss == 0.0  # all exact: registry order
+    assert choice.ranking[-1].scheme.name == "sampling" and choice.ranking[-1].loss > 0.01  # never exact
+
+
+def test_coded_matmul_auto_runs_and_names_the_chosen_scheme():
+    scales = np.array([30.0, 1, 1, 1, 1, 1, 1, 1, 1])
+    A, B = _gaussian("cxr", 2, scales)
+    settings = dict(partition="cxr", blocks=9, workers=30, deadline=0.5, cost="equal")
+    result = coded_matmul(A, B, scheme="auto", seed=7, **settings)
+    name = result.report["scheme"]
+    assert name in ("now+", "ew+") and result.report["auto"]["chosen"]["name"] == name
+    chosen = result.report["auto"]["chosen"]
+    assert chosen["code"] == SCHEMES[name].code_name and chosen["decoder"] == "lmmse"
+    assert len(chosen["gamma"]) == 3 and sum(chosen["gamma"]) == pytest.approx(1.0)
+    assert [r["scheme"] for r in result.report["auto"]["ranking"]][0] == name
+    same = coded_matmul(A, B, scheme=name, seed=7, **settings)  # what it ran is that scheme, same seed
+    np.testing.assert_array_equal(result.estimate, same.estimate)
+    assert result.report["gamma"] == same.report["gamma"]
+    plan = plan_job(A, B, scheme="auto", seed=7, **settings)
+    assert plan.choice.best.scheme.name == name and plan.spec == SCHEMES[name].spec(**settings)
+
+
+def test_a_scheme_added_to_the_registry_joins_the_candidates(monkeypatch):
+    extra = Scheme("ew-zero", "ew", gamma=(0.6, 0.3, 0.1), description="test scheme")
+    monkeypatch.setitem(SCHEMES, "ew-zero", extra)
+    A, B = _gaussian("cxr", 5)
+    choice = rank_schemes(A, B, partition="cxr", blocks=9, workers=30, deadline=1.0, trials=4)
+    assert "ew-zero" in [p.scheme.name for p in choice.ranking]
+
+
+def test_candidates_that_do_not_fit_are_left_out_with_a_note():
+    A, B = _gaussian("cxr", 6)
+    choice = rank_schemes(A, B, partition="cxr", blocks=9, workers=5, deadline=1.0, trials=4)
+    names = [p.scheme.name for p in choice.ranking]
+    assert "uncoded" not in names and "repetition" not in names and "mds" in names  # 9 tasks need 9 workers
+    assert any("uncoded" in note and "workers" in note for note in choice.notes)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(workers=1), "workers >= 2"),
+    (dict(deadline=0.0), "deadline > 0"),
+    (dict(decoder="lmmse"), "chooses code, decoder, gamma, copies itself; got decoder="),
+    (dict(gamma=(0.5, 0.3, 0.2)), "got gamma="),
+])
+def test_bad_input_is_a_clear_error(kwargs, match):
+    A, B = _gaussian("cxr")
+    settings = dict(partition="cxr", blocks=9, workers=30, deadline=1.0) | kwargs
+    with pytest.raises(ValueError, match=match):
+        coded_matmul(A, B, scheme="auto", **settings)
+
+
+def test_bad_scheme_names_and_priors():
+    A, B = _gaussian("cxr")
+    settings = dict(partition="cxr", blocks=9, workers=30, deadline=1.0)
+    with pytest.raises(ValueError, match="unknown scheme 'autox'"):
+        coded_matmul(A, B, scheme="autox", **settings)
+    with pytest.raises(ValueError, match="unknown scheme 'fancy'"):
+        rank_schemes(A, B, schemes=["mds", "fancy"], **settings)
+    with pytest.raises(ValueError, match=r"K x K .*K = 9"):
+        rank_schemes(A, B, prior=np.eye(4), **settings)
+    with pytest.raises(ValueError, match="symmetric"):
+        rank_schemes(A, B, prior=np.triu(np.ones((9, 9))), **settings)
+    with pytest.raises(ValueError, match="uepmm.plan_job or uepmm.coded_matmul"):
+        planning_plan_job(A, B, scheme="auto", **settings)
+    with pytest.raises(ValueError, match="no scheme fits"):
+        rank_schemes(A, B, schemes=["polynomial"], **settings)
