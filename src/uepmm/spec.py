@@ -74,6 +74,10 @@ class JobSpec:
     probes : random vectors of the probe (``q >= 1``; its error shrinks as ``1/sqrt(q)``).
     probe_seed : seed of the probe's ``numpy.random.Generator`` (separate from ``seed``, so that
         the prior is the same for every trial of a job).
+    adaptive : a worker that finishes before the deadline takes another packet, chosen from what
+        is recovered then (:mod:`uepmm.adaptive`: the next open window for NOW/EW, a fresh row for
+        MDS, a copy of the longest-running unfinished task for uncoded and repetition); simulated
+        backend only.  ``False`` (the default): one packet per worker.
     """
 
     code: str | Code = "ew"
@@ -97,6 +101,7 @@ class JobSpec:
     prior: str = "diagonal"
     probes: int = 16
     probe_seed: int = 0
+    adaptive: bool = False
     _code: Code = field(init=False, repr=False, compare=False)
     _decoder: Decoder = field(init=False, repr=False, compare=False)
     _grid: tuple[int, int] = field(init=False, repr=False, compare=False)
@@ -168,6 +173,25 @@ class JobSpec:
                 f"prior={self.prior!r} is the prior of decoder 'lmmse'; decoder {self._decoder.name!r} uses no "
                 f"prior: pass decoder='lmmse' or drop prior"
             )
+        if not isinstance(self.adaptive, (bool, np.bool_)):
+            raise TypeError(f"adaptive must be True or False, got {self.adaptive!r}")
+        set_("adaptive", bool(self.adaptive))
+        if self.adaptive:
+            if self._code.adaptive_rule is None:
+                raise ValueError(
+                    f"adaptive=True: code {self._code.name!r} takes no adaptive packets: "
+                    f"{self._code.adaptive_refusal}; pass adaptive=False"
+                )
+            if self._decoder.name == "unbiased":
+                raise ValueError(
+                    "adaptive=True: decoder 'unbiased' scales by the decoding probabilities of i.i.d. packets, and "
+                    "adaptive packets are chosen from what is recovered; use decoder='lmmse' or 'zero'"
+                )
+            if not (isinstance(self.backend, str) and self.backend == "simulated"):
+                raise ValueError(
+                    "adaptive=True: adaptive packets run on the simulated backend for now; use backend='simulated' "
+                    "or adaptive=False"
+                )
         # the code must accept these classes and workers (uncoded: W = K; repetition: W = copies * K)
         if not self.auto_gamma:  # with 'auto', Γ is designed per job (uepmm.design.auto)
             self._code.check(self.classes or self.uniform_classes, self.workers)

@@ -20,6 +20,7 @@ class Uncoded(Code):
 
     name = "uncoded"
     deterministic = True
+    adaptive_rule = "copy"
 
     def recovery_threshold(self, num_products: int) -> int:
         return num_products
@@ -59,6 +60,7 @@ class Repetition(Code):
     copies: int | None = None
     name = "repetition"
     deterministic = True
+    adaptive_rule = "copy"
 
     def recovery_threshold(self, num_products: int) -> int | None:
         """``(r - 1) K + 1``: one packet more than can miss every copy of one sub-product."""

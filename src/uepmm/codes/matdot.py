@@ -59,6 +59,7 @@ class MatDot(Code):
     """MatDot code for c×r: one product of inner size ``H / M`` per worker, threshold ``2M - 1``."""
 
     name = "matdot"
+    adaptive_refusal = "its decoder ties each packet to the evaluation point of its worker (W points fixed per job)"
     deterministic = True
 
     def for_layout(self, kind: str, grid: tuple[int, int]) -> MatDot:

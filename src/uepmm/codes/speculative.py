@@ -116,6 +116,7 @@ class Speculative(Code):
     name = "speculative"
     deterministic = True
     backup_copies = True
+    adaptive_refusal = "its free workers already copy unfinished tasks (use code='uncoded' with adaptive=True)"
 
     def check(self, classes: ClassTable, workers: int) -> None:
         K = classes.num_products

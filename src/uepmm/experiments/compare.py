@@ -18,8 +18,9 @@ it), then every deadline is read off: the rows that arrived by ``t`` give the re
 (the rank decision) and the decoder's reconstruction ``M`` (``P_hat = M P``), priced by one
 Gram matrix of the exact sub-products (:meth:`uepmm.loss.BlockLoss.reconstruction_loss`).
 This is what :func:`uepmm.coded_matmul` with ``deadline=t`` and that seed returns (the tests
-check it against full fidelity).  ``backend="dask"`` runs :func:`uepmm.coded_matmul` for
-every (scheme, trial, deadline) with real compute.
+check it against full fidelity).  Adaptive packets (``JobSpec.adaptive``) are simulated once per
+draw up to the last deadline (:mod:`uepmm.adaptive`) and read off the same way.
+``backend="dask"`` runs :func:`uepmm.coded_matmul` for every (scheme, trial, deadline) with real compute.
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ def fast_losses(
     for i, code in enumerate(codes):
         groups.setdefault(next(j for j, c in enumerate(codes) if c == code), []).append(i)
     decoder = decoder_for_code(plan.code, spec.decoder_object)
+    # adaptive packets: simulated once to the last deadline; those by t are the same for every t (causality)
+    drawing = spec.with_(deadline=float(deadlines.max())) if spec.adaptive else spec
     out = np.empty((trials, deadlines.size))
     total = pricing.total
     for j in range(trials):
@@ -139,7 +142,7 @@ def fast_losses(
             code = codes[first]
             context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, plan.classes, plan.scores, None,
                                     plan.energies, code, plan.gram)
-            drawn = draw_job(spec, plan.classes, trial_seed(seed, j), layout, code)
+            drawn = draw_job(drawing, plan.classes, trial_seed(seed, j), layout, code)
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]
             counts = np.searchsorted(times, deadlines[members], side="right")

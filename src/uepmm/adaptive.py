@@ -1,0 +1,195 @@
+"""Adaptive packets (``JobSpec.adaptive``): a worker that finishes before the deadline takes another packet.
+
+An event simulation over one job's draw (:func:`uepmm.draw.draw_job` calls it; the simulated
+backend and ``uepmm compare``'s fast path then deliver its packets in time order).  Every
+worker's first packet is the one the job drew anyway (same row, same response time), so an
+adaptive job receives everything the plain job receives, and more.
+
+Events, in order of time (ties: the lower packet index first):
+
+1. Packet ``p`` of worker ``w`` arrives at ``t``: the parameter server adds its row to the
+   code's recovery decision (:meth:`uepmm.codes.Code.recovery_tracker`).  When everything is
+   recovered the job is done and the packets still running are cancelled.
+2. Every packet still running whose sub-products are all recovered now is useless: it is
+   cancelled (it never arrives) and its worker is free at ``t``, like ``w``.
+3. If ``t`` is before the deadline, the free workers, in worker order, each start a new packet
+   chosen by the code's rule (:attr:`uepmm.codes.Code.adaptive_rule`) from what is recovered at ``t``:
+
+   * ``"window"`` (NOW, EW, and any window code): window ``l`` drawn with probability
+     ``Γ_l / sum_open Γ`` among the open windows (those with a sub-product not yet recovered),
+     by inverse CDF from one uniform, then :meth:`~uepmm.codes.Code.adaptive_row` (fresh
+     Gaussian coefficients on the window).  For one-product windows this draws the unrecovered
+     sub-products in proportion to their ``Γ``.  If every open window has ``Γ_l = 0`` the
+     worker stays idle;
+   * ``"row"`` (MDS): a fresh row of the same family (:meth:`~uepmm.codes.Code.adaptive_row`);
+   * ``"copy"`` (uncoded, repetition): a copy of the longest-running unfinished task: among the
+     sub-products not recovered, the fewest running copies, then the earliest start of its
+     latest copy, then the lowest index (the rule of :class:`uepmm.codes.speculative.BackupRule`:
+     this is speculation).
+
+   With ``encoding="factor"`` the new row is re-drawn in eq. (11)'s factor form.  Its response
+   time is a fresh draw of the latency model: one ``(s_max, W)`` block of unit times per new
+   packet (as :func:`uepmm.draw.draw_unit_times` draws the first), of which worker ``w`` uses
+   column ``w``: ``units[0, w] / Ω`` with ``cost="equal"``, the sum of its first ``s`` units
+   over ``Ω`` with ``cost="work"`` (``s`` the packet's block products,
+   :meth:`~uepmm.codes.Code.packet_work`).  With :class:`uepmm.Schedule` every packet of a
+   worker thus takes the time its first packet of the same work took.
+
+Every draw (window, coefficients, factor form, unit times, in that order per packet) comes
+from the job's ``adaptive`` stream (:func:`uepmm.streams.job_streams`), so ``adaptive=False``
+draws exactly what it always drew.  The packets depend only on what arrived before each event,
+so the packets that arrive by ``t`` are the same whatever later deadline the simulation ran to.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .codes import Code, Encoding, to_factor_form
+from .importance import ClassTable
+from .partition import Partition
+from .spec import JobSpec
+
+__all__ = ["AdaptivePackets", "adaptive_packets"]
+
+
+@dataclass(frozen=True)
+class AdaptivePackets:
+    """Every packet an adaptive job started: packet ``i`` is row ``i`` of ``encoding``.
+
+    Rows ``0..W-1`` are the workers' first packets (worker ``w``'s is row ``w``).  ``times``:
+    when packet ``i`` arrives (``inf``: cancelled, it never does); ``starts``: when it started;
+    ``workers``: who computed it; ``work``: its block products.
+    """
+
+    encoding: Encoding
+    times: np.ndarray
+    starts: np.ndarray
+    workers: np.ndarray
+    work: np.ndarray
+
+
+class _Rule:
+    """The code's next-packet rule (module docstring), over the packets started so far."""
+
+    def __init__(self, code: Code, classes: ClassTable):
+        rule = code.adaptive_rule
+        if rule not in ("copy", "window", "row"):
+            raise ValueError(f"adaptive=True: code {code.name!r} takes no adaptive packets: {code.adaptive_refusal}")
+        self.code, self.classes, self.rule = code, classes, rule
+        if rule == "window":
+            self.masks = np.array(code.window_masks(classes), dtype=bool)
+            self.gamma = np.asarray(code.window_probabilities(classes.num_classes), dtype=np.float64)
+
+    def next(self, recovered, running, windows, starts, rng) -> tuple[np.ndarray, int] | None:
+        """The row and window of a new packet (``None``: nothing the rule allows)."""
+        K = recovered.size
+        if self.rule == "copy":
+            copies = np.zeros(K, dtype=np.int64)
+            latest = np.zeros(K)
+            for q in running:
+                copies[windows[q]] += 1
+                latest[windows[q]] = max(latest[windows[q]], starts[q])
+            open_tasks = np.flatnonzero(~recovered)
+            task = int(open_tasks[np.lexsort((open_tasks, latest[open_tasks], copies[open_tasks]))[0]])
+            row = np.zeros(K)
+            row[task] = 1.0
+            return row, task
+        if self.rule == "row":
+            return self.code.adaptive_row(self.classes, 0, rng), 0
+        open_windows = np.flatnonzero((self.masks & ~recovered[None, :]).any(axis=1))
+        mass = np.cumsum(self.gamma[open_windows])
+        if open_windows.size == 0 or mass[-1] <= 0.0:
+            return None
+        pick = int(np.searchsorted(mass / mass[-1], rng.random(), side="right"))
+        window = int(open_windows[min(pick, open_windows.size - 1)])
+        return self.code.adaptive_row(self.classes, window, rng), window
+
+
+def adaptive_packets(
+    spec: JobSpec,
+    code: Code,
+    classes: ClassTable,
+    encoding: Encoding,
+    times: np.ndarray,
+    partition: Partition,
+    unit_rows: int,
+    rng: np.random.Generator,
+) -> AdaptivePackets:
+    """Run the event simulation (module docstring) from the workers' first packets.
+
+    ``encoding`` / ``times``: each worker's first row and response time (the plain draw);
+    ``unit_rows``: rows of the unit-time block each new packet draws (``s_max`` of
+    :func:`uepmm.draw.draw_unit_times`); ``rng``: the job's ``adaptive`` stream.  The simulation
+    stops at ``spec.deadline`` (no packet starts at or after it) or when everything is recovered.
+    """
+    rule = _Rule(code, classes)
+    W, K = encoding.generator.shape
+    omega, deadline = spec.omega_value, spec.deadline
+    rows = list(encoding.generator)
+    windows = [int(v) for v in encoding.windows]
+    factors = None if encoding.factors is None else list(encoding.factors)
+    first = np.asarray(times, dtype=np.float64)
+    finish = first.tolist()
+    starts = [0.0] * W
+    owner = list(range(W))
+    work = (code.packet_work(encoding, partition) if spec.cost == "work" else np.ones(W)).tolist()
+    current = list(range(W))  # the packet each worker is computing (-1: free)
+    events = [(float(first[w]), w) for w in range(W)]
+    heapq.heapify(events)
+    tracker = code.recovery_tracker(K)
+    while events:
+        t, p = heapq.heappop(events)
+        if finish[p] != t:
+            continue  # cancelled
+        if t > deadline:
+            break
+        tracker.add(rows[p])
+        recovered = tracker.recovered
+        free = [owner[p]]
+        current[owner[p]] = -1
+        if recovered.all():  # done: the rest are cancelled
+            for q in current:
+                if q >= 0:
+                    finish[q] = math.inf
+            break
+        for v, q in enumerate(current):  # running packets that cannot add anything
+            if q >= 0 and not np.any((rows[q] != 0) & ~recovered):
+                finish[q] = math.inf
+                current[v] = -1
+                free.append(v)
+        if t >= deadline:
+            continue
+        for v in sorted(free):
+            running = [q for q in current if q >= 0]
+            chosen = rule.next(recovered, running, windows, starts, rng)
+            if chosen is None:
+                continue
+            row, window = chosen
+            one = Encoding(row[None, :], np.array([window], dtype=np.int64))
+            if spec.encoding == "factor":
+                one = to_factor_form(one, partition, rng)
+            s = int(round(float(code.packet_work(one, partition)[0]))) if spec.cost == "work" else 1
+            units = (
+                np.zeros((unit_rows, W)) if spec.latency is None
+                else spec.latency.sample(rng, unit_rows * W).reshape(unit_rows, W)
+            )
+            q = len(rows)
+            rows.append(one.generator[0])
+            windows.append(window)
+            if factors is not None:
+                factors.append(one.factors[0])
+            starts.append(t)
+            owner.append(v)
+            work.append(float(s))
+            finish.append(t + float(units[:s, v].sum()) / omega)
+            current[v] = q
+            heapq.heappush(events, (finish[q], q))
+    extended = Encoding(
+        np.array(rows), np.array(windows, dtype=np.int64), None if factors is None else tuple(factors)
+    )
+    return AdaptivePackets(extended, np.array(finish), np.array(starts), np.array(owner), np.array(work))
