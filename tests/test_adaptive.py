@@ -245,3 +245,35 @@ def test_the_adaptive_stream_is_the_third_child_and_spawns_nothing():
     assert seeds.n_children_spawned == 2
     rng = np.random.default_rng(1)
     assert job_streams(rng).adaptive is rng
+
+
+def test_adaptive_schemes_thread_the_flag():
+    from uepmm import SCHEMES, Scheme, get_scheme
+
+    spec = get_scheme("ew+adaptive").spec(partition="cxr", blocks=9, workers=30)
+    assert spec.adaptive and spec.code == "ew" and spec.gamma == "auto" and spec.workers == 30
+    assert not get_scheme("ew+").spec(partition="cxr", blocks=9, workers=30).adaptive
+    assert get_scheme("mds-adaptive").spec(workers=30).adaptive
+    assert all(not s.adaptive for name, s in SCHEMES.items() if "adaptive" not in name)
+    with pytest.raises(ValueError, match="scheme 'ew\\+adaptive' sets adaptive=True; got adaptive=False"):
+        get_scheme("ew+adaptive").spec(workers=30, adaptive=False)
+    with pytest.raises(ValueError, match="scheme 'x': code 'matdot' takes no adaptive packets"):
+        Scheme("x", "matdot", adaptive=True)
+    with pytest.raises(TypeError, match="adaptive must be True or False"):
+        Scheme("x", "mds", adaptive="yes")
+
+
+def test_compare_fast_path_equals_coded_matmul_with_adaptive_packets():
+    from uepmm.experiments.compare import fast_losses
+
+    for code, decoder in (("ew", "lmmse"), ("now", "zero"), ("mds", "zero"), ("uncoded", "zero")):
+        spec = JobSpec(code=code, partition="cxr", blocks=9, workers=9 if code == "uncoded" else 20, omega=0.45,
+                       adaptive=True, decoder=decoder, cost="work")
+        deadlines = [1.0, 3.0, 8.0]
+        losses, _ = fast_losses(A, B, spec, deadlines, trials=3, seed=2)
+        from uepmm.experiments.engine_curves import trial_seed
+
+        for j in range(3):
+            for i, t in enumerate(deadlines):
+                result = coded_matmul(A, B, spec, deadline=t, seed=trial_seed(2, j), fidelity="fast")
+                assert abs(losses[j, i] - result.normalized_loss(C)) <= 1e-9 * max(1.0, losses[j, i])

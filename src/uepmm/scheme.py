@@ -21,6 +21,11 @@ polynomial    polynomial  zero       workers     r×c only; any ``K`` packets gi
 sampling      sampling    (its own)  workers     norm-weighted sampling, unbiased
 now, ew       now, ew     zero       workers     the paper's UEP codes, Table III Γ
 now+, ew+     now, ew     lmmse      workers     Γ designed for each deadline (``gamma="auto"``)
+spark         spark       zero       workers     Spark's speculation: late, one copy per slow task
+cubed         cubed       zero       workers     cubed's backups (needs at least 10 tasks)
+mds-adaptive  mds         zero       workers     adaptive: an early finisher computes a fresh row
+now+adaptive  now         lmmse      workers     adaptive: the next window among those not recovered
+ew+adaptive   ew          lmmse      workers     adaptive: the next window among those not recovered
 ============= =========== ========== =========== ==================================================
 
 Task rules (:data:`TASK_RULES`): ``"workers"``, one packet on each of the ``W`` workers;
@@ -70,6 +75,9 @@ class Scheme:
         The task rule (:data:`TASK_RULES`): ``"workers"``, ``"code"`` or ``"copies"``.
     partitions : tuple of str
         The partitions it serves (``"rxc"``, ``"cxr"``).
+    adaptive : bool
+        A worker that finishes before the deadline takes another packet chosen from what is
+        recovered (``JobSpec.adaptive``, :mod:`uepmm.adaptive`; simulated backend only).
     description : str
         One or two sentences on what it is.
 
@@ -93,6 +101,7 @@ class Scheme:
     tasks: str = "workers"
     partitions: tuple[str, ...] = PARTITIONS
     description: str = ""
+    adaptive: bool = False
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
@@ -132,6 +141,12 @@ class Scheme:
         set_("partitions", tuple(choice(p, "partition", PARTITIONS) for p in partitions))
         if not isinstance(self.description, str):
             raise TypeError(f"description must be a string, got {self.description!r}")
+        if not isinstance(self.adaptive, bool):
+            raise TypeError(f"scheme {self.name!r}: adaptive must be True or False, got {self.adaptive!r}")
+        if self.adaptive and make_code(self.code).adaptive_rule is None:
+            code = make_code(self.code)
+            raise ValueError(f"scheme {self.name!r}: code {self.code_name!r} takes no adaptive packets: "
+                             f"{code.adaptive_refusal}")
 
     # ------------------------------------------------------------------ what the code says
     @property
@@ -238,6 +253,8 @@ class Scheme:
             fixed["class_counts"] = counts
         if copies is not None:
             fixed["copies"] = copies
+        if self.adaptive:
+            fixed["adaptive"] = True
         for key, value in settings.items():  # None is the default of every field a scheme fixes: no conflict
             if key == "classes" and "class_counts" in fixed and value is not None:
                 raise ValueError(f"scheme {self.name!r} sets class_counts={fixed['class_counts']}; got a class "
@@ -308,6 +325,16 @@ SCHEMES: dict[str, Scheme] = {s.name: s for s in (
            "deadline and the LMMSE decoder"),
     Scheme("ew+", "ew", decoder="lmmse", gamma="auto", description="EW-UEP with gamma designed for each deadline "
            "and the LMMSE decoder"),
+    Scheme("spark", "spark", description="Spark's speculation: K tasks on K of the W workers; once 75% finished, "
+           "one copy of each task running longer than 1.5x the median finished duration (checked every 0.1)"),
+    Scheme("cubed", "cubed", description="cubed's backups: K tasks on K of the W workers; with at least 10 tasks "
+           "and half of them done, one copy of each task slower than 3x the median completed duration"),
+    Scheme("mds-adaptive", "mds", adaptive=True, description="MDS, and a worker that finishes early computes a "
+           "fresh coded row"),
+    Scheme("now+adaptive", "now", decoder="lmmse", gamma="auto", adaptive=True, description="now+, and a worker "
+           "that finishes early takes a window drawn from gamma among the windows not yet recovered"),
+    Scheme("ew+adaptive", "ew", decoder="lmmse", gamma="auto", adaptive=True, description="ew+, and a worker that "
+           "finishes early takes a window drawn from gamma among the windows not yet recovered"),
 )}
 
 

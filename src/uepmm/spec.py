@@ -163,6 +163,11 @@ class JobSpec:
             set_("backend", choice(self.backend, "backend", BACKENDS))
             if self.backend == "dask" and self.fidelity != "full":
                 raise ValueError("backend 'dask' computes real packets: use fidelity='full'")
+            if self.backend == "dask" and self._code.simulator_only:
+                raise ValueError(
+                    f"code {self._code.name!r} runs on the simulated backend only: {self._code.simulator_only}; "
+                    f"use backend='simulated'"
+                )
         set_("_decoder", make_decoder(self.decoder))
         set_("cost", choice(self.cost, "cost", COSTS))
         set_("prior", choice(self.prior, "prior", PRIORS))

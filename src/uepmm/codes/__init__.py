@@ -18,12 +18,12 @@ from .matdot import MatDot
 from .mds import MDS
 from .polynomial import Polynomial
 from .sampling import Sampling
-from .speculative import Speculative
+from .speculative import Cubed, Spark, Speculative
 from .uep import EW, NOW
 
 __all__ = [
     "Code", "Encoding", "to_factor_form", "packet_work", "Uncoded", "Repetition", "MDS", "NOW", "EW",
-    "Polynomial", "MatDot", "Sampling", "Speculative", "CODES", "make_code",
+    "Polynomial", "MatDot", "Sampling", "Speculative", "Spark", "Cubed", "CODES", "make_code",
 ]
 
 
@@ -46,6 +46,8 @@ _BUILT_IN: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "matdot": (lambda gamma, copies: MatDot(), ()),
     "sampling": (lambda gamma, copies: Sampling(), ()),
     "speculative": (lambda gamma, copies: Speculative(), ()),
+    "spark": (lambda gamma, copies: Spark(), ()),
+    "cubed": (lambda gamma, copies: Cubed(), ()),
 }
 
 for _name, (_factory, _takes) in _BUILT_IN.items():

@@ -98,6 +98,8 @@ class Code:
     #: :meth:`adaptive_row`), ``"row"`` (a fresh row of the same family, :meth:`adaptive_row`),
     #: or ``None``: the code takes no adaptive packets.
     adaptive_rule: str | None = None
+    #: Why the Dask backend cannot run the code (``None``: it can); ``JobSpec(backend="dask")`` says so.
+    simulator_only: str | None = None
     #: Why the code takes no adaptive packets (the error ``JobSpec(adaptive=True)`` raises).
     adaptive_refusal = "it has no rule for a next packet"
 
