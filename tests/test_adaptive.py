@@ -27,8 +27,18 @@ def _in_row_space(rows: np.ndarray, k: int) -> bool:
     return np.linalg.matrix_rank(np.vstack([rows, e]), tol=1e-8) == np.linalg.matrix_rank(rows, tol=1e-8)
 
 
+def _window_of(row, rule, masks):
+    """The task (copy rule) or window (window rule) of a first packet, read off its support."""
+    support = row != 0
+    if rule == "copy":
+        return int(np.flatnonzero(support)[0])
+    if rule == "window":
+        return next(level for level, mask in enumerate(masks) if np.array_equal(mask, support))
+    return None
+
+
 def reference(first_rows, first_times, unit, deadline, rule, rng, masks=None, gamma=None, work_of=None):
-    """An independent run of the adaptive rule.
+    """An independent run of the adaptive rule (``masks``: each window's sub-products, ``gamma``: Γ).
 
     ``unit[w](s)``: how long a new packet of ``s`` block products takes on worker ``w``.  Scans all
     running packets for the next arrival (ties: the lowest packet number), decides recovery by SVD
@@ -37,8 +47,7 @@ def reference(first_rows, first_times, unit, deadline, rule, rng, masks=None, ga
     """
     K = first_rows.shape[1]
     packets = [{"row": first_rows[w], "worker": w, "start": 0.0, "end": float(first_times[w]), "state": "running",
-                "task": int(np.flatnonzero(first_rows[w])[0]) if rule == "copy" else None}
-               for w in range(len(first_rows))]
+                "task": _window_of(first_rows[w], rule, masks)} for w in range(len(first_rows))]
     arrived: list[int] = []
     while True:
         running = [i for i, p in enumerate(packets) if p["state"] == "running"]
@@ -74,12 +83,15 @@ def reference(first_rows, first_times, unit, deadline, rule, rng, masks=None, ga
                 row = np.eye(K)[task]
             elif rule == "row":
                 row, task = rng.standard_normal(K), None
-            else:  # window: Γ restricted to windows with an unrecovered sub-product
-                open_ = [l for l in range(len(masks)) if np.any(masks[l] & ~rec)]
-                weights = np.array([gamma[l] for l in open_])
-                u = rng.random()
-                l = open_[min(int(np.sum(np.cumsum(weights) / weights.sum() <= u)), len(open_) - 1)]
-                row, task = rng.standard_normal(K) * masks[l], None
+            else:  # window: D'Hondt over the windows with an unrecovered sub-product
+                live = [p for p in packets if p["state"] == "running"]
+                best, l = -1.0, None
+                for level in range(len(masks)):
+                    if np.any(masks[level] & ~rec):
+                        quotient = gamma[level] / (1 + sum(p["task"] == level for p in live))
+                        if quotient > best:
+                            best, l = quotient, level
+                row, task = rng.standard_normal(K) * masks[l], l
             s = 1 if work_of is None else work_of(row)
             packets.append({"row": row, "worker": w, "start": now, "end": now + unit[w](s), "state": "running",
                             "task": task})
@@ -277,3 +289,37 @@ def test_compare_fast_path_equals_coded_matmul_with_adaptive_packets():
             for i, t in enumerate(deadlines):
                 result = coded_matmul(A, B, spec, deadline=t, seed=trial_seed(2, j), fidelity="fast")
                 assert abs(losses[j, i] - result.normalized_loss(C)) <= 1e-9 * max(1.0, losses[j, i])
+
+
+def test_windows_without_probability_still_finish_with_an_infinite_deadline():
+    # Γ = (1, 0, 0): the first packets all draw class 1; once it is recovered, the free workers take the
+    # other windows (every open window has Γ = 0: the most important first), and everything is recovered
+    for code in ("now", "ew"):
+        spec = JobSpec(code=code, gamma=(1.0, 0.0, 0.0), partition="cxr", blocks=9, workers=12, adaptive=True)
+        for seed in range(3):
+            result = coded_matmul(A, B, spec, seed=seed, fidelity="fast")
+            assert result.recovered.all()
+            assert not coded_matmul(A, B, spec.with_(adaptive=False), seed=seed, fidelity="fast").recovered.all()
+
+
+def test_equal_gamma_singletons_balance_running_packets_like_speculation():
+    # 9 one-product windows of equal Γ: every new packet goes to an unrecovered sub-product with the
+    # fewest packets running when it starts (D'Hondt with equal weights), as speculative copies do
+    from uepmm.adaptive import adaptive_packets
+    from uepmm.draw import draw_unit_times
+
+    spec = JobSpec(code="now", gamma=(1 / 9,) * 9, class_counts=(1,) * 9, partition="cxr", blocks=9, workers=30,
+                   deadline=3.0, cost="work")
+    plan = plan_job(A, B, spec, seed=8)
+    units = draw_unit_times(spec, np.random.default_rng(0))
+    out = adaptive_packets(spec, plan.code, plan.classes, plan.job.encoding, plan.job.times, plan.job.partition,
+                           units.shape[0], np.random.default_rng(1))
+    product = out.encoding.windows  # one product per window: the window is the sub-product's class
+    assert out.encoding.workers > 40
+    for i in range(30, out.encoding.workers):
+        start = out.starts[i]
+        arrived = {int(product[j]) for j in range(i) if out.times[j] <= start}
+        running = [int(product[j]) for j in range(i) if out.starts[j] <= start < out.times[j]]
+        open_ = [level for level in range(9) if level not in arrived]
+        assert int(product[i]) in open_
+        assert running.count(int(product[i])) == min(running.count(level) for level in open_)
