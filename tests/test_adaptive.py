@@ -28,13 +28,8 @@ def _in_row_space(rows: np.ndarray, k: int) -> bool:
 
 
 def _window_of(row, rule, masks):
-    """The task (copy rule) or window (window rule) of a first packet, read off its support."""
-    support = row != 0
-    if rule == "copy":
-        return int(np.flatnonzero(support)[0])
-    if rule == "window":
-        return next(level for level, mask in enumerate(masks) if np.array_equal(mask, support))
-    return None
+    """The task of a first packet (copy rule), read off its support."""
+    return int(np.flatnonzero(row)[0]) if rule == "copy" else None
 
 
 def reference(first_rows, first_times, unit, deadline, rule, rng, masks=None, gamma=None, work_of=None):
@@ -46,8 +41,28 @@ def reference(first_rows, first_times, unit, deadline, rule, rng, masks=None, ga
     (dicts with row, worker, start, end, state) and the arrival order.
     """
     K = first_rows.shape[1]
-    packets = [{"row": first_rows[w], "worker": w, "start": 0.0, "end": float(first_times[w]), "state": "running",
-                "task": _window_of(first_rows[w], rule, masks)} for w in range(len(first_rows))]
+    rec = np.zeros(K, dtype=bool)
+
+    def dhondt():
+        live = [p for p in packets if p["state"] == "running"]
+        best, chosen = -1.0, None
+        for level in range(len(masks)):
+            if np.any(masks[level] & ~rec):
+                quotient = gamma[level] / (1 + sum(p["task"] == level for p in live))
+                if quotient > best:
+                    best, chosen = quotient, level
+        return chosen
+
+    packets = []
+    for w in range(len(first_rows)):
+        if rule == "window":  # the first packets by the rule too
+            level = dhondt()
+            row = rng.standard_normal(K) * masks[level]
+            end = unit[w](1 if work_of is None else work_of(row))
+            packets.append({"row": row, "worker": w, "start": 0.0, "end": end, "state": "running", "task": level})
+        else:
+            packets.append({"row": first_rows[w], "worker": w, "start": 0.0, "end": float(first_times[w]),
+                            "state": "running", "task": _window_of(first_rows[w], rule, masks)})
     arrived: list[int] = []
     while True:
         running = [i for i, p in enumerate(packets) if p["state"] == "running"]
@@ -60,7 +75,7 @@ def reference(first_rows, first_times, unit, deadline, rule, rng, masks=None, ga
         packets[i]["state"] = "arrived"
         arrived.append(i)
         G = np.array([packets[j]["row"] for j in arrived])
-        rec = np.array([_in_row_space(G, k) for k in range(K)])
+        rec[:] = [_in_row_space(G, k) for k in range(K)]
         if rec.all():
             for j in running:
                 if packets[j]["state"] == "running":
@@ -84,14 +99,8 @@ def reference(first_rows, first_times, unit, deadline, rule, rng, masks=None, ga
             elif rule == "row":
                 row, task = rng.standard_normal(K), None
             else:  # window: D'Hondt over the windows with an unrecovered sub-product
-                live = [p for p in packets if p["state"] == "running"]
-                best, l = -1.0, None
-                for level in range(len(masks)):
-                    if np.any(masks[level] & ~rec):
-                        quotient = gamma[level] / (1 + sum(p["task"] == level for p in live))
-                        if quotient > best:
-                            best, l = quotient, level
-                row, task = rng.standard_normal(K) * masks[l], l
+                task = dhondt()
+                row = rng.standard_normal(K) * masks[task]
             s = 1 if work_of is None else work_of(row)
             packets.append({"row": row, "worker": w, "start": now, "end": now + unit[w](s), "state": "running",
                             "task": task})
@@ -108,8 +117,9 @@ def _check_against_reference(spec: JobSpec, seed: int, rule: str, masks=None, ga
     packets, arrived = reference(plain.job.encoding.generator, plain.job.times, unit, spec.deadline, rule,
                                  job_streams(seed).adaptive, masks, gamma, work_of)
     job = adaptive.job
-    # the first packets are the plain job's; every row started is the reference's
-    np.testing.assert_array_equal(job.encoding.generator[:W], plain.job.encoding.generator)
+    # the first packets are the plain job's (window codes: chosen by the rule); every row is the reference's
+    if rule != "window":
+        np.testing.assert_array_equal(job.encoding.generator[:W], plain.job.encoding.generator)
     assert job.encoding.workers == len(packets)
     np.testing.assert_array_equal(job.encoding.generator, np.array([p["row"] for p in packets]))
     np.testing.assert_array_equal(job.packet_workers, [p["worker"] for p in packets])
@@ -201,7 +211,7 @@ def test_cost_work_new_packets_take_their_work_in_units():
 
 
 def test_adaptive_false_draws_what_it_always_drew():
-    spec = JobSpec(code="ew", partition="cxr", blocks=9, workers=30, deadline=2.0, cost="work")
+    spec = JobSpec(code="mds", partition="cxr", blocks=9, workers=30, deadline=2.0, cost="work")
     for seed in (0, 5):
         plain = draw_job(spec, seed=seed)
         streams = job_streams(seed)
@@ -214,9 +224,9 @@ def test_adaptive_false_draws_what_it_always_drew():
         np.testing.assert_array_equal(adaptive.times[:30][finished], plain.times[finished])
 
 
-def test_adaptive_never_recovers_less():
-    for code in ("now", "ew", "mds"):
-        spec = JobSpec(code=code, partition="cxr", blocks=9, workers=30, deadline=4.0)
+def test_adaptive_never_recovers_less_where_it_keeps_the_first_packets():
+    for code, workers in (("mds", 30), ("uncoded", 9), ("repetition", 18)):
+        spec = JobSpec(code=code, partition="cxr", blocks=9, workers=workers, deadline=4.0)
         for seed in range(5):
             plain = coded_matmul(A, B, spec, seed=seed, fidelity="fast")
             more = coded_matmul(A, B, spec, seed=seed, fidelity="fast", adaptive=True)
@@ -313,13 +323,23 @@ def test_equal_gamma_singletons_balance_running_packets_like_speculation():
     plan = plan_job(A, B, spec, seed=8)
     units = draw_unit_times(spec, np.random.default_rng(0))
     out = adaptive_packets(spec, plan.code, plan.classes, plan.job.encoding, plan.job.times, plan.job.partition,
-                           units.shape[0], np.random.default_rng(1))
+                           units, np.random.default_rng(1))
     product = out.encoding.windows  # one product per window: the window is the sub-product's class
     assert out.encoding.workers > 40
-    for i in range(30, out.encoding.workers):
+    np.testing.assert_array_equal(np.bincount(out.encoding.windows[:30]), [4, 4, 4, 3, 3, 3, 3, 3, 3])
+    for i in range(out.encoding.workers):  # the first packets too
         start = out.starts[i]
         arrived = {int(product[j]) for j in range(i) if out.times[j] <= start}
         running = [int(product[j]) for j in range(i) if out.starts[j] <= start < out.times[j]]
         open_ = [level for level in range(9) if level not in arrived]
         assert int(product[i]) in open_
         assert running.count(int(product[i])) == min(running.count(level) for level in open_)
+
+
+def test_training_refuses_adaptive_packets():
+    pytest.importorskip("torch")
+    from uepmm.nn import CodingConfig
+    from uepmm.nn.lean import LeanPlanner
+
+    with pytest.raises(ValueError, match="adaptive=True is not available in training yet"):
+        LeanPlanner(CodingConfig(adaptive=True))

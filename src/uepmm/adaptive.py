@@ -1,9 +1,13 @@
 """Adaptive packets (``JobSpec.adaptive``): a worker that finishes before the deadline takes another packet.
 
 An event simulation over one job's draw (:func:`uepmm.draw.draw_job` calls it; the simulated
-backend and ``uepmm compare``'s fast path then deliver its packets in time order).  Every
-worker's first packet is the one the job drew anyway (same row, same response time), so an
-adaptive job receives everything the plain job receives, and more.
+backend and ``uepmm compare``'s fast path then deliver its packets in time order).  With the
+``"copy"`` and ``"row"`` rules every worker's first packet is the one the job drew anyway (same
+row, same response time), so the job receives everything the plain job receives, and more.  With
+the ``"window"`` rule the first packets are chosen by the rule as well (at time 0 nothing is
+recovered: the ``W`` workers are apportioned to the windows in proportion to ``Γ`` instead of
+drawing windows independently), with the coefficients from the ``adaptive`` stream and the
+response times from the job's unit draws (the same stragglers).
 
 Events, in order of time (ties: the lower packet index first):
 
@@ -124,30 +128,75 @@ def adaptive_packets(
     encoding: Encoding,
     times: np.ndarray,
     partition: Partition,
-    unit_rows: int,
+    units: np.ndarray,
     rng: np.random.Generator,
 ) -> AdaptivePackets:
-    """Run the event simulation (module docstring) from the workers' first packets.
+    """Run the event simulation (module docstring).
 
-    ``encoding`` / ``times``: each worker's first row and response time (the plain draw);
-    ``unit_rows``: rows of the unit-time block each new packet draws (``s_max`` of
-    :func:`uepmm.draw.draw_unit_times`); ``rng``: the job's ``adaptive`` stream.  The simulation
-    stops at ``spec.deadline`` (no packet starts at or after it) or when everything is recovered.
+    ``encoding`` / ``times``: each worker's first row and response time in the plain draw (kept by
+    the ``"copy"`` and ``"row"`` rules); ``units``: that draw's unit times ``(s_max, W)``
+    (:func:`uepmm.draw.draw_unit_times`; the window rule's first packets take their times from them,
+    and every new packet draws a block of this shape); ``rng``: the job's ``adaptive`` stream.  The
+    simulation stops at ``spec.deadline`` (no packet starts at or after it) or when everything is
+    recovered.
     """
     rule = _Rule(code, classes)
     W, K = encoding.generator.shape
     omega, deadline = spec.omega_value, spec.deadline
-    rows = list(encoding.generator)
-    windows = [int(v) for v in encoding.windows]
-    factors = None if encoding.factors is None else list(encoding.factors)
-    first = np.asarray(times, dtype=np.float64)
-    finish = first.tolist()
-    starts = [0.0] * W
-    owner = list(range(W))
-    work = (code.packet_work(encoding, partition) if spec.cost == "work" else np.ones(W)).tolist()
-    current = list(range(W))  # the packet each worker is computing (-1: free)
-    events = [(float(first[w]), w) for w in range(W)]
-    heapq.heapify(events)
+    unit_rows = units.shape[0]
+    rows: list[np.ndarray] = []
+    windows: list[int] = []
+    factors: list | None = None if encoding.factors is None and spec.encoding != "factor" else []
+    finish: list[float] = []
+    starts: list[float] = []
+    owner: list[int] = []
+    work: list[float] = []
+    current = [-1] * W  # the packet each worker is computing (-1: free)
+    events: list[tuple[float, int]] = []
+    recovered = np.zeros(K, dtype=bool)
+
+    def start(v: int, t: float, row: np.ndarray, window: int, pair, s: int, block: np.ndarray) -> None:
+        q = len(rows)
+        rows.append(row)
+        windows.append(window)
+        if factors is not None:
+            factors.append(pair)
+        starts.append(t)
+        owner.append(v)
+        work.append(float(s))
+        finish.append(t + float(block[:s, v].sum()) / omega)
+        current[v] = q
+        heapq.heappush(events, (finish[q], q))
+
+    def new_packet(v: int, t: float, block: np.ndarray | None) -> None:
+        row, window = rule.next(recovered, [q for q in current if q >= 0], windows, starts, rng)
+        one = Encoding(row[None, :], np.array([window], dtype=np.int64))
+        if spec.encoding == "factor":
+            one = to_factor_form(one, partition, rng)
+        s = int(round(float(code.packet_work(one, partition)[0]))) if spec.cost == "work" else 1
+        if block is None:
+            block = (
+                np.zeros((unit_rows, W)) if spec.latency is None
+                else spec.latency.sample(rng, unit_rows * W).reshape(unit_rows, W)
+            )
+        start(v, t, one.generator[0], window, None if one.factors is None else one.factors[0], s, block)
+
+    if rule.rule == "window":  # every packet by the rule, the first ones too (at time 0 nothing is recovered)
+        for v in range(W):
+            new_packet(v, 0.0, units)
+    else:  # the plain draw's first packets
+        plain = code.packet_work(encoding, partition) if spec.cost == "work" else np.ones(W)
+        for v in range(W):
+            rows.append(encoding.generator[v])
+            windows.append(int(encoding.windows[v]))
+            if factors is not None:
+                factors.append(encoding.factors[v])
+            starts.append(0.0)
+            owner.append(v)
+            work.append(float(plain[v]))
+            finish.append(float(times[v]))
+            current[v] = v
+            heapq.heappush(events, (finish[v], v))
     tracker = code.recovery_tracker(K)
     while events:
         t, p = heapq.heappop(events)
@@ -172,27 +221,7 @@ def adaptive_packets(
         if t >= deadline:
             continue
         for v in sorted(free):
-            running = [q for q in current if q >= 0]
-            row, window = rule.next(recovered, running, windows, starts, rng)
-            one = Encoding(row[None, :], np.array([window], dtype=np.int64))
-            if spec.encoding == "factor":
-                one = to_factor_form(one, partition, rng)
-            s = int(round(float(code.packet_work(one, partition)[0]))) if spec.cost == "work" else 1
-            units = (
-                np.zeros((unit_rows, W)) if spec.latency is None
-                else spec.latency.sample(rng, unit_rows * W).reshape(unit_rows, W)
-            )
-            q = len(rows)
-            rows.append(one.generator[0])
-            windows.append(window)
-            if factors is not None:
-                factors.append(one.factors[0])
-            starts.append(t)
-            owner.append(v)
-            work.append(float(s))
-            finish.append(t + float(units[:s, v].sum()) / omega)
-            current[v] = q
-            heapq.heappush(events, (finish[q], q))
+            new_packet(v, t, None)
     extended = Encoding(
         np.array(rows), np.array(windows, dtype=np.int64), None if factors is None else tuple(factors)
     )

@@ -170,7 +170,7 @@ def draw_job(
     if not spec.adaptive:
         return drawn
     more = adaptive_packets(
-        spec, code or spec.code_object, classes, encoding, drawn.times, _layout(spec, partition), units.shape[0],
+        spec, code or spec.code_object, classes, encoding, drawn.times, _layout(spec, partition), units,
         streams.adaptive,
     )
     return JobDraw(more.times, more.encoding, more.work if spec.cost == "work" else None, None, more.workers)
