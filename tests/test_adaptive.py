@@ -343,3 +343,11 @@ def test_training_refuses_adaptive_packets():
 
     with pytest.raises(ValueError, match="adaptive=True is not available in training yet"):
         LeanPlanner(CodingConfig(adaptive=True))
+
+
+def test_report_names_the_workers_and_each_packets_worker():
+    spec = JobSpec(code="mds", partition="cxr", blocks=9, workers=12, deadline=6.0, adaptive=True)
+    result = coded_matmul(A, B, spec, seed=3, fidelity="fast")
+    assert result.report["workers"] == 12
+    owners = result.report["packet_workers"]
+    assert owners[:12] == list(range(12)) and len(owners) == len(result.report["response_times"]) > 12

@@ -217,7 +217,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         "gamma": getattr(plan.code, "gamma", None),
         "omega": job.omega,
         "deadline": job.deadline,
-        "workers": job.workers,
+        "workers": job.workers if job.packet_workers is None else spec.workers,
         "erasures": erasures,
         "plan_seconds": t_plan,
         "decode_seconds": decode_seconds + (_time.perf_counter() - t2),
