@@ -351,3 +351,18 @@ def test_report_names_the_workers_and_each_packets_worker():
     assert result.report["workers"] == 12
     owners = result.report["packet_workers"]
     assert owners[:12] == list(range(12)) and len(owners) == len(result.report["response_times"]) > 12
+
+
+def test_factor_form_rectangles_adaptive_full_equals_fast():
+    # EW over nested rectangles of the 3x3 grid in eq. (11)'s factor form: every adaptive packet is
+    # re-drawn as alpha ⊗ beta and really computed as one block product in full fidelity
+    spec = JobSpec(code="ew", partition="rxc", blocks=(3, 3), workers=12, deadline=5.0, adaptive=True,
+                   classes=(0, 1, 2, 1, 1, 2, 2, 2, 2), gamma=(0.5, 0.3, 0.2), encoding="factor", cost="work")
+    for seed in (1, 2):
+        full = coded_matmul(A, B, spec, seed=seed, decoder="lmmse")
+        fast = coded_matmul(A, B, spec, seed=seed, decoder="lmmse", fidelity="fast")
+        assert full.encoding.workers > 12 and full.encoding.factors is not None  # packets started
+        assert len(full.encoding.factors) == full.encoding.workers
+        assert set(full.report["packet_work"]) == {1.0}  # the factor form: one block product per packet
+        np.testing.assert_array_equal(full.recovered, fast.recovered)
+        assert abs(full.normalized_loss(C) - fast.normalized_loss(C)) < 1e-9

@@ -122,7 +122,7 @@ def coded_matmul(
     ``spec`` is a :class:`JobSpec`; ``settings`` are its fields, which override ``spec``'s:
     ``code``, ``partition``, ``blocks``, ``workers``, ``deadline``, ``latency``, ``gamma``,
     ``copies``, ``classes``, ``class_counts``, ``statistic``, ``reorder``, ``omega``,
-    ``encoding``, ``fidelity``, ``backend``, ``decoder``, ``cost`` (see :class:`JobSpec`).
+    ``encoding``, ``fidelity``, ``backend``, ``decoder``, ``cost``, ``adaptive`` (see :class:`JobSpec`).
     Other keywords go to the backend (``client``, ``address``, ``time_unit`` for Dask).
 
     seed : seeds the response times and the code (:mod:`uepmm.streams`): an int or
