@@ -29,9 +29,8 @@ Events, in order of time (ties: the lower packet index first):
      equal ``Γ`` speculation's fewest-running-copies rule.  A window with ``Γ_l = 0`` is chosen only
      when every open window has ``Γ_l = 0``, so an adaptive job with an infinite deadline always ends
      with everything recovered.  (Drawing the window from ``Γ`` renormalised over the open windows,
-     the first rule tried, left Sec. VI c×r one-product windows at loss 0.0099 at t = 2 where this
-     rule reaches 0, and Gaussian c×r at 0.197 at t = 1 against 0.156: docs/comparison.md,
-     "Adaptive packets");
+     the first rule tried, idles a worker when the open windows all have ``Γ_l = 0`` and sends
+     workers to windows already covered: docs/comparison.md, "Adaptive packets and late speculation");
    * ``"row"`` (MDS): a fresh row of the same family (:meth:`~uepmm.codes.Code.adaptive_row`);
    * ``"copy"`` (uncoded, repetition): a copy of the longest-running unfinished task: among the
      sub-products not recovered, the fewest running copies, then the earliest start of its

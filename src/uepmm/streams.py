@@ -39,6 +39,8 @@ class JobStreams(_Streams):
     drew; still a pair when unpacked (``times, code = job_streams(seed)``).
     """
 
+    _adaptive = None  # (``_replace``/``_make`` build the pair without ``__new__``: no adaptive stream given)
+
     def __new__(cls, times: np.random.Generator, code: np.random.Generator, adaptive=None):
         self = super().__new__(cls, times, code)
         self._adaptive = adaptive  # a Generator, or a SeedSequence made into one on first use
