@@ -8,13 +8,15 @@ from uepmm import NOW, SCHEMES, JobSpec, Scheme, coded_matmul, get_scheme, plan_
 from uepmm.codes import MDS
 
 ORDER = ["uncoded", "repetition", "speculative", "speculative-k", "mds", "matdot", "polynomial", "sampling",
-         "now", "ew", "now+", "ew+", "now-singletons", "ew-rect", "ew-matdot"]
+         "now", "ew", "now+", "ew+", "now-singletons", "ew-rect", "ew-matdot", "spark", "cubed", "mds-adaptive",
+         "now+adaptive", "ew+adaptive", "now-singletons+adaptive", "ew-rect+adaptive"]
 
 
 def test_registry_names_order_and_uep_flag():
     assert list(SCHEMES) == ORDER
     assert {n for n, s in SCHEMES.items() if s.uep} == {"now", "ew", "now+", "ew+", "now-singletons", "ew-rect",
-                                                         "ew-matdot"}
+                                                         "ew-matdot", "now+adaptive", "ew+adaptive",
+                                                         "now-singletons+adaptive", "ew-rect+adaptive"}
     assert uepmm.SCHEMES is SCHEMES and uepmm.get_scheme is get_scheme and uepmm.Scheme is Scheme
 
 

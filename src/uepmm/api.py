@@ -207,7 +207,7 @@ def coded_matmul(
         The job's settings; ``settings`` are its fields, which override ``spec``'s:
         ``code``, ``partition``, ``blocks``, ``workers``, ``deadline``, ``latency``, ``gamma``,
         ``copies``, ``classes``, ``class_counts``, ``statistic``, ``reorder``, ``omega``,
-        ``encoding``, ``fidelity``, ``backend``, ``decoder``, ``cost`` (see :class:`JobSpec`).
+        ``encoding``, ``fidelity``, ``backend``, ``decoder``, ``cost``, ``adaptive`` (see :class:`JobSpec`).
     seed : int, SeedSequence or Generator, optional
         Seeds the response times and the code (:mod:`uepmm.streams`): an int or
         ``SeedSequence`` is split into two independent streams (code, response times), so
@@ -353,7 +353,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         "gamma": getattr(plan.code, "gamma", None),
         "omega": job.omega,
         "deadline": job.deadline,
-        "workers": job.workers,
+        "workers": job.workers if job.packet_workers is None else spec.workers,
         "erasures": erasures,
         "plan_seconds": t_plan,
         "decode_seconds": decode_seconds + (_time.perf_counter() - t2),

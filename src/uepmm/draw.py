@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .adaptive import adaptive_packets
 from .codes import Code, Encoding, to_factor_form
 from .importance import ClassTable
 from .partition import Partition, make_partition
@@ -50,6 +51,8 @@ class JobDraw:
     encoding: Encoding
     work: np.ndarray | None = None  # (W,) block products per packet (cost="work" only)
     copy_times: np.ndarray | None = None  # (K, W) copy j of worker w lasts [j, w] (Code.backup_copies only)
+    #: adaptive packets (``JobSpec.adaptive``): the worker of each packet (row); ``None``: row ``w`` is worker ``w``
+    packet_workers: np.ndarray | None = None
 
     @property
     def generator(self) -> np.ndarray:
@@ -117,11 +120,16 @@ def response_times(
 def packet_work(spec: JobSpec, encoding: Encoding, partition: Partition | None = None, code: Code | None = None):
     """Block products per packet, ``(W,)`` (:meth:`uepmm.codes.Code.packet_work`); ``partition``
     defaults to a stand-in with the spec's grid (the work depends only on the layout's shape)."""
-    if partition is None:
-        rows, cols = spec.grid
-        a_shape, b_shape = ((rows, 1), (1, cols)) if spec.partition == "rxc" else ((1, rows), (rows, 1))
-        partition = make_partition(a_shape, b_shape, spec.partition, spec.blocks)
-    return (code or spec.code_object).packet_work(encoding, partition)
+    return (code or spec.code_object).packet_work(encoding, _layout(spec, partition))
+
+
+def _layout(spec: JobSpec, partition: Partition | None) -> Partition:
+    """``partition``, or a stand-in with the spec's grid (work and windows depend only on the layout's shape)."""
+    if partition is not None:
+        return partition
+    rows, cols = spec.grid
+    a_shape, b_shape = ((rows, 1), (1, cols)) if spec.partition == "rxc" else ((1, rows), (rows, 1))
+    return make_partition(a_shape, b_shape, spec.partition, spec.blocks)
 
 
 def draw_encoding(
@@ -155,6 +163,8 @@ def draw_job(
     The unit times are drawn first (from the times stream), then the code (from the code
     stream; the same stream for a ``Generator``), then combined with the packets' work
     when ``spec.cost == "work"``.  ``cost="equal"`` draws exactly what it always drew.
+    With ``spec.adaptive`` the workers' later packets follow (:func:`uepmm.adaptive.adaptive_packets`,
+    from the ``adaptive`` stream, up to ``spec.deadline``): one row and one time per packet.
 
     Examples
     --------
@@ -170,10 +180,19 @@ def draw_job(
     (5, 3)
     """
     streams = seed if isinstance(seed, JobStreams) else job_streams(seed)
+    classes = spec.uniform_classes if classes is None else classes
     units = draw_unit_times(spec, streams.times, code)
-    encoding = draw_encoding(spec, spec.uniform_classes if classes is None else classes, streams.code, partition, code)
+    encoding = draw_encoding(spec, classes, streams.code, partition, code)
     copies = units / spec.omega_value if (code or spec.code_object).backup_copies else None
     if spec.cost == "equal":
-        return JobDraw(response_times(spec, units, code=code), encoding, copy_times=copies)
-    work = packet_work(spec, encoding, partition, code)
-    return JobDraw(response_times(spec, units, work, code), encoding, work, copies)
+        drawn = JobDraw(response_times(spec, units, code=code), encoding, copy_times=copies)
+    else:
+        work = packet_work(spec, encoding, partition, code)
+        drawn = JobDraw(response_times(spec, units, work, code), encoding, work, copies)
+    if not spec.adaptive:
+        return drawn
+    more = adaptive_packets(
+        spec, code or spec.code_object, classes, encoding, drawn.times, _layout(spec, partition), units,
+        streams.adaptive,
+    )
+    return JobDraw(more.times, more.encoding, more.work if spec.cost == "work" else None, None, more.workers)

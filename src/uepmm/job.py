@@ -51,9 +51,12 @@ class Job:
     deadline: float
     omega: float = 1.0
     copy_times: np.ndarray | None = None  # speculative backups: copy j of worker w lasts [j, w] (model units)
+    #: adaptive packets: the worker of each packet (row); ``None``: row ``w`` is worker ``w``'s one packet
+    packet_workers: np.ndarray | None = None
 
     @property
     def workers(self) -> int:
+        """Rows of the encoding: the workers, or with adaptive packets the packets started."""
         return self.encoding.workers
 
     def response_times(self) -> np.ndarray:

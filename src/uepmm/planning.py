@@ -175,6 +175,7 @@ def plan_from_order(
             spec.prior, a_blocks, b_blocks, pairs, spec.probes, spec.probe_seed
         )
     job = Job(
-        layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value, drawn.copy_times
+        layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value, drawn.copy_times,
+        drawn.packet_workers,
     )
     return JobPlan(spec, job, classes, order, scores, dtype, energies, code, **extra)

@@ -94,6 +94,8 @@ def replay_losses(
     for i, code in enumerate(codes):
         groups.setdefault(next(j for j, c in enumerate(codes) if c == code), []).append(i)
     decoder = decoder_for_code(plan.code, spec.decoder_object)
+    # adaptive packets: simulated once to the last deadline; those by t are the same for every t (causality)
+    drawing = spec.with_(deadline=float(deadlines.max())) if spec.adaptive else spec
     # the job at each deadline (the unbiased decoder's arrival model under cost="work" depends on it)
     timed = [spec.with_(deadline=float(t)) for t in deadlines] if spec.cost == "work" else [spec] * deadlines.size
     out = np.empty((trials, deadlines.size))
@@ -101,7 +103,7 @@ def replay_losses(
     for j in range(trials):
         for first, members in groups.items():
             code = codes[first]
-            drawn = draw_job(spec, plan.classes, trial_seed(seed, j), layout, code)
+            drawn = draw_job(drawing, plan.classes, trial_seed(seed, j), layout, code)
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]
             counts = np.searchsorted(times, deadlines[members], side="right")

@@ -21,6 +21,11 @@ polynomial    polynomial  zero       workers     r×c only; any ``K`` packets gi
 sampling      sampling    (its own)  workers     norm-weighted sampling, unbiased
 now, ew       now, ew     zero       workers     the paper's UEP codes, Table III Γ
 now+, ew+     now, ew     lmmse      workers     Γ designed for each deadline (``gamma="auto"``)
+spark         spark       zero       workers     Spark's speculation: late, one copy per slow task
+cubed         cubed       zero       workers     cubed's backups (needs at least 10 tasks)
+mds-adaptive  mds         zero       workers     adaptive: an early finisher computes a fresh row
+now+adaptive  now         lmmse      workers     adaptive: the next window among those not recovered
+ew+adaptive   ew          lmmse      workers     adaptive: the next window among those not recovered
 ============= =========== ========== =========== ==================================================
 
 Task rules (:data:`TASK_RULES`): ``"workers"``, one packet on each of the ``W`` workers;
@@ -78,6 +83,9 @@ class Scheme:
         The partitions it serves (``"rxc"``, ``"cxr"``).
     description : str
         One or two sentences on what it is.
+    adaptive : bool
+        A worker that finishes before the deadline takes another packet chosen from what is
+        recovered (``JobSpec.adaptive``, :mod:`uepmm.adaptive`; simulated backend only).
 
     Examples
     --------
@@ -100,6 +108,7 @@ class Scheme:
     tasks: str = "workers"
     partitions: tuple[str, ...] = PARTITIONS
     description: str = ""
+    adaptive: bool = False
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
@@ -146,6 +155,12 @@ class Scheme:
         set_("partitions", tuple(choice(p, "partition", PARTITIONS) for p in partitions))
         if not isinstance(self.description, str):
             raise TypeError(f"description must be a string, got {self.description!r}")
+        if not isinstance(self.adaptive, bool):
+            raise TypeError(f"scheme {self.name!r}: adaptive must be True or False, got {self.adaptive!r}")
+        if self.adaptive and make_code(self.code).adaptive_rule is None:
+            code = make_code(self.code)
+            raise ValueError(f"scheme {self.name!r}: code {self.code_name!r} takes no adaptive packets: "
+                             f"{code.adaptive_refusal}")
 
     # ------------------------------------------------------------------ what the code says
     @property
@@ -256,6 +271,8 @@ class Scheme:
             fixed["prior"] = self.prior
         if copies is not None:
             fixed["copies"] = copies
+        if self.adaptive:
+            fixed["adaptive"] = True
         for key, value in settings.items():  # None is the default of every field a scheme fixes: no conflict
             if key == "classes" and "class_counts" in fixed and value is not None:
                 raise ValueError(f"scheme {self.name!r} sets class_counts={fixed['class_counts']}; got a class "
@@ -337,6 +354,22 @@ SCHEMES: dict[str, Scheme] = {s.name: s for s in (
     Scheme("ew-matdot", "ew-matdot", gamma="auto", classes="singletons", partitions=("cxr",),
            description="MatDot inside nested windows of the heaviest sub-products: one block product per packet, "
            "window l exact from 2 s_l - 1 of its packets; gamma designed for the deadline"),
+    Scheme("spark", "spark", description="Spark's speculation: K tasks on K of the W workers; once 75% finished, "
+           "one copy of each task running longer than 1.5x the median finished duration (checked every 0.1)"),
+    Scheme("cubed", "cubed", description="cubed's backups: K tasks on K of the W workers; with at least 10 tasks "
+           "and half of them done, one copy of each task slower than 3x the median completed duration"),
+    Scheme("mds-adaptive", "mds", adaptive=True, description="MDS, and a worker that finishes early computes a "
+           "fresh coded row"),
+    Scheme("now+adaptive", "now", decoder="lmmse", gamma="auto", adaptive=True, description="now+, and a worker "
+           "that finishes early takes the open window with the largest gamma per running packet (D'Hondt)"),
+    Scheme("ew+adaptive", "ew", decoder="lmmse", gamma="auto", adaptive=True, description="ew+, and a worker that "
+           "finishes early takes the open window with the largest gamma per running packet (D'Hondt)"),
+    Scheme("now-singletons+adaptive", "now", decoder="lmmse", gamma="auto", classes="singletons", prior="auto",
+           adaptive=True, description="now-singletons, and a worker that finishes early takes the heaviest "
+           "unrecovered sub-product with the fewest packets running (D'Hondt over gamma)"),
+    Scheme("ew-rect+adaptive", "ew", decoder="lmmse", gamma="auto", classes="rectangles", encoding="factor",
+           prior="auto", partitions=("rxc",), adaptive=True, description="ew-rect, and a worker that finishes early "
+           "takes the open rectangle with the largest gamma per running packet (D'Hondt)"),
 )}
 
 
@@ -353,7 +386,7 @@ def get_scheme(scheme: str | Scheme) -> Scheme:
     >>> get_scheme("fancy")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown scheme 'fancy'; valid values are uncoded, repetition, speculative, ..., now+, ew+
+    ValueError: unknown scheme 'fancy'; valid values are uncoded, repetition, speculative, ...adaptive
     """
     if isinstance(scheme, Scheme):
         return scheme

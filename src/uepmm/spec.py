@@ -102,6 +102,11 @@ class JobSpec:
     probe_seed : int
         Seed of the probe's ``numpy.random.Generator`` (separate from ``seed``, so that
         the prior is the same for every trial of a job).
+    adaptive : bool
+        A worker that finishes before the deadline takes another packet, chosen from what is
+        recovered then (:mod:`uepmm.adaptive`: the open window with the largest ``Γ`` per running
+        packet for NOW/EW, a fresh row for MDS, a copy of the longest-running unfinished task for
+        uncoded and repetition); simulated backend only.  ``False`` (the default): one packet per worker.
 
     Examples
     --------
@@ -138,6 +143,7 @@ class JobSpec:
     prior: str = "diagonal"
     probes: int = 16
     probe_seed: int = 0
+    adaptive: bool = False
     _code: Code = field(init=False, repr=False, compare=False)
     _decoder: Decoder = field(init=False, repr=False, compare=False)
     _grid: tuple[int, int] = field(init=False, repr=False, compare=False)
@@ -204,6 +210,11 @@ class JobSpec:
             set_("backend", choice(self.backend, "backend", BACKENDS))
             if self.backend == "dask" and self.fidelity != "full":
                 raise ValueError("backend 'dask' computes real packets: use fidelity='full'")
+            if self.backend == "dask" and self._code.simulator_only:
+                raise ValueError(
+                    f"code {self._code.name!r} runs on the simulated backend only: {self._code.simulator_only}; "
+                    f"use backend='simulated'"
+                )
         elif not callable(getattr(self.backend, "packets", None)):
             raise TypeError(
                 f"backend must be one of {', '.join(map(repr, BACKENDS))} or a backend object with a "
@@ -219,6 +230,25 @@ class JobSpec:
                 f"prior={self.prior!r} is the prior of decoder 'lmmse'; decoder {self._decoder.name!r} uses no "
                 f"prior: pass decoder='lmmse' or drop prior"
             )
+        if not isinstance(self.adaptive, (bool, np.bool_)):
+            raise TypeError(f"adaptive must be True or False, got {self.adaptive!r}")
+        set_("adaptive", bool(self.adaptive))
+        if self.adaptive:
+            if self._code.adaptive_rule is None:
+                raise ValueError(
+                    f"adaptive=True: code {self._code.name!r} takes no adaptive packets: "
+                    f"{self._code.adaptive_refusal}; pass adaptive=False"
+                )
+            if self._decoder.name == "unbiased":
+                raise ValueError(
+                    "adaptive=True: decoder 'unbiased' scales by the decoding probabilities of i.i.d. packets, and "
+                    "adaptive packets are chosen from what is recovered; use decoder='lmmse' or 'zero'"
+                )
+            if not (isinstance(self.backend, str) and self.backend == "simulated"):
+                raise ValueError(
+                    "adaptive=True: adaptive packets run on the simulated backend for now; use backend='simulated' "
+                    "or adaptive=False"
+                )
         # the code must accept these classes and workers (uncoded: W = K; repetition: W = copies * K)
         if not self.auto_gamma:  # with 'auto', Γ is designed per job (uepmm.design.auto)
             self._code.check(self.uniform_classes, self.workers)

@@ -4,9 +4,11 @@ Every random draw of a job comes from the seed the caller passes, through one of
 
 * an ``int`` (or a sequence of them), a ``SeedSequence`` or ``None``: split into two
   independent streams, ``code, times = SeedSequence(seed).spawn(2)``.  The response times
-  come from ``times`` and the code's coefficient rows from ``code``, so the same seed gives
+  come from ``times`` and the code's coefficient rows from ``code`` (adaptive packets,
+  :mod:`uepmm.adaptive`, from a third child ``adaptive``, the one ``spawn(3)`` would add), so the same seed gives
   the same stragglers whatever the code (common random numbers across schemes);
-* a numpy ``Generator``: one stream used as given, the response times first, then the code.
+* a numpy ``Generator``: one stream used as given, the response times first, then the code
+  (then, with adaptive packets, their draws).
   Training draws every product from :func:`product_rng` ``(s)`` this way.
 
 :func:`job_streams` turns a seed into the pair ``(times_rng, code_rng)`` (the same object
@@ -24,11 +26,34 @@ __all__ = ["JobStreams", "job_streams", "product_rng", "trial_seed", "SeedLike"]
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 
-class JobStreams(NamedTuple):
-    """The two streams of one job: ``times`` (response times) and ``code`` (coefficient rows)."""
-
+class _Streams(NamedTuple):
     times: np.random.Generator
     code: np.random.Generator
+
+
+class JobStreams(_Streams):
+    """The two streams of one job: ``times`` (response times) and ``code`` (coefficient rows).
+
+    ``adaptive``: the stream of the later packets of :mod:`uepmm.adaptive` (their rows and
+    durations), made on first use, so a job without adaptive packets draws exactly what it always
+    drew; still a pair when unpacked (``times, code = job_streams(seed)``).
+    """
+
+    _adaptive = None  # (``_replace``/``_make`` build the pair without ``__new__``: no adaptive stream given)
+
+    def __new__(cls, times: np.random.Generator, code: np.random.Generator, adaptive=None):
+        self = super().__new__(cls, times, code)
+        self._adaptive = adaptive  # a Generator, or a SeedSequence made into one on first use
+        return self
+
+    @property
+    def adaptive(self) -> np.random.Generator:
+        """The adaptive packets' stream (the code stream, continued, when none was given)."""
+        if self._adaptive is None:
+            return self.code
+        if isinstance(self._adaptive, np.random.SeedSequence):
+            self._adaptive = np.random.default_rng(self._adaptive)
+        return self._adaptive
 
 
 def job_streams(seed: SeedLike) -> JobStreams:
@@ -44,7 +69,7 @@ def job_streams(seed: SeedLike) -> JobStreams:
     True
     """
     if isinstance(seed, np.random.Generator):
-        return JobStreams(seed, seed)
+        return JobStreams(seed, seed, seed)
     try:
         seeds = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     except (TypeError, ValueError) as exc:
@@ -52,8 +77,13 @@ def job_streams(seed: SeedLike) -> JobStreams:
             f"seed must be a non-negative int (or a sequence of them), a numpy SeedSequence, a numpy "
             f"Generator or None; got {seed!r} ({exc})"
         ) from None
+    first = seeds.n_children_spawned
     code_seed, times_seed = seeds.spawn(2)
-    return JobStreams(np.random.default_rng(times_seed), np.random.default_rng(code_seed))
+    # the third child of the same spawn, made without spawning it: a caller that spawns from
+    # ``seeds`` again gets the children it always got
+    adaptive_seed = np.random.SeedSequence(seeds.entropy, spawn_key=(*seeds.spawn_key, first + 2),
+                                           pool_size=seeds.pool_size)
+    return JobStreams(np.random.default_rng(times_seed), np.random.default_rng(code_seed), adaptive_seed)
 
 
 #: ``spawn_key`` prefix of Monte Carlo trial seeds (:func:`trial_seed`); 0 is the figures' matrix draws.

@@ -102,9 +102,20 @@ LINEAR = [  # codes linear over sub-products, with enough workers to decode ever
 REFUSED = [("matdot", 20, "cxr"), ("sampling", 12, "rxc"), ("speculative", 12, "rxc"), ("ew-matdot", 20, "cxr")]
 
 
+#: codes the Dask backend does not run at all (late speculation: simulated only, refused by JobSpec)
+SIMULATED_ONLY = ["spark", "cubed"]
+
+
 def test_every_registered_code_is_served():
-    served = {code for code, _, _ in LINEAR} | {code for code, _, _ in REFUSED}
+    served = {code for code, _, _ in LINEAR} | {code for code, _, _ in REFUSED} | set(SIMULATED_ONLY)
     assert served == set(CODES)  # a new code must be added to LINEAR (or refused in REFUSED)
+
+
+@pytest.mark.parametrize("code", SIMULATED_ONLY)
+def test_simulated_only_codes_are_refused_before_any_cluster(code):
+    with pytest.raises(ValueError, match=rf"code '{code}' runs on the simulated backend only: .*use "
+                                         r"backend='simulated'"):
+        uepmm.JobSpec(code=code, workers=12, backend="dask")
 
 
 @pytest.mark.parametrize("code,workers,partition", REFUSED)

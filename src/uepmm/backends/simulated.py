@@ -5,7 +5,9 @@ delivered in completion order until the deadline.  ``fidelity="full"``: every de
 packet is really computed from the blocks (the decoder then solves).  ``fidelity="fast"``:
 no payloads; the parameter server decides recoverability from the coefficient rows and
 fills recovered blocks with exact sub-products.  Both draw the same times and
-coefficients for the same seed, so they recover the same sub-products.
+coefficients for the same seed, so they recover the same sub-products.  With adaptive packets
+(``JobSpec.adaptive``, :mod:`uepmm.adaptive`) the job holds one row and one time per packet;
+``Packet.worker`` is then the packet's row and ``report["packet_workers"]`` its worker.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class SimulatedBackend:
     def packets(self, job: Job) -> Iterator[Packet]:
         times = job.response_times()
         self.last_report = {"response_times": times.tolist(), "worker_seconds": 0.0}
+        if job.packet_workers is not None:  # adaptive packets: Packet.worker is the packet's row
+            self.last_report["packet_workers"] = job.packet_workers.tolist()
         for worker in np.argsort(times, kind="stable"):
             time = float(times[worker])
             if time > job.deadline:

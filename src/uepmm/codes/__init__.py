@@ -19,12 +19,12 @@ from .matdot import MatDot
 from .mds import MDS
 from .polynomial import Polynomial
 from .sampling import Sampling
-from .speculative import Speculative
+from .speculative import Cubed, Spark, Speculative
 from .uep import EW, NOW
 
 __all__ = [
     "Code", "Encoding", "to_factor_form", "packet_work", "Uncoded", "Repetition", "MDS", "NOW", "EW",
-    "Polynomial", "MatDot", "EWMatDot", "Sampling", "Speculative", "CODES", "make_code",
+    "Polynomial", "MatDot", "EWMatDot", "Sampling", "Speculative", "Spark", "Cubed", "CODES", "make_code",
 ]
 
 
@@ -49,6 +49,8 @@ _BUILT_IN: dict[str, tuple[Callable[..., Code], tuple[str, ...]]] = {
     "sampling": (lambda gamma, copies: Sampling(), ()),
     "speculative": (lambda gamma, copies: Speculative(), ()),
     "ew-matdot": (_window_code(EWMatDot), ("gamma",)),
+    "spark": (lambda gamma, copies: Spark(), ()),
+    "cubed": (lambda gamma, copies: Cubed(), ()),
 }
 
 for _name, (_factory, _takes) in _BUILT_IN.items():

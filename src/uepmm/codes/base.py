@@ -117,6 +117,16 @@ class Code:
     needs_energies = False
     #: ``gamma="auto"`` can design its window probabilities (:mod:`uepmm.design` models its windows).
     designable_gamma = False
+    #: How a worker that finishes before the deadline gets its next packet (``JobSpec.adaptive``,
+    #: :mod:`uepmm.adaptive`): ``"copy"`` (a copy of the longest-running unfinished task),
+    #: ``"window"`` (a window drawn from ``Γ`` restricted to windows not yet recovered, then
+    #: :meth:`adaptive_row`), ``"row"`` (a fresh row of the same family, :meth:`adaptive_row`),
+    #: or ``None``: the code takes no adaptive packets.
+    adaptive_rule: str | None = None
+    #: Why the Dask backend cannot run the code (``None``: it can); ``JobSpec(backend="dask")`` says so.
+    simulator_only: str | None = None
+    #: Why the code takes no adaptive packets (the error ``JobSpec(adaptive=True)`` raises).
+    adaptive_refusal = "it has no rule for a next packet"
 
     def check(self, classes: ClassTable, workers: int) -> None:
         """Raise ``ValueError`` if this code cannot run with these classes and workers."""
@@ -193,6 +203,11 @@ class Code:
         """Window codes: one ``(K,)`` mask per window ``l = 0..L-1``, the sub-products a packet of
         that window combines.  ``ValueError`` for a code that draws no windows."""
         raise ValueError(f"code {self.name!r} draws no windows; window_masks is for the window codes 'now' and 'ew'")
+
+    def adaptive_row(self, classes: ClassTable, window: int, rng: np.random.Generator) -> np.ndarray:
+        """A fresh coefficient row ``(K,)`` for an adaptive packet of ``window`` (:attr:`adaptive_rule`
+        ``"window"`` or ``"row"``), drawn from ``rng`` as :meth:`encode` draws a worker's row."""
+        raise ValueError(f"code {self.name!r} takes no adaptive packets: {self.adaptive_refusal}")
 
     def unit_rows(self, num_products: int, default: int) -> int:
         """Rows of unit latency draws the job needs (:func:`uepmm.draw.draw_unit_times`); ``default``
@@ -391,7 +406,7 @@ def make_code(
     >>> uepmm.make_code("mds", gamma=[1.0])
     Traceback (most recent call last):
     ...
-    ValueError: gamma=[1.0] only applies to code 'now' or 'ew'; leave gamma=None for code='mds'
+    ValueError: gamma=[1.0] only applies to code 'now' or 'ew' or 'ew-matdot'; leave gamma=None for code='mds'
     """
     if isinstance(code, Code):
         return code

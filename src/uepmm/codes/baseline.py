@@ -28,6 +28,7 @@ class Uncoded(Code):
 
     name = "uncoded"
     deterministic = True
+    adaptive_rule = "copy"
 
     def recovery_threshold(self, num_products: int) -> int:
         return num_products
@@ -66,12 +67,13 @@ class Repetition(Code):
 
     Examples
     --------
-    Two copies of each of 3 sub-products on 6 workers: any 4 packets recover everything.
+    Two copies of each of 3 sub-products on 6 workers: 4 packets can hold both copies of two
+    sub-products and none of the third, so any ``r (K - 1) + 1 = 5`` packets recover everything.
 
     >>> import numpy as np, uepmm
     >>> code = uepmm.Repetition(2)
     >>> code.recovery_threshold(3)
-    4
+    5
     >>> encoding = code.encode(uepmm.ClassTable((0, 1, 2)), 6, np.random.default_rng(0))
     >>> encoding.windows.tolist()
     [0, 1, 2, 0, 1, 2]
@@ -80,6 +82,7 @@ class Repetition(Code):
     copies: int | None = None
     name = "repetition"
     deterministic = True
+    adaptive_rule = "copy"
 
     def recovery_threshold(self, num_products: int) -> int | None:
         """``r (K - 1) + 1``: one packet more than the ``r K - r`` packets that can miss every copy of one

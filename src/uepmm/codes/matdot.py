@@ -78,6 +78,7 @@ class MatDot(Code):
     """
 
     name = "matdot"
+    adaptive_refusal = "its decoder ties each packet to the evaluation point of its worker (W points fixed per job)"
     deterministic = True
 
     def for_layout(self, kind: str, grid: tuple[int, int]) -> MatDot:

@@ -32,6 +32,11 @@ class MDS(ThresholdCode):
     """
 
     name = "mds"
+    adaptive_rule = "row"
+
+    def adaptive_row(self, classes, window, rng):
+        """A fresh Gaussian row: with the rows before it, any ``K`` still recover ``C`` (probability 1)."""
+        return rng.standard_normal(classes.num_products)
 
     def _encode(self, classes, workers, rng):
         K = classes.num_products

@@ -76,6 +76,10 @@ class Polynomial(ThresholdCode):
     grid: tuple[int, int] | None = None
     name = "polynomial"
     deterministic = True
+    adaptive_refusal = (
+        "a new evaluation point would change the Chebyshev-Leja set the W workers' points come from, "
+        "and the code's conditioning rests on that set; use code='mds' for fresh rows"
+    )
 
     def for_layout(self, kind: str, grid: tuple[int, int]) -> Polynomial:
         if kind != "rxc":

@@ -75,6 +75,7 @@ class Sampling(Code):
 
     probabilities: tuple[float, ...] | None = None
     name = "sampling"
+    adaptive_refusal = "its unbiased estimate counts a fixed number W of samples"
     needs_energies = True
 
     def with_energies(self, energies, partition):

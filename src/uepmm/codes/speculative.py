@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,10 @@ import numpy as np
 from ..importance import ClassTable
 from .base import Code, Encoding, large_field_only
 
-__all__ = ["Speculative", "BackupRule", "speculative_schedule"]
+__all__ = [
+    "Speculative", "BackupRule", "speculative_schedule", "LateRule", "SPARK", "CUBED", "late_backup_schedule",
+    "Spark", "Cubed",
+]
 
 
 class BackupRule:
@@ -129,6 +133,7 @@ class Speculative(Code):
     name = "speculative"
     deterministic = True
     backup_copies = True
+    adaptive_refusal = "its free workers already copy unfinished tasks (use code='uncoded' with adaptive=True)"
 
     def check(self, classes: ClassTable, workers: int) -> None:
         K = classes.num_products
@@ -176,3 +181,165 @@ class Speculative(Code):
 
     def all_decoded_probability(self, k, max_packets, *, workers=None):
         return (np.arange(max_packets + 1) >= sum(k)).astype(np.float64)
+
+
+# --------------------------------------------------------------------------- late speculation (Spark, cubed)
+
+
+@dataclass(frozen=True)
+class LateRule:
+    """When a system launches a task's one copy (docs/comparison.md, DESIGN sec. 6).
+
+    At a check time, with the durations of the tasks finished so far, a running task without a
+    copy gets one when it has run longer than :meth:`threshold` (strictly).  ``kill_losers``: the
+    other attempt of a finished task is killed and frees its worker (Spark), or runs on to its end
+    (cubed).  ``attempt_durations``: a finished task's duration is that of its winning attempt
+    (Spark), or counted from the task's first start (cubed).
+    """
+
+    name: str
+    kill_losers: bool
+    attempt_durations: bool
+    quantile: float = 0.0  # Spark: this fraction of the tasks (rounded down, at least 1) finished
+    multiplier: float = 1.5  # Spark: slower than this many times the median finished duration
+    min_time: float = 0.0  # Spark: and than this (spark.speculation.minTaskRuntime, 100 ms: one interval)
+    min_tasks: int = 0  # cubed: at least this many tasks
+    fraction: float = 0.0  # cubed: and at least this fraction of them done
+
+    def threshold(self, tasks: int, durations: list[float]) -> float | None:
+        """The runtime a task must exceed to get its copy now (``None``: no copies yet)."""
+        if tasks < self.min_tasks or not durations or len(durations) < self.fraction * tasks:
+            return None
+        if len(durations) < max(math.floor(self.quantile * tasks), 1):
+            return None
+        return max(self.multiplier * statistics.median(durations), self.min_time)
+
+
+#: Spark (``spark.speculation``): every 100 ms, once 75 % of the tasks finished, one copy of each
+#: task running longer than 1.5× the median finished duration (and than 100 ms); the loser is killed.
+SPARK = LateRule("spark", kill_losers=True, attempt_durations=True, quantile=0.75, multiplier=1.5, min_time=0.1)
+#: cubed (``use_backups``): with at least 10 tasks and half of them done, one backup of each task slower
+#: than 3× the median completed duration; the original is not cancelled.
+CUBED = LateRule("cubed", kill_losers=False, attempt_durations=False, multiplier=3.0, min_tasks=10, fraction=0.5)
+
+
+def late_backup_schedule(
+    units: np.ndarray, omega: float, rule: LateRule, interval: float = 0.1
+) -> tuple[np.ndarray, list[tuple[float, int, int]]]:
+    """Run ``rule`` on the unit draws ``(K, W)``: each task's completion time ``(K,)`` and the copies
+    launched, as ``(time, task, worker)``.
+
+    Task ``k`` starts at time 0 on worker ``k`` (its attempt lasts ``units[0, k] / omega``); the
+    rule is checked at ``i * interval``, ``i = 1, 2, ...`` (after the completions at that time), and
+    each copy goes to the lowest free worker (``j``-th attempt of worker ``w``: ``units[j, w] / omega``);
+    with no free worker an eligible task waits for the next check.  A task is done at its first
+    finished attempt.
+    """
+    units = np.asarray(units, dtype=np.float64)
+    K, W = units.shape
+    if W < K:
+        raise ValueError(f"late speculation needs workers >= K = {K} tasks, got workers={W}")
+    finish = np.full(K, math.inf)
+    copied = np.zeros(K, dtype=bool)
+    busy = np.zeros(W, dtype=bool)
+    used = np.zeros(W, dtype=np.int64)
+    attempts: list[tuple[float, int, int, float]] = []  # running: (end, worker, task, start)
+    durations: list[float] = []
+    launches: list[tuple[float, int, int]] = []
+
+    def launch(task: int, worker: int, now: float) -> None:
+        attempts.append((now + units[used[worker], worker] / omega, worker, task, now))
+        used[worker] += 1
+        busy[worker] = True
+
+    for k in range(K):
+        launch(k, k, 0.0)
+    i = 1
+    while not np.isfinite(finish).all():
+        end, worker, task, start = min(attempts)
+        check = i * interval
+        if end <= check:  # a completion (before the check at the same time)
+            attempts.remove((end, worker, task, start))
+            busy[worker] = False
+            if math.isinf(finish[task]):
+                finish[task] = end
+                durations.append(end - start if rule.attempt_durations else end)
+                if rule.kill_losers:
+                    for other in [a for a in attempts if a[2] == task]:
+                        attempts.remove(other)
+                        busy[other[1]] = False
+            continue
+        threshold = rule.threshold(K, durations)
+        waiting = [k for k in range(K) if math.isinf(finish[k]) and not copied[k]]
+        if threshold is not None:
+            for k in waiting:
+                if check > threshold and np.any(~busy):  # every task started at 0: its runtime is ``check``
+                    worker = int(np.flatnonzero(~busy)[0])
+                    copied[k] = True
+                    launches.append((check, k, worker))
+                    launch(k, worker, check)
+        # the next check that can launch anything: skip the ones before it (the rule only changes at completions)
+        nxt = min(attempts)[0]
+        if threshold is not None and waiting and np.any(~busy):
+            nxt = min(nxt, threshold)
+        i = max(i + 1, math.floor(nxt / interval) - 1)
+    return finish, launches
+
+
+@dataclass(frozen=True)
+class _LateSpeculation(Speculative):
+    """``K`` uncoded tasks on workers ``0..K-1``, copies launched by :attr:`rule` (module section above);
+    the spares' rows never answer on their own, as for :class:`Speculative`."""
+
+    rule = SPARK
+    backup_copies = False
+    simulator_only = "the Dask backend runs speculative copies only by the hedging rule of code 'speculative'"
+
+    def response_times(self, units: np.ndarray, omega: float) -> np.ndarray:
+        K, W = units.shape
+        finish, _ = late_backup_schedule(units, omega, self.rule)
+        return np.concatenate((finish, np.full(W - K, math.inf)))
+
+
+@dataclass(frozen=True)
+class Spark(_LateSpeculation):
+    """Speculation as Spark has it (:data:`SPARK`).
+
+    Examples
+    --------
+    Waiting for every task gives ``C`` (the first copy of each task to finish counts):
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((8, 6)), rng.standard_normal((6, 4))
+    >>> res = uepmm.coded_matmul(A, B, code="spark", partition="cxr", blocks=4, workers=6,
+    ...                          decoder="zero", seed=0)
+    >>> res.received, bool(np.allclose(res.estimate, A @ B))
+    (4, True)
+    """
+
+    name = "spark"
+    rule = SPARK
+    adaptive_refusal = "it already copies slow tasks by Spark's rule"
+
+
+@dataclass(frozen=True)
+class Cubed(_LateSpeculation):
+    """Backups as cubed has them (:data:`CUBED`); with fewer than 10 tasks it never launches one.
+
+    Examples
+    --------
+    Waiting for every task gives ``C`` (the first copy of each task to finish counts):
+
+    >>> import numpy as np, uepmm
+    >>> rng = np.random.default_rng(0)
+    >>> A, B = rng.standard_normal((8, 6)), rng.standard_normal((6, 4))
+    >>> res = uepmm.coded_matmul(A, B, code="cubed", partition="cxr", blocks=4, workers=6,
+    ...                          decoder="zero", seed=0)
+    >>> res.received, bool(np.allclose(res.estimate, A @ B))
+    (4, True)
+    """
+
+    name = "cubed"
+    rule = CUBED
+    adaptive_refusal = "it already copies slow tasks by cubed's rule"

@@ -69,6 +69,11 @@ class _WindowCode(Code):
     uses_window_probabilities = True
     class_aware = True
     designable_gamma = True
+    adaptive_rule = "window"
+
+    def adaptive_row(self, classes, window, rng):
+        """Gaussian coefficients on window ``window``'s sub-products (one row of :meth:`_encode`)."""
+        return rng.standard_normal(classes.num_products) * self.window_masks(classes)[window]
 
     def window_probabilities(self, num_classes: int) -> np.ndarray:
         """The checked ``Gamma`` for ``num_classes`` classes (Table III when ``gamma`` is None and L = 3)."""

@@ -20,7 +20,8 @@ it), then every deadline is read off: the rows that arrived by ``t`` give the re
 Gram matrix of the exact sub-products (:meth:`uepmm.loss.BlockLoss.reconstruction_loss`).
 This is what :func:`uepmm.coded_matmul` with ``deadline=t`` and that seed returns (the tests
 check it against full fidelity).  ``backend="dask"`` runs :func:`uepmm.coded_matmul` for
-every (scheme, trial, deadline) with real compute.
+every (scheme, trial, deadline) with real compute.  Adaptive packets (``JobSpec.adaptive``) are simulated once
+per draw up to the last deadline (:mod:`uepmm.adaptive`) and read off the same way.
 
 What a user reads: :func:`format_wide_table` (schemes × deadlines, the least loss of each
 deadline marked), the long rows (:data:`COLUMNS`, with ``uep`` from :attr:`uepmm.Scheme.uep`)

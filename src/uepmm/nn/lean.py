@@ -172,6 +172,11 @@ class LeanPlanner:
                 f"prior={config.prior!r} is not available in training yet (the lean path uses the diagonal prior); "
                 f"use prior='diagonal', or coded_matmul for a probe prior"
             )
+        if config.adaptive:
+            raise ValueError(
+                "adaptive=True is not available in training yet (the lean path draws one packet per worker); "
+                "use adaptive=False, or coded_matmul for adaptive packets"
+            )
         self.config = config
         self.code = config.code_object
         self.decoder = decoder_for_code(self.code, config.decoder_object)  # the scheme's own, if it has one
