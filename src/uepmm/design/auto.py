@@ -26,18 +26,23 @@ from ..codes import Code
 from ..importance import ClassTable
 from .work import window_work
 
-__all__ = ["auto_code", "class_energies", "energy_key", "AUTO_TRIALS", "AUTO_RESOLUTION"]
+__all__ = ["auto_code", "class_energies", "energy_key", "AUTO_TRIALS", "AUTO_RESOLUTION", "AUTO_FLOOR"]
 
 #: Monte Carlo draws of the LMMSE objective (EW) in a per-job design.
 AUTO_TRIALS = 400
 #: Resolution of the cache key: class energies relative to the largest, in steps of this many decades.
 AUTO_RESOLUTION = 0.25
+#: Floor of the cache key, in decades: a class energy below ``10**AUTO_FLOOR`` of the largest counts as that.
+AUTO_FLOOR = -3.0
+#: Designs kept (one per key; a training run visits a few dozen keys per configuration).
+AUTO_CACHE_SIZE = 4096
 
 
 def class_energies(energies: np.ndarray, classes: ClassTable) -> np.ndarray:
     """Mean sub-product energy of every class, floored at ``1e-12`` of the largest (the design needs ``> 0``)."""
     cls = classes.as_array()
-    means = np.bincount(cls, weights=energies, minlength=classes.num_classes) / np.bincount(cls)
+    _, counts = _counts(classes)
+    means = np.bincount(cls, weights=energies, minlength=counts.size) / counts
     top = float(means.max()) if means.size and means.max() > 0 else 1.0
     return np.maximum(means, 1e-12 * top)
 
@@ -49,7 +54,8 @@ def auto_code(spec, classes: ClassTable, energies: np.ndarray) -> Code:
     code's default (Table III for three classes, else uniform) is used.
     """
     code = spec.code_object
-    L = classes.num_classes
+    counts, _ = _counts(classes)
+    L = len(counts)
     if spec.latency is None or not math.isfinite(spec.deadline) or spec.deadline <= 0 or L == 1:
         gamma = None if L == 3 else tuple([1.0 / L] * L)
         return type(code)(gamma)
@@ -62,19 +68,35 @@ def auto_code(spec, classes: ClassTable, energies: np.ndarray) -> Code:
             work, mds_work = (1,) * L, 1
         else:
             work, mds_work = window_work(code.name, classes, spec.partition, spec.grid)
-    gamma = _designed(code.name, classes.counts, key, spec.workers, spec.latency, float(spec.deadline),
+    gamma = _designed(code.name, counts, key, spec.workers, spec.latency, float(spec.deadline),
                       spec.omega_value, spec.partition, decoder, spec.cost, work, mds_work)
     return type(code)(gamma)
 
 
+@functools.lru_cache(maxsize=4096)
+def _counts(classes: ClassTable) -> tuple[tuple[int, ...], np.ndarray]:
+    """``classes.counts``, and as a read-only float array (cached: a layer sees few class tables)."""
+    counts = classes.counts
+    array = np.asarray(counts, dtype=np.float64)
+    array.flags.writeable = False
+    return counts, array
+
+
 def energy_key(means: np.ndarray) -> tuple[float, ...]:
     """The class energies the design is made for: relative to the largest, rounded to
-    :data:`AUTO_RESOLUTION` decades (never below ``1e-12``)."""
-    steps = np.round(np.log10(means / means.max()) / AUTO_RESOLUTION) * AUTO_RESOLUTION
-    return tuple(float(10.0**s) for s in np.maximum(steps, -12.0))
+    :data:`AUTO_RESOLUTION` decades, those below :data:`AUTO_FLOOR` raised to it.
+
+    Every class's ratio to the largest differs from the key's by at most half a step
+    (``AUTO_RESOLUTION / 2`` decades), except that ratios below the floor count as the floor.
+    """
+    top = max(means)
+    step, floor = AUTO_RESOLUTION, AUTO_FLOOR
+    # plain floats: a few microseconds per product on the training path
+    steps = [round(math.log10(m / top) / step) if m > 0.0 else -math.inf for m in means.tolist()]
+    return tuple(10.0 ** max(s * step, floor) for s in steps)
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=AUTO_CACHE_SIZE)
 def _designed(code, counts, energies, workers, latency, deadline, omega, partition, decoder, cost="equal",
               work=None, mds_work=None) -> tuple[float, ...]:
     from .gamma import design_gamma

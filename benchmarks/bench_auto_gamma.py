@@ -1,0 +1,138 @@
+"""Benchmark: a training step with ``gamma="auto"`` against the same step with a fixed ``Γ``.
+
+    PYTHONPATH=src python benchmarks/bench_auto_gamma.py [--scheme ew] [--partition rxc] [--deadline 1]
+        [--steps 300] [--warmup 100] [--repeats 3] [--penalty 0]
+
+Trains the MNIST network of Fig. 12 (bundled subset, batch 64, SGD lr 0.01, one torch thread,
+``fidelity="fast"``, the LMMSE decoder) for ``--steps`` steps, once with Table III's ``Γ`` and
+once with ``gamma="auto"`` (the design cache emptied first, so every run pays its own designs),
+``--repeats`` times, alternating.  Per run it reports the median, mean and largest CPU time of a
+step after the first ``--warmup`` steps (``time.process_time``: other processes on the cores
+inflate it less than wall time), and the Γ designs made (:func:`uepmm.design.auto` cache
+misses) in total and after the warm-up.
+
+``--penalty N``: for ``N`` products of the auto run (drawn with seed 1, half of them with a
+class below ``10**AUTO_FLOOR`` of the largest when there are such), the expected loss of the
+cached design (made for the product's energy key) over that of a design for its exact class
+energies, both evaluated at the exact energies by :func:`uepmm.design.gamma_loss` (same
+Monte Carlo draws as the design).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from uepmm.design import auto  # noqa: E402
+from uepmm.nn import lean  # noqa: E402
+from uepmm.nn.models import MnistMLP  # noqa: E402
+from uepmm.nn.setups import paper_linear_factory, scheme_coding  # noqa: E402
+from uepmm.nn.training import load_dataset  # noqa: E402
+
+
+def train(data, scheme, partition, deadline, gamma, steps, seed=0, energies=None):
+    """Per-step CPU times and design counts of one run (``energies``: a list to record every
+    product's class energies in)."""
+    X, Y = torch.as_tensor(data.train_images), torch.as_tensor(data.train_labels)
+    torch.manual_seed(seed)
+    model = MnistMLP(linear=paper_linear_factory("mnist", scheme, partition, deadline, seed=seed,
+                                                  decoder="lmmse", gamma=gamma))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    per_epoch = len(Y) // 64
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(Y)))
+    auto._designed.cache_clear()
+    times, designs = np.empty(steps), np.zeros(steps, dtype=int)
+    original = lean.auto_code
+    if energies is not None:
+        def recording(spec, classes, e):
+            energies.append(auto.class_energies(np.asarray(e, dtype=np.float64), classes))
+            return original(spec, classes, e)
+        lean.auto_code = recording
+    try:
+        for s in range(steps):
+            idx = order[(s % per_epoch) * 64:(s % per_epoch + 1) * 64]
+            x, y = X[idx], Y[idx]
+            before = auto._designed.cache_info().misses
+            start = time.process_time()
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+            times[s] = time.process_time() - start
+            designs[s] = auto._designed.cache_info().misses - before
+    finally:
+        lean.auto_code = original
+    return times, designs
+
+
+def penalty(config, energies, n, rng):
+    """Relative excess loss of the key's design over the exact energies' design, for ``n`` products."""
+    from uepmm.design import design_gamma, gamma_loss
+
+    floor = 10.0 ** getattr(auto, "AUTO_FLOOR", -12)
+    low = [i for i, e in enumerate(energies) if e.min() < floor * e.max()]
+    picks = list(rng.choice(len(energies), n - min(n // 2, len(low)), replace=False))
+    if low:
+        picks += list(rng.choice(low, min(n // 2, len(low)), replace=False))
+    counts = config.counts
+    common = dict(workers=config.workers, latency=config.latency, deadline=config.deadline,
+                  omega=config.omega_value, partition=config.partition, decoder="lmmse", trials=auto.AUTO_TRIALS)
+    out = []
+    for i in picks:
+        e = energies[i] / energies[i].max()
+        exact = design_gamma(config.code.name, counts, e, **common).gamma
+        keyed = design_gamma(config.code.name, counts, auto.energy_key(e), **common).gamma
+        best = gamma_loss(config.code.name, counts, exact, e, **common)
+        used = gamma_loss(config.code.name, counts, keyed, e, **common)
+        out.append(used / best - 1.0)
+        print(f"  log10 ratios {np.round(np.log10(e), 2).tolist()}: loss {best:.4f} (exact design), "
+              f"{used:.4f} (cached design), excess {used / best - 1:+.4f}")
+    return np.array(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scheme", default="ew", choices=("now", "ew"))
+    parser.add_argument("--partition", default="rxc", choices=("rxc", "cxr"))
+    parser.add_argument("--deadline", type=float, default=1.0)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--penalty", type=int, default=0, help="products to check the cached design's loss on")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    data = load_dataset("mnist")
+    print(f"{args.scheme} {args.partition} T={args.deadline}, LMMSE, {args.steps} steps, warm-up {args.warmup}, "
+          f"key: {auto.AUTO_RESOLUTION} decades, floor 10^{getattr(auto, 'AUTO_FLOOR', -12):g}")
+    w = args.warmup
+    ratios = []
+    for r in range(args.repeats):
+        row = {}
+        for gamma in (None, "auto"):
+            times, designs = train(data, args.scheme, args.partition, args.deadline, gamma, args.steps)
+            after = times[w:] * 1e3
+            row[gamma] = np.median(after)
+            print(f"  run {r} gamma={gamma or 'Table III'}: after warm-up median {np.median(after):.2f} ms, "
+                  f"mean {after.mean():.2f} ms, max {after.max():.1f} ms; designs {designs.sum()} "
+                  f"({designs[w:].sum()} after warm-up)", flush=True)
+        ratios.append(row["auto"] / row[None])
+    print(f"median-step ratio auto / fixed per repeat: {np.round(ratios, 3).tolist()}, "
+          f"median {np.median(ratios):.3f}")
+    if args.penalty:
+        energies: list = []
+        train(data, args.scheme, args.partition, args.deadline, "auto", args.steps, energies=energies)
+        config = scheme_coding(args.scheme, args.partition, args.deadline, decoder="lmmse", gamma="auto")
+        excess = penalty(config, energies, args.penalty, np.random.default_rng(1))
+        print(f"excess loss of the cached design over {len(excess)} products: median {np.median(excess):+.4f}, "
+              f"max {excess.max():+.4f}")
+
+
+if __name__ == "__main__":
+    main()
