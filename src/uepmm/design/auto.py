@@ -8,11 +8,18 @@ With ``cost="work"`` the design uses each window's work in this job's layout
 (:func:`uepmm.design.window_work`: c×r the window's size, r×c the rank of its pattern;
 one for the factor form), so the cache key holds the cost and those works.
 
-Designs are cached on the class energies relative to the largest, rounded to
-:data:`AUTO_RESOLUTION` decades (the objective depends only on their ratios, and changes
-little within such a step), so a training run whose energies drift step after step
-designs only a few times.  The LMMSE objective uses
-:data:`AUTO_TRIALS` Monte Carlo draws (fewer than the CLI's default) to stay fast.
+Designs are cached on a key, :func:`energy_key`: the class energies relative to the
+largest, rounded to :data:`AUTO_RESOLUTION` decades, ratios below ``10**AUTO_FLOOR``
+counting as that floor (the objective depends only on the ratios).  So the ``Γ`` used for a
+job is the design for class energy ratios each within ``AUTO_RESOLUTION / 2 = 0.125``
+decades of the job's own, except that a ratio below ``1e-3`` is designed for as ``1e-3``;
+it is redesigned when a ratio leaves its quarter-decade cell.  The key is a function of the
+job's energies alone, never of the jobs before it: a training run draws the same whatever
+the cache holds (resumed, repeated, or next to other runs in one process).  A training run's energies move step after
+step; it designs a few dozen times, mostly in its first hundred steps, and every other
+product is a cache hit of some tens of microseconds (docs/design-gamma.md, "The design cache
+of gamma="auto"", has the measurements).  The LMMSE objective uses :data:`AUTO_TRIALS`
+Monte Carlo draws (fewer than the CLI's default) to stay fast.
 """
 
 from __future__ import annotations
