@@ -12,6 +12,11 @@ step after the first ``--warmup`` steps (``time.process_time``: other processes 
 inflate it less than wall time), and the Γ designs made (:func:`uepmm.design.auto` cache
 misses) in total and after the warm-up.
 
+``--cells``: from the class energies of every product of one auto run, the designs that other
+keys would make: the quarter-decade grid without the floor (as before the floor), with it
+(today), a half-decade grid, and a per-product-stream hysteresis (keep a stream's design until
+a ratio moves more than a band from its cell).
+
 ``--penalty N``: for ``N`` products of the auto run (drawn with seed 1, half of them with a
 class below ``10**AUTO_FLOOR`` of the largest when there are such), the expected loss of the
 cached design (made for the product's energy key) over that of a design for its exact class
@@ -41,8 +46,9 @@ from uepmm.nn.training import _epoch_order, load_dataset  # noqa: E402
 
 
 def train(data, scheme, partition, deadline, gamma, steps, seed=0, energies=None):
-    """Per-step CPU times and design counts of one run (``energies``: a list to record every
-    product's class energies in)."""
+    """Per-step CPU times and design counts of one run (``energies``: a list to record
+    ``(step, product stream, class energies)`` of every designed-for product in; the stream is
+    the operand shapes, distinct for the five products of this network)."""
     X, Y = torch.as_tensor(data.train_images), torch.as_tensor(data.train_labels)
     torch.manual_seed(seed)
     model = MnistMLP(linear=paper_linear_factory("mnist", scheme, partition, deadline, seed=seed,
@@ -51,14 +57,18 @@ def train(data, scheme, partition, deadline, gamma, steps, seed=0, energies=None
     per_epoch = len(Y) // 64
     auto._designed.cache_clear()
     times, designs = np.empty(steps), np.zeros(steps, dtype=int)
-    original = lean.auto_code
+    original = lean._class_aware_encoding
+    step = [0]
     if energies is not None:
-        def recording(spec, classes, e):
-            energies.append(auto.class_energies(np.asarray(e, dtype=np.float64), classes))
-            return original(spec, classes, e)
-        lean.auto_code = recording
+        def recording(plan, A, B, layout, order, scores, rng):
+            out = original(plan, A, B, layout, order, scores, rng)
+            classes, e = out[0], out[3]
+            energies.append((step[0], (tuple(A.shape), tuple(B.shape)), auto.class_energies(e, classes)))
+            return out
+        lean._class_aware_encoding = recording
     try:
         for s in range(steps):
+            step[0] = s
             if s % per_epoch == 0:  # as run_training: the epoch drives the thresholds, one shuffle per epoch
                 set_epoch(model, s // per_epoch)
                 order = torch.from_numpy(_epoch_order(seed, s // per_epoch, len(Y)))
@@ -72,7 +82,7 @@ def train(data, scheme, partition, deadline, gamma, steps, seed=0, energies=None
             times[s] = time.process_time() - start
             designs[s] = auto._designed.cache_info().misses - before
     finally:
-        lean.auto_code = original
+        lean._class_aware_encoding = original
     return times, designs
 
 
@@ -81,6 +91,7 @@ def penalty(config, energies, n, rng):
     from uepmm.design import design_gamma, gamma_loss
 
     floor = 10.0 ** getattr(auto, "AUTO_FLOOR", -12)
+    energies = [e for _, _, e in energies]
     low = [i for i, e in enumerate(energies) if e.min() < floor * e.max()]
     picks = list(rng.choice(len(energies), n - min(n // 2, len(low)), replace=False))
     if low:
@@ -91,14 +102,41 @@ def penalty(config, energies, n, rng):
     out = []
     for i in picks:
         e = energies[i] / energies[i].max()
-        exact = design_gamma(config.code.name, counts, e, **common).gamma
-        keyed = design_gamma(config.code.name, counts, auto.energy_key(e), **common).gamma
-        best = gamma_loss(config.code.name, counts, exact, e, **common)
-        used = gamma_loss(config.code.name, counts, keyed, e, **common)
+        exact = design_gamma(config.code_object.name, counts, e, **common).gamma
+        keyed = design_gamma(config.code_object.name, counts, auto.energy_key(e), **common).gamma
+        best = gamma_loss(config.code_object.name, counts, exact, e, **common)
+        used = gamma_loss(config.code_object.name, counts, keyed, e, **common)
         out.append(used / best - 1.0)
         print(f"  log10 ratios {np.round(np.log10(e), 2).tolist()}: loss {best:.4f} (exact design), "
               f"{used:.4f} (cached design), excess {used / best - 1:+.4f}")
     return np.array(out)
+
+
+def _cells(ratios, step, floor):
+    """Distinct keys of the log10 class ratios on a grid of ``step`` decades floored at ``floor``."""
+    return {tuple(np.maximum(np.round(np.maximum(r, floor) / step) * step, floor)) for r in ratios}
+
+
+def cells(records, warmup):
+    """Designs a run would make under other keys, from its recorded class energies."""
+    steps = np.array([s for s, _, _ in records])
+    ratios = [np.log10(e / e.max()) for _, _, e in records]
+    early = [r for s, r in zip(steps, ratios) if s < warmup]
+    print(f"{len(records)} designed-for products; designs (after step {warmup}) under other keys:")
+    for step, floor in ((0.25, -12.0), (0.25, -3.0), (0.5, -3.0)):
+        every, before = _cells(ratios, step, floor), _cells(early, step, floor)
+        print(f"  grid {step} decades, floor 10^{floor:g}: {len(every)} ({len(every - before)})")
+    for band in (0.25, 0.5):  # per product stream: keep the design until a ratio moves more than band
+        held, designs, first, switches = {}, set(), set(), 0
+        for (s, stream, _), r in zip(records, ratios):
+            r = np.maximum(r, -3.0)
+            h = held.get(stream)
+            if h is None or np.max(np.abs(r - np.array(h))) > band:
+                h = held[stream] = tuple(np.round(r / 0.25) * 0.25)
+                switches += 1
+                (first if s < warmup else designs).add(h)
+        print(f"  per-stream hysteresis, band {band} decades (cells of 0.25, floor 10^-3): {switches} switches, "
+              f"{len(first | designs)} designs ({len(designs - first)})")
 
 
 def main(argv=None):
@@ -110,6 +148,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--penalty", type=int, default=0, help="products to check the cached design's loss on")
+    parser.add_argument("--cells", action="store_true", help="designs under other keys, from the run's energies")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     data = load_dataset("mnist")
@@ -127,11 +166,16 @@ def main(argv=None):
                   f"mean {after.mean():.2f} ms, max {after.max():.1f} ms; designs {designs.sum()} "
                   f"({designs[w:].sum()} after warm-up)", flush=True)
         ratios.append(row["auto"] / row[None])
-    print(f"median-step ratio auto / fixed per repeat: {np.round(ratios, 3).tolist()}, "
-          f"median {np.median(ratios):.3f}")
-    if args.penalty:
+    if ratios:
+        print(f"median-step ratio auto / fixed per repeat: {np.round(ratios, 3).tolist()}, "
+              f"median {np.median(ratios):.3f}")
+    if args.penalty or args.cells:
         energies: list = []
-        train(data, args.scheme, args.partition, args.deadline, "auto", args.steps, energies=energies)
+        _, designs = train(data, args.scheme, args.partition, args.deadline, "auto", args.steps, energies=energies)
+        print(f"gamma=auto, {args.steps} steps: {designs.sum()} designs ({designs[w:].sum()} after step {w})")
+    if args.cells:
+        cells(energies, w)
+    if args.penalty:
         config = scheme_coding(args.scheme, args.partition, args.deadline, decoder="lmmse", gamma="auto")
         excess = penalty(config, energies, args.penalty, np.random.default_rng(1))
         print(f"excess loss of the cached design over {len(excess)} products: median {np.median(excess):+.4f}, "
