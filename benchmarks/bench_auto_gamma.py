@@ -172,9 +172,13 @@ def main(argv=None):
     parser.add_argument("--hit", action="store_true", help="only time auto_code on a cache hit")
     parser.add_argument("--resolution", type=float, default=None,
                         help="try another key resolution in decades (sets uepmm.design.auto.AUTO_RESOLUTION)")
+    parser.add_argument("--floor", type=float, default=None,
+                        help="try another key floor in decades (sets uepmm.design.auto.AUTO_FLOOR)")
     args = parser.parse_args(argv)
     if args.resolution is not None:
         auto.AUTO_RESOLUTION = args.resolution
+    if args.floor is not None:
+        auto.AUTO_FLOOR = args.floor
     torch.set_num_threads(1)
     if args.hit:
         print(f"auto_code on a cache hit: {hit_cost(args.scheme, args.partition, args.deadline) * 1e6:.1f} us "

@@ -103,7 +103,7 @@ def test_design_is_reused_while_the_energy_ratios_stay_in_their_cell(counted_des
     from uepmm.design.auto import AUTO_FLOOR, AUTO_RESOLUTION, auto_code
 
     spec, table = _ew_spec(), ClassTable((0, 1, 1, 2, 2, 2))
-    assert (AUTO_RESOLUTION, AUTO_FLOOR) == (0.25, -3.0)
+    assert (AUTO_RESOLUTION, AUTO_FLOOR) == (0.25, -12.0)
     first = auto_code(spec, table, _energies([0.0, -1.0, -2.0]))
     assert counted_designs == [(1.0, 0.1, 0.01)]
     # the same ratios at another scale, and ratios moved by less than half a step (0.125 decades)
@@ -119,13 +119,16 @@ def test_design_is_reused_while_the_energy_ratios_stay_in_their_cell(counted_des
     # back to the first cell: served from the cache
     assert auto_code(spec, table, _energies([0.0, -1.0, -2.0])).gamma == first.gamma
     assert len(counted_designs) == 2
-    # below the floor (10^-3 of the largest) every ratio counts as the floor: one design
-    for low in (-3.2, -5.0, -12.0):
+    # an empty class, or one below the floor (10^-12 of the largest), counts as the floor: one design
+    for low in (-12.1, -15.0, -np.inf):
         auto_code(spec, table, _energies([0.0, -1.0, low]))
-    assert counted_designs[2:] == [(1.0, 0.1, 1e-3)]
+    assert counted_designs[2:] == [(1.0, 0.1, 1e-12)]
+    # far below the others, but above the floor: still a design of its own cell
+    auto_code(spec, table, _energies([0.0, -1.0, -5.0]))
+    assert counted_designs[3] == (1.0, 0.1, 1e-5)
     # another spec (deadline) is another design for the same energies
     auto_code(spec.with_(deadline=0.9), table, _energies([0.0, -1.0, -2.0]))
-    assert len(counted_designs) == 4
+    assert len(counted_designs) == 5
 
 
 def test_energy_key_is_within_half_a_step_of_every_ratio():
@@ -133,7 +136,7 @@ def test_energy_key_is_within_half_a_step_of_every_ratio():
 
     rng = np.random.default_rng(5)
     for _ in range(200):
-        means = 10.0 ** rng.uniform(-5.0, 2.0, size=rng.integers(2, 6))
+        means = 10.0 ** rng.uniform(-14.0, 2.0, size=rng.integers(2, 6))
         key = np.log10(energy_key(means))
         ratios = np.log10(means / means.max())
         assert key.max() == 0.0

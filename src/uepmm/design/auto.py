@@ -9,11 +9,13 @@ With ``cost="work"`` the design uses each window's work in this job's layout
 one for the factor form), so the cache key holds the cost and those works.
 
 Designs are cached on a key, :func:`energy_key`: the class energies relative to the
-largest, rounded to :data:`AUTO_RESOLUTION` decades, ratios below ``10**AUTO_FLOOR``
-counting as that floor (the objective depends only on the ratios).  So the ``Γ`` used for a
-job is the design for class energy ratios each within ``AUTO_RESOLUTION / 2 = 0.125``
-decades of the job's own, except that a ratio below ``1e-3`` is designed for as ``1e-3``;
-it is redesigned when a ratio leaves its quarter-decade cell.  The key is a function of the
+largest, rounded to :data:`AUTO_RESOLUTION` decades, ratios below ``10**AUTO_FLOOR = 1e-12``
+(empty classes) counting as that floor (the objective depends only on the ratios).  So the
+``Γ`` used for a job is the design for class energy ratios each within
+``AUTO_RESOLUTION / 2 = 0.125`` decades of the job's own; it is redesigned when a ratio
+leaves its quarter-decade cell.  (A higher floor, ``1e-3``, saved a third of the designs of
+a training run but raised a late deadline's loss 28-fold where a class was below it:
+docs/design-gamma.md.)  The key is a function of the
 job's energies alone, never of the jobs before it: a training run draws the same whatever
 the cache holds (resumed, repeated, or next to other runs in one process).  A training run's energies move step after
 step; it designs a few dozen times, mostly in its first hundred steps, and every other
@@ -39,8 +41,9 @@ __all__ = ["auto_code", "class_energies", "energy_key", "AUTO_TRIALS", "AUTO_RES
 AUTO_TRIALS = 400
 #: Resolution of the cache key: class energies relative to the largest, in steps of this many decades.
 AUTO_RESOLUTION = 0.25
-#: Floor of the cache key, in decades: a class energy below ``10**AUTO_FLOOR`` of the largest counts as that.
-AUTO_FLOOR = -3.0
+#: Floor of the cache key, in decades: a class energy below ``10**AUTO_FLOOR`` of the largest counts as that
+#: (as :func:`class_energies` floors them).
+AUTO_FLOOR = -12.0
 #: Designs kept (one per key; a training run visits a few dozen keys per configuration).
 AUTO_CACHE_SIZE = 4096
 
