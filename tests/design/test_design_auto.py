@@ -65,3 +65,116 @@ def test_training_path_uses_the_same_design():
         np.testing.assert_array_equal(info["recovered"], res.recovered)
         np.testing.assert_allclose(est.numpy(), res.estimate, rtol=1e-10, atol=1e-10)
     assert math.isfinite(res.normalized_loss(A @ B))
+
+
+# ------------------------------------------------------------------ the design cache
+@pytest.fixture
+def counted_designs(monkeypatch):
+    """``design_gamma`` replaced by a counting stand-in (a Γ that names the key), with the design
+    cache emptied before and after so that no stand-in design outlives the test."""
+    from types import SimpleNamespace
+
+    from uepmm.design import auto, gamma
+
+    calls = []
+
+    def fake(code, k, class_energy, *args, **kwargs):
+        calls.append(tuple(class_energy))
+        weights = np.log10(np.asarray(class_energy)) - 13.0  # negative, one per key
+        return SimpleNamespace(gamma=tuple(weights / weights.sum()))
+
+    auto._designed.cache_clear()
+    monkeypatch.setattr(gamma, "design_gamma", fake)
+    yield calls
+    auto._designed.cache_clear()
+
+
+def _ew_spec():
+    return JobSpec(code="ew", partition="cxr", blocks=6, workers=12, deadline=0.8, class_counts=(1, 2, 3),
+                   gamma="auto", decoder="lmmse")
+
+
+def _energies(ratios):
+    """Sub-product energies of the class table (0, 1, 1, 2, 2, 2) with class means ``10**ratios``."""
+    return np.repeat(10.0 ** np.asarray(ratios, dtype=np.float64), (1, 2, 3))
+
+
+def test_design_is_reused_while_the_energy_ratios_stay_in_their_cell(counted_designs):
+    from uepmm.design.auto import AUTO_FLOOR, AUTO_RESOLUTION, auto_code
+
+    spec, table = _ew_spec(), ClassTable((0, 1, 1, 2, 2, 2))
+    assert (AUTO_RESOLUTION, AUTO_FLOOR) == (0.25, -12.0)
+    first = auto_code(spec, table, _energies([0.0, -1.0, -2.0]))
+    assert counted_designs == [(1.0, 0.1, 0.01)]
+    # the same ratios at another scale, and ratios moved by less than half a step (0.125 decades)
+    for ratios in ([3.0, 2.0, 1.0], [0.0, -0.9, -2.1], [0.0, -1.12, -1.88], [0.5, -0.6, -1.5]):
+        assert auto_code(spec, table, _energies(ratios)).gamma == first.gamma
+    assert len(counted_designs) == 1
+    # class 2 moves to the next quarter decade: a new design, kept again within its cell
+    second = auto_code(spec, table, _energies([0.0, -1.0, -2.2]))
+    assert counted_designs[1] == pytest.approx((1.0, 0.1, 10**-2.25), rel=1e-14)
+    assert second.gamma != first.gamma
+    auto_code(spec, table, _energies([0.0, -0.95, -2.3]))
+    assert len(counted_designs) == 2
+    # back to the first cell: served from the cache
+    assert auto_code(spec, table, _energies([0.0, -1.0, -2.0])).gamma == first.gamma
+    assert len(counted_designs) == 2
+    # an empty class, or one below the floor (10^-12 of the largest), counts as the floor: one design
+    for low in (-12.1, -15.0, -np.inf):
+        auto_code(spec, table, _energies([0.0, -1.0, low]))
+    assert counted_designs[2:] == [(1.0, 0.1, 1e-12)]
+    # far below the others, but above the floor: still a design of its own cell
+    auto_code(spec, table, _energies([0.0, -1.0, -5.0]))
+    assert counted_designs[3] == (1.0, 0.1, 1e-5)
+    # another spec (deadline) is another design for the same energies
+    auto_code(spec.with_(deadline=0.9), table, _energies([0.0, -1.0, -2.0]))
+    assert len(counted_designs) == 5
+
+
+def test_energy_key_is_within_half_a_step_of_every_ratio():
+    from uepmm.design.auto import AUTO_FLOOR, AUTO_RESOLUTION
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        means = 10.0 ** rng.uniform(-14.0, 2.0, size=rng.integers(2, 6))
+        key = np.log10(energy_key(means))
+        ratios = np.log10(means / means.max())
+        assert key.max() == 0.0
+        above = ratios >= AUTO_FLOOR
+        assert np.all(np.abs(key[above] - ratios[above]) <= AUTO_RESOLUTION / 2 + 1e-12)
+        assert np.all(key[~above] == AUTO_FLOOR)
+        # the key is what the rounding of numpy gives (a quarter-decade grid, floored)
+        expected = np.maximum(np.round(ratios / AUTO_RESOLUTION) * AUTO_RESOLUTION, AUTO_FLOOR)
+        np.testing.assert_array_equal(key, np.log10(10.0**expected))
+
+
+def test_auto_training_is_deterministic_whatever_the_cache_holds():
+    """The same seed gives the same run whether the designs come from the cache or are made anew."""
+    torch = pytest.importorskip("torch")
+    from uepmm.design import auto
+    from uepmm.nn import CodedLinear, CodingConfig
+
+    config = CodingConfig(code="now", partition="cxr", blocks=9, workers=15, deadline=0.6, gamma="auto",
+                          decoder="zero", class_counts=(1, 2, 6))
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(27, 20, generator=gen), torch.randn(27, 9, generator=gen)
+
+    def run():
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(CodedLinear(20, 18, coding=config, seed=3), torch.nn.Tanh(),
+                                  CodedLinear(18, 9, coding=config, seed=3, layer_index=1))
+        opt = torch.optim.SGD(net.parameters(), lr=0.05)
+        for _ in range(6):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(net(x), y).backward()
+            opt.step()
+        return [p.detach().clone() for p in net.parameters()]
+
+    auto._designed.cache_clear()
+    fresh = run()
+    made = auto._designed.cache_info().misses
+    assert made >= 1
+    cached = run()  # every design from the cache
+    assert auto._designed.cache_info().misses == made
+    for a, b in zip(fresh, cached):
+        assert torch.equal(a, b)

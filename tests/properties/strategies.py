@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 import uepmm
 
 #: Codes that only serve one partition.
-ONLY = {"polynomial": "rxc", "matdot": "cxr"}
+ONLY = {"polynomial": "rxc", "matdot": "cxr", "ew-matdot": "cxr"}
 
 #: Matrix entries: zero or of magnitude 1e-6..1e3, a range wide enough for cancellation and for
 #: sub-products of very different sizes, inside the one where the prior energies ``||A_i||^2 ||B_j||^2``
@@ -67,9 +67,9 @@ def workers_for(draw, code: str, K: int) -> dict:
         return {"workers": copies * K, "copies": copies}
     if code == "matdot":
         return {"workers": draw(st.integers(2 * K - 1, 2 * K + 1))}
-    if code in ("mds", "polynomial", "speculative"):
+    if code in ("mds", "polynomial", "speculative", "spark", "cubed"):
         return {"workers": draw(st.integers(K, K + 3))}
-    return {"workers": draw(st.integers(1, K + 4))}  # rateless: NOW, EW, sampling
+    return {"workers": draw(st.integers(1, K + 4))}  # rateless: NOW, EW, EW-MatDot, sampling
 
 
 @st.composite
@@ -80,7 +80,7 @@ def class_settings(draw, code: str, K: int) -> dict:
         if levels > 1 else []
     bounds = [0, *cuts, K]
     out: dict = {"class_counts": tuple(b - a for a, b in zip(bounds, bounds[1:]))}
-    if code in ("now", "ew"):
+    if uepmm.make_code(code, ignore_unused=True).uses_window_probabilities:
         weights = draw(st.lists(st.integers(1, 10), min_size=levels, max_size=levels))
         out["gamma"] = tuple(w / sum(weights) for w in weights)
     return out

@@ -16,7 +16,7 @@ from strategies import jobs, norm
 import uepmm
 
 #: Zero-fill codes that serve r×c (sampling forms its own estimate; MatDot is c×r only).
-ZERO_FILL = [c for c in uepmm.CODES if c not in ("sampling", "matdot")]
+ZERO_FILL = [c for c in uepmm.CODES if c not in ("sampling", "matdot", "ew-matdot")]
 
 #: Rounding of a normalized loss.
 ATOL = 1e-12

@@ -296,12 +296,12 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     # one stream (plan_job with a Generator): the unit response times first, then the code
     rng = product_rng(seed)
     units = draw_unit_times(plan.config, rng)
-    order = scores = code = encoding = None
+    order = scores = code = encoding = energies = None
     table = plan.uniform_table
     if plan.config.cost == "work":  # the times depend on the packets' work: the code is drawn first
         if plan.data_aware:
             order, scores = _importance(plan, A, B, layout)
-            table, code, encoding = _class_aware_encoding(plan, A, B, layout, order, scores, rng)
+            table, code, encoding, energies = _class_aware_encoding(plan, A, B, layout, order, scores, rng)
         else:
             encoding = plan.fixed_encoding or draw_encoding(plan.config, plan.uniform_table, rng, layout.partition)
         times = response_times(plan.config, units, packet_work(plan.config, encoding, layout.partition, code))
@@ -332,14 +332,15 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
         a_perm, b_perm = order.a_perm, order.b_perm
     if recovered is None:
         # class table, code draw, then the arrived packets' rows through the rank decision
-        table, code, encoding = _class_aware_encoding(plan, A, B, layout, order, info["scores"], rng)
+        table, code, encoding, energies = _class_aware_encoding(plan, A, B, layout, order, info["scores"], rng)
         generator = encoding.generator
         recovered = (code or plan.code).recovered_from(encoding, arrivals)
         n_recovered = int(np.count_nonzero(recovered))
 
     info["recovered"] = recovered
     if mixes:
-        estimate, loss = _decode(plan, A, B, layout, generator[arrived], recovered, order, table, code, track_loss)
+        estimate, loss = _decode(plan, A, B, layout, generator[arrived], recovered, order, table, code, energies,
+                                 track_loss)
     else:
         estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
     info["normalized_loss"] = loss
@@ -357,26 +358,30 @@ def _importance(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, layout: _La
 
 
 def _class_aware_encoding(plan, A, B, layout, order, scores, rng):
-    """The class table from the scores, the code (``gamma="auto"``: designed for this product) and its rows."""
+    """The class table from the scores, the code (``gamma="auto"``: designed for this product), its rows,
+    and the sub-products' energies when they were needed (else ``None``; :func:`_decode` reuses them)."""
     if isinstance(plan.config.classes, ClassRule):  # e.g. classes="rectangles": the rule's table of these scores
         table = plan.config.classes.table(scores)
     else:
         table = _class_table(np.argsort(-scores, kind="stable").tobytes(), plan.counts)
-    code = None
+    code = energies = None
     if plan.config.auto_gamma:  # Γ designed for this product (uepmm.design.auto)
-        code = auto_code(plan.config, table, _energies(A, B, layout, order))
+        energies = _energies(A, B, layout, order)
+        code = auto_code(plan.config, table, energies)
     elif plan.code.needs_energies:  # e.g. sampling probabilities from the block norms
-        code = plan.code.with_energies(_energies(A, B, layout, order), layout.partition)
-    return table, code, draw_encoding(plan.config, table, rng, layout.partition, code)
+        energies = _energies(A, B, layout, order)
+        code = plan.code.with_energies(energies, layout.partition)
+    return table, code, draw_encoding(plan.config, table, rng, layout.partition, code), energies
 
 
-def _decode(plan, A, B, layout, rows, recovered, order, table, code, track_loss):
+def _decode(plan, A, B, layout, rows, recovered, order, table, code, energies, track_loss):
     """``C_hat`` by a decoder other than zero-fill: its ``M`` (``P_hat = M P``) applied in torch.
 
     A diagonal ``M`` is a weighted mask (the zero-fill path with weights); otherwise c×r needs
     only ``1^T M`` (``C_hat = sum_j (sum_k M_kj) P_j``) and r×c mixes the blocks of ``A @ B``.
     """
-    energies = _energies(A, B, layout, order) if plan.decoder.needs_energies else None
+    if plan.decoder.needs_energies and energies is None:
+        energies = _energies(A, B, layout, order)
     context = DecodeContext(
         layout.partition, order, np.dtype(_NUMPY_DTYPE.get(A.dtype, np.float64)), plan.workers, table,
         None, None, energies, code or plan.code, spec=plan.config,
