@@ -10,13 +10,15 @@ Settings (W = 30 workers, K = 9, exponential latency rate 1, Ω = K/W, deadlines
 c×r, MNIST ``XᵀX`` c×r (:mod:`uepmm.matrices`), each with ``cost="equal"`` and ``"work"``.
 Each seed draws its own matrices (sec6, gaussian) and its own 100 trials; the loss of a
 scheme at a deadline is the mean over the seeds of the 100-trial means, with the range of
-the three seed means as the spread.  Every scheme that exists in ``uepmm.codes.CODES`` and
-fits the partition is run: re-run after adding codes.  Same command, same CSVs (seeded).
+the three seed means as the spread.  Every scheme in ``uepmm.scheme.SCHEMES`` that fits the
+partition is run (a UEP column marks the rows whose ``uep`` CSV column is 1): re-run after
+adding schemes.  Same command, same CSVs (seeded).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import re
 import sys
@@ -82,10 +84,24 @@ def fmt(x: float) -> str:
     return "0" if x <= TIE else f"{x:.3g}"
 
 
+def ratio_text(r: float) -> str:
+    """A loss ratio: two digits, or three decimals near 1 (where ×1 would hide who is ahead)."""
+    return f"{r:.3f}" if 0.9 <= r <= 1.1 else f"{r:.2g}"
+
+
+def load_rows(path: Path) -> list[dict]:
+    """The rows of a CSV this script wrote, with its numbers as numbers (floats round-trip exactly)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    ints, floats = ("seed", "trials", "workers", "tasks", "uep"), ("deadline", "mean_loss", "std_loss", "stderr")
+    return [{k: int(v) if k in ints else float(v) if k in floats else v for k, v in r.items()} for r in rows]
+
+
 def setting_markdown(workload, partition, cost, rows, seeds, trials, csv_name) -> tuple[str, list[dict]]:
     schemes, stats = summarise(rows, seeds)
-    header = "| scheme | " + " | ".join(f"t = {t:g}" for t in DEADLINES) + " |"
-    lines = [header, "|" + " --- |" * (len(DEADLINES) + 1)]
+    uep_rows = set(uep_schemes(rows))
+    header = "| scheme | UEP | " + " | ".join(f"t = {t:g}" for t in DEADLINES) + " |"
+    lines = [header, "|" + " --- |" * (len(DEADLINES) + 2)]
     winners, summary = {}, []
     for t in DEADLINES:
         best = min(stats[s, t][0] for s in schemes)
@@ -96,21 +112,22 @@ def setting_markdown(workload, partition, cost, rows, seeds, trials, csv_name) -
             mean, lo, hi = stats[s, t]
             text = fmt(mean) if fmt(lo) == fmt(hi) else f"{fmt(mean)} ({fmt(lo)}–{fmt(hi)})"
             cells.append(f"**{text}**" if s in winners[t] else text)
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+        lines.append(f"| {s} | {'yes' if s in uep_rows else ''} | " + " | ".join(cells) + " |")
     won = []
     for t in DEADLINES:
         count = sum(bool(set(winners[t]) & seed_winners(rows, t, seed)) for seed in seeds)
-        names = "all" if len(winners[t]) == len(schemes) else " ".join(winners[t])
+        names = ("all" if len(winners[t]) == len(schemes) else " ".join(winners[t]) if len(winners[t]) <= 4
+                 else f"{len(winners[t])} tied (bold)")
         won.append(f"{names} ({count}/{len(seeds)})")
-        uep = [s for s in schemes if s in uep_schemes(rows)]
-        other = [s for s in schemes if s not in uep_schemes(rows)]
+        uep = [s for s in schemes if s in uep_rows]
+        other = [s for s in schemes if s not in uep_rows]
         best_uep = min(uep, key=lambda s: stats[s, t][0]) if uep else ""
         best_other = min(other, key=lambda s: stats[s, t][0]) if other else ""
         summary.append({"workload": workload, "partition": partition, "cost": cost, "deadline": t,
                         "winner": " ".join(winners[t]), "winner_loss": stats[winners[t][0], t][0],
                         "best_uep": best_uep, "best_uep_loss": stats[best_uep, t][0] if uep else math.nan,
                         "best_other": best_other, "best_other_loss": stats[best_other, t][0] if other else math.nan})
-    lines.append("| **winner** (seeds it won) | " + " | ".join(won) + " |")
+    lines.append("| **winner** (seeds it won) | | " + " | ".join(won) + " |")
     title = f"#### {LABELS[workload]}, {'c×r' if partition == 'cxr' else 'r×c'}, `cost=\"{cost}\"`"
     cmds = "\n".join(f"    {command(workload, partition, cost, trials, s)}" for s in seeds)
     text = (f"{title}\n\nMean normalised loss (mean of {len(seeds)} seeds × {trials} trials; in brackets the range of "
@@ -137,7 +154,7 @@ def verdict(summary: list[dict]) -> str:
             else:
                 ratio = u / o
                 word = "UEP wins" if ratio < 1 else "UEP loses"
-                cells.append(f"{word} ×{ratio:.2g} ({s['best_uep']} vs {s['best_other']})")
+                cells.append(f"{word} ×{ratio_text(ratio)} ({s['best_uep']} vs {s['best_other']})")
         lines.append(f"| {w} {p} | {c} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -161,12 +178,13 @@ def statement(summary: list[dict]) -> str:
         text = (f"- `cost=\"{cost}\"`: over {len(points)} (setting, finite deadline) points the best UEP row wins "
                 f"{len(wins)}, ties {ties} (both exact) and loses {len(losses) + exact_other}")
         if losses:
-            text += f"; where both are inexact it loses by ×{min(losses):.2g}–×{max(losses):.2g}"
+            text += f"; where both are inexact it loses by ×{ratio_text(min(losses))}–×{ratio_text(max(losses))}"
         if exact_other:
             text += f"; at {exact_other} another scheme is exact and UEP is not"
         if wins:
             finite = [w for w in wins if math.isfinite(w)]
-            text += (f"; it wins by ×{min(finite):.2g}–×{max(finite):.2g} (other / UEP)" if finite else "")
+            text += (f"; it wins by ×{ratio_text(min(finite))}–×{ratio_text(max(finite))} (other / UEP)"
+                     if finite else "")
         out.append(text + ".")
     return "\n".join(out) + "\n"
 
@@ -178,19 +196,28 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures" / "comparison"))
     parser.add_argument("--doc", default=str(ROOT / "docs" / "comparison.md"),
                         help="markdown file whose compare:begin/end block is replaced ('' to skip)")
+    parser.add_argument("--from-csv", action="store_true",
+                        help="re-render the markdown from the CSVs already in --out (no simulation, no plots)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     parts, summary, uep = [], [], []
     for workload, partition in SETTINGS:
         for cost in COSTS:
-            rows = run_setting(workload, partition, cost, args.trials, args.seeds)
             name = f"{workload}_{partition}_{cost}"
-            write_csv(out / f"{name}.csv", rows)
-            first = [r for r in rows if r["seed"] == args.seeds[0]]
-            plot_compare(first, str(out / f"{name}.png"),
-                         f"{LABELS[workload]}, {partition}, W=30, K=9, cost={cost}, seed {args.seeds[0]}, "
-                         f"{args.trials} trials")
+            if args.from_csv:
+                rows = load_rows(out / f"{name}.csv")
+                held = (sorted({r["seed"] for r in rows}), {r["trials"] for r in rows})
+                if held != (sorted(args.seeds), {args.trials}):
+                    raise SystemExit(f"{name}.csv holds seeds/trials {held}, not --seeds/--trials: run without "
+                                     "--from-csv")
+            else:
+                rows = run_setting(workload, partition, cost, args.trials, args.seeds)
+                write_csv(out / f"{name}.csv", rows)
+                first = [r for r in rows if r["seed"] == args.seeds[0]]
+                plot_compare(first, str(out / f"{name}.png"),
+                             f"{LABELS[workload]}, {partition}, W=30, K=9, cost={cost}, seed {args.seeds[0]}, "
+                             f"{args.trials} trials")
             text, summ = setting_markdown(workload, partition, cost, rows, args.seeds, args.trials, name)
             parts.append(text)
             summary += summ
