@@ -253,15 +253,6 @@ def test_prior_settings_are_checked():
         _spec("probe", probe_seed=1.5)
 
 
-def test_training_lean_path_refuses_a_non_diagonal_prior():
-    pytest.importorskip("torch")
-    from uepmm.nn import CodingConfig
-    from uepmm.nn.lean import LeanPlanner
-
-    with pytest.raises(ValueError, match="prior='probe' is not available in training yet"):
-        LeanPlanner(CodingConfig(decoder="lmmse", prior="probe"))
-
-
 def test_dask_array_inputs_refuse_the_probe_prior_before_any_cluster_starts(rng):
     da = pytest.importorskip("dask.array")
     A, B = _gram_workload(rng)

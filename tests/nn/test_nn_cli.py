@@ -147,3 +147,26 @@ def test_train_progress_flag(tmp_path):
     assert parse("--no-progress", "--progress").progress is True
     with pytest.raises(SystemExit):  # --out is required: runs must not land anywhere by accident
         _parser().parse_args(["train", "mnist"])
+
+
+def test_train_cost_flag(idx_dir, tmp_path, capsys):
+    """--cost work reaches every coded run (its name, JSON settings and the layers' CodingConfig); the
+    default is the paper's 'equal', whose names and settings are those of runs made before the flag."""
+    args = _parser().parse_args(["train", "mnist", "--scheme", "centralized", "ew", "--partition", "both",
+                                 "--out", str(tmp_path)])
+    assert {s.cost for s in train_cli.specs_from_args(args)} == {"-", "equal"}
+    common = ["train", "mnist", "--scheme", "centralized", "now", "--partition", "cxr", "--deadline", "1",
+              "--epochs", "1", "--seed", "0", "--data-dir", str(idx_dir), "--eval-every", "2", "--limit-train", "192",
+              "--no-progress", "--threads", "1"]
+    assert _cli([*common, "--cost", "work", "--out", str(tmp_path / "w")]) == 0
+    assert _cli([*common, "--out", str(tmp_path / "e")]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in (tmp_path / "w").glob("*.csv")) == ["mnist_centralized_s0.csv",
+                                                                      "mnist_now_cxr_T1_cwork_s0.csv"]
+    assert sorted(p.name for p in (tmp_path / "e").glob("*.csv")) == ["mnist_centralized_s0.csv",
+                                                                      "mnist_now_cxr_T1_s0.csv"]
+    work = json.loads((tmp_path / "w" / "mnist_now_cxr_T1_cwork_s0.json").read_text())["settings"]
+    equal = json.loads((tmp_path / "e" / "mnist_now_cxr_T1_s0.json").read_text())["settings"]
+    assert work.pop("cost") == "work" and "cost" not in equal and work == equal
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["train", "mnist", "--cost", "flops"])

@@ -132,3 +132,41 @@ def test_lean_equals_coded_matmul_for_class_rules(settings):
         np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-9, atol=1e-9)
         partial += 0 < info["recovered"].sum() < info["recovered"].size
     assert partial > 0
+
+
+def _correlated_operands(rng, partition):
+    """Positive operands (like images' Gram matrices): the sub-products are strongly correlated."""
+    X = rng.exponential(1.0, (40, 30)) + 0.5
+    if partition == "cxr":  # X^T X: sub-product k is X_k^T X_k
+        A, B = X.T.copy(), X
+    else:
+        A, B = X.T.copy(), rng.exponential(1.0, (40, 27)) + 0.5
+    return A, B, torch.from_numpy(A), torch.from_numpy(B)
+
+
+@pytest.mark.parametrize("scheme,partition,blocks", [
+    ("now-singletons", "cxr", 9), ("now-singletons", "rxc", (3, 3)), ("ew-rect", "rxc", (3, 3)),
+])
+@pytest.mark.parametrize("prior", ["probe", "auto"])
+def test_lean_probe_prior_equals_coded_matmul(scheme, partition, blocks, prior):
+    """With the probe prior (JobSpec.prior) the lean path decodes as coded_matmul does, and the
+    prior matters: the diagonal prior gives another estimate on correlated sub-products."""
+    from uepmm import get_scheme
+
+    rng = np.random.default_rng(3)
+    config = CodingConfig.from_scheme(get_scheme(scheme).with_(prior=prior), partition=partition, blocks=blocks,
+                                      workers=15, deadline=0.6, cost="work")
+    diagonal = config.with_(prior="diagonal")
+    mixed = 0
+    for trial in range(6):
+        A, B, At, Bt = _correlated_operands(rng, partition)
+        estimate, info = lean_product(At, Bt, config, 1000 + trial, track_loss=True)
+        result = coded_matmul(A, B, config, seed=product_rng(1000 + trial))
+        assert np.array_equal(info["recovered"], result.recovered)
+        assert result.report["prior"] == "probe"  # correlated enough for "auto" to take the probe
+        np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-9, atol=1e-9)
+        assert info["normalized_loss"] == pytest.approx(result.normalized_loss(A @ B), rel=1e-8, abs=1e-12)
+        if 0 < info["received"] and not info["recovered"].all():
+            plain, _ = lean_product(At, Bt, diagonal, 1000 + trial)
+            mixed += not np.allclose(plain.numpy(), estimate.numpy(), rtol=1e-6, atol=1e-9)
+    assert mixed > 0

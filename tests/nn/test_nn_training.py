@@ -170,3 +170,28 @@ def test_csv_of_an_older_version_with_seconds_is_read(tmp_path):
     rows = read_run_csv(path)
     assert [r["iteration"] for r in rows] == [0, 10] and rows[1]["test_accuracy"] == 0.4
     assert rows[1]["seconds"] == 1.25 and math.isnan(rows[0]["train_loss"])
+
+
+def test_run_spec_cost():
+    """cost="work" names the run (``_cwork``) and enters its settings; "equal", the paper's, leaves both as
+    they were before the field existed; the centralized run has no cost model."""
+    equal, work = RunSpec("mnist", "uncoded", "rxc", 1.0), RunSpec("mnist", "uncoded", "rxc", 1.0, cost="work")
+    assert equal.cost == "equal" and equal.name == "mnist_uncoded_rxc_T1_s0" and "cost" not in equal.settings()
+    assert work.name == "mnist_uncoded_rxc_T1_cwork_s0" and work.settings()["cost"] == "work"
+    named = RunSpec("mnist", "ew-rect", "rxc", 2.0, seed=1, cost="work")
+    assert named.name == "mnist_ew-rect_rxc_T2_cwork_s1" and named.decoder == "lmmse"
+    central = RunSpec("mnist", "centralized", cost="work")
+    assert central.cost == "-" and central.name == "mnist_centralized_s0" and "cost" not in central.settings()
+    with pytest.raises(ValueError, match="cost"):
+        RunSpec("mnist", "ew", "cxr", 1.0, cost="flops")
+
+
+@pytest.mark.parametrize("scheme,partition", [("ew", "cxr"), ("uncoded", "rxc"), ("now-singletons", "cxr"),
+                                              ("ew-rect", "rxc")])
+def test_cost_reaches_the_coding_config(scheme, partition):
+    for cost in ("equal", "work"):
+        assert scheme_coding(scheme, partition, 1.0, cost=cost).cost == cost
+        layer = paper_linear_factory("mnist", scheme, partition, 1.0, cost=cost)(20, 10, 0)
+        assert {c.cost for c in layer.product_coding.values()} == {cost}
+    last = paper_linear_factory("cifar10", scheme, partition, 1.0, cost="work")(256, 10, 2)
+    assert {c.cost for c in last.product_coding.values()} == {"work"}  # the uncoded eq. (27) too

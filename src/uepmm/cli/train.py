@@ -69,6 +69,10 @@ def _options(parser: argparse.ArgumentParser, dataset: str) -> None:
     parser.add_argument("--no-thresholds", action="store_true", help="no sparsification (eq. 28) of the operands")
     parser.add_argument("--track-loss", action="store_true",
                         help="record the normalized loss of every coded product (coded_loss column)")
+    parser.add_argument("--cost", choices=("equal", "work"), default="equal",
+                        help="response-time cost model of the coded products: equal (every packet costs the same, "
+                        "the paper's; default) or work (a packet's time scales with the block products it computes); "
+                        "runs under 'work' are named ..._cwork_s<seed>")
     add_decoder_arguments(parser, default_decoder="zero")
     parser.set_defaults(decoder=None)  # zero-fill for the paper's schemes, a named scheme's own otherwise (RunSpec)
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
@@ -118,7 +122,7 @@ def specs_from_args(args: argparse.Namespace):
                     epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, eval_every=args.eval_every,
                     limit_train=args.limit_train, clean_epochs=args.clean_epochs, fidelity=args.fidelity,
                     thresholds=None if args.no_thresholds else ThresholdSchedule(), track_loss=args.track_loss,
-                    device=args.device, decoder=args.decoder, gamma=args.gamma,
+                    device=args.device, decoder=args.decoder, gamma=args.gamma, cost=args.cost,
                 ))
     return list(dict.fromkeys(specs))
 

@@ -30,7 +30,10 @@ with the engine's own pieces, and computes the estimate in torch on the operands
    exact ``A @ B`` with the unrecovered blocks zeroed (mask gathered through the row and
    column permutations); c×r, ``(A * d) @ B`` with ``d`` the indicator of the inner
    indices whose block was recovered.  This is the same matrix the engine assembles
-   (the tests check it against ``coded_matmul`` to rounding).
+   (the tests check it against ``coded_matmul`` to rounding).  A decoder that mixes blocks
+   (LMMSE) gets its ``M`` from the engine's decoder, with the prior the spec names
+   (``JobSpec.prior``: the diagonal energy prior, or the probe's Gram matrix formed as the
+   engine forms it, :func:`uepmm.prior.prior_gram`), and ``M`` is applied in torch.
 
 Device traffic: only the line statistics go to the host (one copy of ``rows + cols``
 float64 values) and the block indicator comes back (a few hundred small integers); the
@@ -60,6 +63,7 @@ from ..importance import (
     product_scores_from_order,
 )
 from ..partition import Partition, make_partition
+from ..prior import prior_gram
 from ..streams import product_rng
 from .config import CodingConfig
 
@@ -167,11 +171,6 @@ class LeanPlanner:
     def __init__(self, config: CodingConfig):
         if not isinstance(config, CodingConfig):
             raise TypeError(f"config must be a uepmm.nn.CodingConfig, got {type(config).__name__}")
-        if config.prior != "diagonal":
-            raise ValueError(
-                f"prior={config.prior!r} is not available in training yet (the lean path uses the diagonal prior); "
-                f"use prior='diagonal', or coded_matmul for a probe prior"
-            )
         if config.adaptive:
             raise ValueError(
                 "adaptive=True is not available in training yet (the lean path draws one packet per worker); "
@@ -382,9 +381,10 @@ def _decode(plan, A, B, layout, rows, recovered, order, table, code, energies, t
     """
     if plan.decoder.needs_energies and energies is None:
         energies = _energies(A, B, layout, order)
+    gram = _prior_gram(plan, A, B, layout, order) if plan.decoder.needs_energies else None
     context = DecodeContext(
         layout.partition, order, np.dtype(_NUMPY_DTYPE.get(A.dtype, np.float64)), plan.workers, table,
-        None, None, energies, code or plan.code, spec=plan.config,
+        None, None, energies, code or plan.code, gram, spec=plan.config,
     )
     a_perm, b_perm = (order.a_perm, order.b_perm) if plan.reorder else (None, None)
     if plan.decoder.diagonal:
@@ -408,6 +408,23 @@ def _energies(A: torch.Tensor, B: torch.Tensor, layout: _Layout, order: Importan
         a_norms, b_norms = _line_stats(A, B, layout.kind, "fro")
         a_norms, b_norms = a_norms[order.a_perm], b_norms[order.b_perm]
     return energies_from_line_norms(a_norms, b_norms, layout.partition)
+
+
+def _prior_gram(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, layout: _Layout,
+                order: ImportanceOrder) -> np.ndarray | None:
+    """LMMSE's prior Gram matrix for ``JobSpec.prior`` (``None``: the diagonal prior), as the engine's
+    :func:`uepmm.planning.plan_from_order` forms it: :func:`uepmm.prior.prior_gram` on the blocks of the
+    importance-ordered operands (numpy views of CPU tensors; a host copy from other devices).  A probe
+    costs ``2 q`` matrix-vector products per block (``q = JobSpec.probes``), no block product."""
+    config = plan.config
+    if config.prior == "diagonal":
+        return None
+    to_np = lambda t: t.detach().cpu().numpy()  # noqa: E731 (no copy for a CPU tensor)
+    a_perm, b_perm = (order.a_perm, order.b_perm) if plan.reorder else (None, None)
+    partition = layout.partition
+    a_blocks, b_blocks = partition.a_blocks(to_np(A), a_perm), partition.b_blocks(to_np(B), b_perm)
+    pairs = [partition.factors(k) for k in range(layout.K)]
+    return prior_gram(config.prior, a_blocks, b_blocks, pairs, config.probes, config.probe_seed)[0]
 
 
 def _count_for(weights: np.ndarray, K: int) -> int:

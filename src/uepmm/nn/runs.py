@@ -22,6 +22,7 @@ from .._validation import choice, positive_float, positive_int
 from ..experiments.tables import write_csv
 from ..partition import PARTITIONS
 from ..scheme import get_scheme
+from ..spec import COSTS
 from .config import ThresholdSchedule
 from .setups import DATASETS, RUN_SCHEMES, SCHEMES, scheme_coding
 
@@ -49,8 +50,10 @@ DEFAULT_CLEAN_EPOCHS = {"mnist": 0, "cifar10": 30}
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run.  ``partition``/``deadline`` are ignored (stored as ``"-"``/inf)
-    for the centralized scheme, which has no stragglers."""
+    """One training run.  ``partition``/``deadline``/``cost`` are ignored (stored as
+    ``"-"``/inf/``"-"``) for the centralized scheme, which has no stragglers.  ``cost`` is the
+    response-time cost model of the coded products (:data:`uepmm.spec.COSTS`): ``"equal"``, the
+    paper's, or ``"work"``."""
 
     dataset: str = "mnist"
     scheme: str = "centralized"
@@ -69,6 +72,7 @@ class RunSpec:
     device: str = "cpu"
     decoder: str | None = None  # None: the scheme's (zero-fill for the paper's)
     gamma: str | tuple[float, ...] | None = None
+    cost: str = "equal"  # response-time cost model (uepmm.spec.COSTS); "-" for centralized
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen)
@@ -77,7 +81,9 @@ class RunSpec:
         if self.scheme == "centralized":
             set_("partition", "-")
             set_("deadline", math.inf)
+            set_("cost", "-")
         else:
+            set_("cost", choice(self.cost, "cost", COSTS))
             set_("partition", choice(self.partition, "partition", PARTITIONS))
             if isinstance(self.deadline, bool) or not isinstance(self.deadline, (int, float)):
                 raise TypeError(f"deadline must be a number, got {self.deadline!r}")
@@ -107,21 +113,23 @@ class RunSpec:
             set_("decoder", self.decoder or "zero")
         else:  # a named scheme: its decoder unless given; a setting that contradicts it fails here, not mid-run
             coding = scheme_coding(self.scheme, self.partition, self.deadline, fidelity=self.fidelity,
-                                   decoder=self.decoder, gamma=self.gamma)
+                                   decoder=self.decoder, gamma=self.gamma, cost=self.cost)
             set_("decoder", coding.decoder)
         if not isinstance(self.device, str) or not self.device:
             raise TypeError(f"device must be a torch device string such as 'cpu' or 'cuda', got {self.device!r}")
 
     @property
     def name(self) -> str:
-        """File stem: ``<dataset>_<scheme>[_<partition>_T<deadline>][_d<decoder>][_g<gamma>]_s<seed>``
-        (decoder and Γ only where they differ from the paper's)."""
+        """File stem: ``<dataset>_<scheme>[_<partition>_T<deadline>][_d<decoder>][_g<gamma>][_c<cost>]_s<seed>``
+        (decoder, Γ and cost only where they differ from the paper's)."""
         if self.scheme == "centralized":
             return f"{self.dataset}_centralized_s{self.seed}"
         default = "zero" if self.scheme in SCHEMES else get_scheme(self.scheme).decoder
         extra = "" if self.decoder == default else f"_d{self.decoder}"
         if self.gamma is not None:
             extra += "_gauto" if self.gamma == "auto" else "_g" + "-".join(f"{g:g}" for g in self.gamma)
+        if self.cost != "equal":
+            extra += f"_c{self.cost}"
         return f"{self.dataset}_{self.scheme}_{self.partition}_T{self.deadline:g}{extra}_s{self.seed}"
 
     def settings(self) -> dict[str, Any]:
@@ -133,6 +141,8 @@ class RunSpec:
         if out["decoder"] == "zero" and out["gamma"] is None:  # the paper's: as before these fields existed
             out.pop("decoder")
             out.pop("gamma")
+        if out["cost"] in ("equal", "-"):  # the paper's cost model (or none: centralized), as before the field
+            out.pop("cost")
         return out
 
 

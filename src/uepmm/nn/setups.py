@@ -75,6 +75,7 @@ def scheme_coding(
     fidelity: str = "fast",
     decoder: str | None = None,
     gamma: str | tuple[float, ...] | None = None,
+    cost: str = "equal",
 ) -> CodingConfig | None:
     """The :class:`CodingConfig` of a Sec. VII-C scheme (``None`` for ``"centralized"``), or of a
     named scheme of :data:`uepmm.SCHEMES` with the same settings and ``W = 15`` (module docstring).
@@ -82,7 +83,9 @@ def scheme_coding(
     ``decoder`` and ``gamma`` go beyond the paper (``"zero"`` and Table III when ``None``):
     ``gamma`` is window probabilities or ``"auto"`` and applies to the NOW/EW schemes only.
     A named scheme fixes its decoder (``None``: take it) and may fix Γ; a contradicting
-    ``decoder`` or ``gamma`` is a ``ValueError``.
+    ``decoder`` or ``gamma`` is a ``ValueError``.  ``cost`` is the response-time cost model
+    (:data:`uepmm.spec.COSTS`): ``"equal"``, the paper's, or ``"work"`` (a packet's time scales
+    with the block products it computes).
     """
     scheme = choice(scheme, "scheme", RUN_SCHEMES)
     if scheme == "centralized":
@@ -90,7 +93,7 @@ def scheme_coding(
     if scheme not in SCHEMES:
         base = CodingConfig(partition=partition, blocks=(3, 3) if partition == "rxc" else 9, deadline=deadline,
                             latency=Exponential(rate), class_counts=TABLE8_COUNTS, statistic="mean_abs",
-                            omega="paper", fidelity=fidelity)
+                            omega="paper", fidelity=fidelity, cost=cost)
         return get_scheme(scheme).spec(base, workers=NAMED_SCHEME_WORKERS, decoder=decoder, gamma=gamma)
     decoder = "zero" if decoder is None else decoder
     windows = make_code(scheme).uses_window_probabilities
@@ -107,6 +110,7 @@ def scheme_coding(
         statistic="mean_abs",
         omega="paper",
         fidelity=fidelity,
+        cost=cost,
     )
 
 
@@ -125,6 +129,7 @@ def paper_linear_factory(
     init: str = "keras",
     decoder: str | None = None,
     gamma: str | tuple[float, ...] | None = None,
+    cost: str = "equal",
 ) -> Callable[[int, int, int], CodedLinear]:
     """A ``linear(in_features, out_features, layer_index)`` factory for the models of
     :mod:`uepmm.nn.models` that builds the paper's coded dense layers.
@@ -134,8 +139,8 @@ def paper_linear_factory(
     initialises each layer as Keras' ``Dense`` does (Glorot-uniform weights, zero bias):
     the paper's networks are Keras models (Tables IV-V), and with plain SGD at lr 0.01 this
     initialisation learns MNIST several times faster in the first few hundred iterations
-    than torch's default; ``init="torch"`` keeps ``torch.nn.Linear``'s.  ``decoder`` and
-    ``gamma``: see :func:`scheme_coding`.
+    than torch's default; ``init="torch"`` keeps ``torch.nn.Linear``'s.  ``decoder``,
+    ``gamma`` and ``cost``: see :func:`scheme_coding`.
     """
     dataset = choice(dataset, "dataset", DATASETS)
     init = choice(init, "init", ("keras", "torch"))
@@ -143,7 +148,7 @@ def paper_linear_factory(
     if scheme != "centralized" and (isinstance(deadline, bool) or not isinstance(deadline, (int, float))):
         raise TypeError(f"deadline must be a number, got {deadline!r}")
     coding = scheme_coding(scheme, partition, deadline if scheme != "centralized" else math.inf, fidelity=fidelity,
-                           decoder=decoder, gamma=gamma)
+                           decoder=decoder, gamma=gamma, cost=cost)
 
     def linear(in_features: int, out_features: int, layer_index: int) -> CodedLinear:
         if coding is None:
@@ -154,7 +159,8 @@ def paper_linear_factory(
         else:
             grad_weight: bool | CodingConfig = True
             if dataset == "cifar10" and layer_index == num_dense - 1 and scheme != "uncoded":
-                grad_weight = scheme_coding("uncoded", partition, deadline, fidelity=fidelity, decoder=decoder)
+                grad_weight = scheme_coding("uncoded", partition, deadline, fidelity=fidelity, decoder=decoder,
+                                            cost=cost)
             layer = CodedLinear(
                 in_features, out_features, coding=coding, grad_weight=grad_weight, thresholds=thresholds,
                 seed=seed, layer_index=layer_index, track_loss=track_loss, on_product=on_product,

@@ -237,7 +237,7 @@ def run_training(
         spec.dataset, spec.scheme, spec.partition if spec.scheme != "centralized" else "rxc",
         spec.deadline if spec.scheme != "centralized" else 1.0, seed=spec.seed, thresholds=spec.thresholds,
         fidelity=spec.fidelity, track_loss=spec.track_loss, on_product=collector, decoder=spec.decoder,
-        gamma=spec.gamma,
+        gamma=spec.gamma, cost=spec.cost if spec.scheme != "centralized" else "equal",
     )
     model = (model_factory or (lambda lin: _default_model(spec.dataset, lin)))(linear).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr)
