@@ -21,11 +21,15 @@ polynomial    polynomial  zero       workers     r×c only; any ``K`` packets gi
 sampling      sampling    (its own)  workers     norm-weighted sampling, unbiased
 now, ew       now, ew     zero       workers     the paper's UEP codes, Table III Γ
 now+, ew+     now, ew     lmmse      workers     Γ designed for each deadline (``gamma="auto"``)
+now-singl.    now         lmmse      workers     ``now-singletons``: one sub-product per packet
+ew-rect       ew          lmmse      workers     r×c only; nested rectangles in the factor form
+ew-matdot     ew-matdot   (its own)  workers     c×r only; MatDot inside nested windows
 spark         spark       zero       workers     Spark's speculation: late, one copy per slow task
 cubed         cubed       zero       workers     cubed's backups (needs at least 10 tasks)
 mds-adaptive  mds         zero       workers     adaptive: an early finisher computes a fresh row
-now+adaptive  now         lmmse      workers     adaptive: the next window among those not recovered
-ew+adaptive   ew          lmmse      workers     adaptive: the next window among those not recovered
+now+adaptive  now         lmmse      workers     adaptive: the open window with most Γ per packet
+ew+adaptive   ew          lmmse      workers     adaptive: the open window with most Γ per packet
+...+adaptive  now, ew     lmmse      workers     ``now-singletons+adaptive``, ``ew-rect+adaptive``
 ============= =========== ========== =========== ==================================================
 
 Task rules (:data:`TASK_RULES`): ``"workers"``, one packet on each of the ``W`` workers;

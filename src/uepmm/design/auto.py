@@ -62,8 +62,10 @@ def auto_code(spec, classes: ClassTable, energies: np.ndarray) -> Code:
     with its own ``designed(classes, energies, workers, arrival)`` (ew-matdot, one block product per
     packet) designs itself from the probability that a packet has arrived by the deadline.
 
-    Without a deadline (``inf``) or a latency model every Γ gives the same result: the
-    code's default (Table III for three classes, else uniform) is used.
+    Without a deadline (``inf``) or a latency model there is no deadline to design for: the
+    code's default (Table III for three classes, else uniform) is used.  For the paper's three
+    classes and ``W`` well above ``K`` that loses little; for one class per sub-product
+    (``classes="singletons"``) a window may get no packet among the ``W`` (docs/comparison.md).
     """
     code = spec.code_object
     counts, _ = _counts(classes)
