@@ -39,7 +39,7 @@ import numpy as np
 
 from ..decoder_base import DecodeContext, DecodeSession
 from .base import Code, Encoding, large_field_only
-from .matdot import MatDotDecoder, VandermondeDecision, require_float64, weighted_sum
+from .matdot import MatDotDecoder, RowsOnlyRefused, VandermondeDecision, require_float64, weighted_sum
 from .polynomial import chebyshev_leja_points
 from .uep import _draw_windows, _resolve_gamma, _validated_gamma
 
@@ -54,7 +54,7 @@ _ROWS_ONLY = (
 
 
 @dataclass(frozen=True)
-class EWMatDot(Code):
+class EWMatDot(RowsOnlyRefused, Code):
     """MatDot inside nested (expanding) windows for c×r: one product per worker, window ``l``
     decoded from ``2 s_l − 1`` of its packets (module docstring).
 
@@ -87,6 +87,7 @@ class EWMatDot(Code):
 
     gamma: tuple[float, ...] | None = None
     name = "ew-matdot"
+    rows_only_refusal = _ROWS_ONLY
     uses_window_probabilities = True
     class_aware = True
     expanding = True  # window l holds classes 0..l, as for EW
@@ -118,15 +119,6 @@ class EWMatDot(Code):
         """Window ``l``: the sub-products of classes ``0..l`` (nested, as for EW)."""
         cls = classes.as_array()
         return [cls <= level for level in range(classes.num_classes)]
-
-    def recovery_tracker(self, num_products: int):
-        raise ValueError(_ROWS_ONLY)
-
-    def recoverable(self, rows: np.ndarray) -> np.ndarray:
-        raise ValueError(_ROWS_ONLY)
-
-    def recovery_curve(self, rows: np.ndarray) -> np.ndarray:
-        raise ValueError(_ROWS_ONLY)
 
     def recovery_curve_from(self, encoding: Encoding, arrivals: np.ndarray) -> np.ndarray:
         """The decoder's own decision (:class:`WindowDecisions`) after each of the ``arrivals``."""

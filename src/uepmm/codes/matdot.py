@@ -57,8 +57,25 @@ _ROWS_ONLY = (
 )
 
 
+class RowsOnlyRefused:
+    """For codes whose packets no row over the ``K`` sub-products describes (cross terms ``A_i B_j``):
+    the rows-only recovery decisions raise ``rows_only_refusal``; callers use
+    :meth:`~uepmm.codes.Code.recovered_from` / ``recovery_curve_from`` with the arrivals."""
+
+    rows_only_refusal = _ROWS_ONLY
+
+    def recovery_tracker(self, num_products: int):
+        raise ValueError(self.rows_only_refusal)
+
+    def recoverable(self, rows: np.ndarray) -> np.ndarray:
+        raise ValueError(self.rows_only_refusal)
+
+    def recovery_curve(self, rows: np.ndarray) -> np.ndarray:
+        raise ValueError(self.rows_only_refusal)
+
+
 @dataclass(frozen=True)
-class MatDot(Code):
+class MatDot(RowsOnlyRefused, Code):
     """MatDot code for c×r: one product of inner size ``H / M`` per worker, threshold ``2M - 1``.
 
     Examples
@@ -106,15 +123,6 @@ class MatDot(Code):
 
     def cxr_packet_work(self, num_products: int) -> int:
         return 1
-
-    def recovery_tracker(self, num_products: int):
-        raise ValueError(_ROWS_ONLY)
-
-    def recoverable(self, rows: np.ndarray) -> np.ndarray:
-        raise ValueError(_ROWS_ONLY)
-
-    def recovery_curve(self, rows: np.ndarray) -> np.ndarray:
-        raise ValueError(_ROWS_ONLY)
 
     def recovery_curve_from(self, encoding: Encoding, arrivals: np.ndarray) -> np.ndarray:
         """The decoder's own decision (:class:`VandermondeDecision`: the arrivals' points and the conditioning
