@@ -23,10 +23,13 @@ dask = pytest.importorskip("dask")
 
 import uepmm  # noqa: E402
 from uepmm.api import plan_job  # noqa: E402
+from uepmm.backends import _dask_arrays  # noqa: E402
 from uepmm.backends.dask import DaskBackend  # noqa: E402
 from uepmm.codes import CODES  # noqa: E402
 from uepmm.decoders import Decoder, DecodeSession  # noqa: E402
+from uepmm.importance import importance_order  # noqa: E402
 from uepmm.latency import Exponential, Schedule  # noqa: E402
+from uepmm.partition import make_partition  # noqa: E402
 
 #: Wall seconds by which a packet may arrive later than its model time in these tests.
 MARGIN_S = 1.0
@@ -244,6 +247,132 @@ def test_faulty_packets_rejected_on_the_cluster(healthy, factors):
     assert _rel(healthy.compute(res.estimate, sync=True), An @ Bn) < 1e-12
 
 
+# ------------------------------------------------------ one read of each chunk
+class _Here:
+    """A stand-in client that computes with dask's synchronous scheduler, in this process."""
+
+    def compute(self, tasks):
+        return list(dask.compute(*tasks, scheduler="sync"))
+
+    def gather(self, values):
+        return values
+
+
+@pytest.mark.parametrize("partition,blocks", [("rxc", 4), ("cxr", 3)])
+@pytest.mark.parametrize("statistic", ["fro", "mean_abs"])
+def test_statistics_and_blocks_equal_the_numpy_path(partition, blocks, statistic):
+    """Line statistics (to rounding: sums in another order) and blocks (exactly, dtype too) as
+    :func:`importance_order` and ``Partition.a_blocks``/``b_blocks`` on numpy copies; chunks
+    not aligned with any block; with and without reordering."""
+    rng = np.random.default_rng(9)
+    An = rng.standard_normal((23, 37)) * rng.uniform(0.1, 3.0, size=(23, 1))
+    Bn = (rng.standard_normal((37, 19)) * rng.uniform(0.1, 3.0, size=(1, 19))).astype(np.float32)
+    A, B = da.from_array(An, chunks=(7, 10)), da.from_array(Bn, chunks=(10, 5))
+    layout = make_partition(A.shape, B.shape, partition, blocks)
+    a, b, a_fro, b_fro = _dask_arrays.line_statistics(_Here(), A, B, layout.kind, statistic, True)
+    order = importance_order(An, Bn, layout.kind, statistic)
+    assert np.allclose(a[order.a_perm], order.a_line_stats, rtol=1e-13, atol=0)
+    assert np.allclose(b[order.b_perm], order.b_line_stats, rtol=1e-12, atol=0)
+    fro = importance_order(An, Bn, layout.kind, "fro")
+    assert np.allclose(a_fro[fro.a_perm], fro.a_line_stats, rtol=1e-13, atol=0)
+    assert np.array_equal(importance_order(An, Bn, layout.kind, statistic).a_perm,
+                          uepmm.importance.order_from_line_stats(layout.kind, a, b, statistic).a_perm)
+    for a_perm, b_perm in [(order.a_perm, order.b_perm), (None, None)]:
+        lazy_a, lazy_b = _dask_arrays.lazy_blocks(A, B, layout, a_perm, b_perm)
+        got_a, got_b = dask.compute(lazy_a, lazy_b, scheduler="sync")
+        for got, want in zip(got_a + got_b, layout.a_blocks(An, a_perm) + layout.b_blocks(Bn, b_perm)):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_cached_sums_follow_the_array_name(monkeypatch):
+    """Another array (another dask name), even of the same shape, gets its own sums; a full
+    cache drops the least recently used entry and recomputes it when asked."""
+    _dask_arrays.forget_line_statistics()
+    monkeypatch.setattr(_dask_arrays, "CACHE_BYTES", 1)  # room for one entry only
+    computed = []
+    monkeypatch.setattr(_Here, "compute", lambda self, tasks: computed.append(len(tasks)) or
+                        list(dask.compute(*tasks, scheduler="sync")))
+    X = np.arange(12.0).reshape(3, 4)
+    first, second = da.from_array(X, chunks=2), da.from_array(X[::-1].copy(), chunks=2)
+    assert first.name != second.name
+    (s1,), (s2,) = _dask_arrays.line_sums(_Here(), first), _dask_arrays.line_sums(_Here(), second)
+    assert np.array_equal(s1[0], (X * X).sum(axis=1)) and np.array_equal(s2[0], (X * X).sum(axis=1)[::-1])
+    assert np.array_equal(s1[3], np.abs(X).sum(axis=0)) and computed == [4, 4]  # 2 row bands + 2 column bands
+    _dask_arrays.line_sums(_Here(), second)  # cached
+    assert computed == [4, 4]
+    (again,) = _dask_arrays.line_sums(_Here(), first)  # dropped for `second`'s entry: computed again
+    assert computed == [4, 4, 4] and len(_dask_arrays._LINE_SUMS) == 1
+    assert all(np.array_equal(x, y) for x, y in zip(again, s1))
+    _dask_arrays.forget_line_statistics()
+
+
+class _ChunkReads(distributed.diagnostics.plugin.SchedulerPlugin):
+    """Records, per input chunk key, the kind (key prefix) of every task that depends on it."""
+
+    def __init__(self, scheduler, keys):
+        self.scheduler, self.keys, self.readers = scheduler, set(keys), {}
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        ts = self.scheduler.tasks.get(key) if finish == "processing" else None
+        for dep in () if ts is None else ts.dependencies:
+            if dep.key in self.keys:
+                self.readers.setdefault(dep.key, []).append(dask.utils.key_split(key))
+
+
+def _count_reads(client, arrays, job):
+    """``job()``'s result and ``{chunk key: sorted reader kinds}`` for every chunk of ``arrays``."""
+    keys = [k for M in arrays for k in dask.core.flatten(M.__dask_keys__())]
+    plugin = _ChunkReads(client.cluster.scheduler, keys)
+    client.cluster.scheduler.add_plugin(plugin, name="uepmm-test-chunk-reads")
+    try:
+        result = job()
+    finally:
+        client.cluster.scheduler.remove_plugin(name="uepmm-test-chunk-reads")
+    return result, {k: sorted(plugin.readers.get(k, [])) for k in keys}
+
+
+def test_each_chunk_is_read_once_per_job(healthy):
+    """Persisted inputs: a first job reads each chunk twice (one statistics task, one split task),
+    a second job on the same arrays once (its statistics come from the cache), whatever its
+    partition and statistic; both exact, in the importance order of the numpy path."""
+    _dask_arrays.forget_line_statistics()
+    rng = da.random.RandomState(11)
+    A = healthy.persist(rng.standard_normal((60, 48), chunks=(25, 20)) * da.arange(1, 61)[:, None])
+    B = healthy.persist(rng.standard_normal((48, 36), chunks=(20, 15)))
+    An, Bn = healthy.compute([A, B], sync=True)
+    settings = dict(code="mds", blocks=9, workers=12, latency=None, backend="dask", client=healthy, seed=1)
+    for job, (partition, statistic) in enumerate([("rxc", "fro"), ("cxr", "mean_abs"), ("rxc", "fro")]):
+        res, readers = _count_reads(healthy, [A, B], lambda p=partition, s=statistic: uepmm.coded_matmul(
+            A, B, partition=p, statistic=s, **settings))
+        expected = ["chunk_sums", "split"] if job == 0 else ["split"]
+        assert all(kinds == expected for kinds in readers.values()), (job, readers)
+        assert res.recovered.all() and _rel(healthy.compute(res.estimate, sync=True), An @ Bn) < 1e-12
+        plan = plan_job(An, Bn, partition=partition, statistic=statistic,
+                        **{k: v for k, v in settings.items() if k != "client"})
+        assert np.array_equal(res.order.a_perm, plan.order.a_perm)
+        assert np.array_equal(res.order.b_perm, plan.order.b_perm)
+
+
+def test_a_changed_array_gets_fresh_statistics(healthy):
+    """The cache is keyed by the dask name: rows scaled in reverse (a new array, a new name)
+    reverse the order, and its chunks are read for statistics again."""
+    _dask_arrays.forget_line_statistics()
+    rng = da.random.RandomState(12)
+    A = healthy.persist(rng.standard_normal((40, 30), chunks=(15, 15)) * da.arange(1, 41)[:, None])
+    B = healthy.persist(rng.standard_normal((30, 20), chunks=(15, 10)))
+    settings = dict(code="uncoded", partition="rxc", blocks=4, workers=4, latency=None, backend="dask",
+                    client=healthy, seed=0)
+    first = uepmm.coded_matmul(A, B, **settings)
+    changed = healthy.persist(A / da.arange(1, 41)[:, None] ** 2)  # row i scaled by 1/(i+1): order reversed
+    res, readers = _count_reads(healthy, [changed], lambda: uepmm.coded_matmul(changed, B, **settings))
+    assert all(kinds == ["chunk_sums", "split"] for kinds in readers.values())
+    An, Cn, Bn = healthy.compute([A, changed, B], sync=True)
+    assert np.array_equal(first.order.a_perm, importance_order(An, Bn, "rxc").a_perm)
+    assert np.array_equal(res.order.a_perm, importance_order(Cn, Bn, "rxc").a_perm)
+    assert not np.array_equal(res.order.a_perm, first.order.a_perm)
+    assert _rel(healthy.compute(res.estimate, sync=True), Cn @ Bn) < 1e-12
+
+
 # ------------------------------------------------- the PS never holds the data
 def test_guarded_inputs_cannot_be_computed_here(factors):
     A, _, _, _ = factors
@@ -324,9 +453,10 @@ def test_unsupported_decoder_and_track_loss(healthy, factors):
     ],
 )
 def test_bad_dask_inputs(healthy, make, error, message):
-    with pytest.raises(error, match=message):
-        uepmm.coded_matmul(make(), da.ones((4, 4)), blocks=4, partition="cxr", workers=4, backend="dask",
-                           client=healthy)
+    for _ in range(2):  # the second job finds the line sums cached: the same error
+        with pytest.raises(error, match=message):
+            uepmm.coded_matmul(make(), da.ones((4, 4)), blocks=4, partition="cxr", workers=4, backend="dask",
+                               client=healthy)
 
 
 def test_unbiased_without_an_arrival_model_refused_as_with_numpy(healthy, factors):
