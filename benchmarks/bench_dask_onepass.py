@@ -9,6 +9,7 @@ a LocalCluster runs in this process) records, per job:
   and B, and the most any one chunk had (``max_reads``);
 * ``overhead_s``: seconds from the call to the first logical worker's task (key
   ``uepmm-<job>-w<w>``) reaching ``processing`` on the scheduler;
+* ``plan_s``: ``report["plan_seconds"]`` (statistics, order, draw, the lazy blocks);
 * ``total_s``: the whole call (the estimate's combination futures exist on the cluster).
 
 The first job after the arrays are made computes the line statistics; later jobs on the same
@@ -84,7 +85,7 @@ def main(argv=None) -> int:
     client = Client(cluster, set_as_default=False)
     settings = dict(code="uncoded", partition="rxc", blocks=9, workers=9, latency=None, backend="dask",
                     client=client)
-    print("n,chunk,job,reads,max_reads,chunks,overhead_s,total_s,loss")
+    print("n,chunk,job,reads,max_reads,chunks,overhead_s,plan_s,total_s,loss")
     try:
         warm = client.persist(da.ones((90, 90), chunks=30))
         uepmm.coded_matmul(warm, warm, **settings, seed=0)  # imports and first-use costs on the workers
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
             loss = res.normalized_loss(C)
             reads = sum(counter.reads.values())
             print(f"{n},{chunk},{job},{reads},{max(counter.reads.values(), default=0)},{len(keys)},"
-                  f"{overhead:.3f},{total:.3f},{loss:.1e}", flush=True)
+                  f"{overhead:.3f},{res.report['plan_seconds']:.3f},{total:.3f},{loss:.1e}", flush=True)
             del res
     finally:
         client.close()
