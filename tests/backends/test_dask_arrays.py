@@ -288,7 +288,7 @@ def test_cached_sums_follow_the_array_name(monkeypatch):
     """Another array (another dask name), even of the same shape, gets its own sums; a full
     cache drops the least recently used entry and recomputes it when asked."""
     _dask_arrays.forget_line_statistics()
-    monkeypatch.setattr(_dask_arrays, "CACHE_BYTES", 1)  # room for one entry only
+    monkeypatch.setattr(_dask_arrays, "CACHE_BYTES", (3 + 3 + 4 + 4) * 8)  # room for one 3 × 4 entry only
     computed = []
     monkeypatch.setattr(_Here, "compute", lambda self, tasks: computed.append(len(tasks)) or
                         list(dask.compute(*tasks, scheduler="sync")))
@@ -303,6 +303,9 @@ def test_cached_sums_follow_the_array_name(monkeypatch):
     (again,) = _dask_arrays.line_sums(_Here(), first)  # dropped for `second`'s entry: computed again
     assert computed == [4, 4, 4] and len(_dask_arrays._LINE_SUMS) == 1
     assert all(np.array_equal(x, y) for x, y in zip(again, s1))
+    monkeypatch.setattr(_dask_arrays, "CACHE_BYTES", 8)  # sums larger than the cache are not kept
+    _dask_arrays.line_sums(_Here(), second)
+    assert computed == [4, 4, 4, 4] and len(_dask_arrays._LINE_SUMS) == 0
     _dask_arrays.forget_line_statistics()
 
 

@@ -98,7 +98,7 @@ def _remember(key: tuple, sums: tuple[np.ndarray, ...]) -> None:
     with _CACHE_LOCK:
         _LINE_SUMS[key] = sums
         _LINE_SUMS.move_to_end(key)
-        while len(_LINE_SUMS) > 1 and sum(v.nbytes for e in _LINE_SUMS.values() for v in e) > CACHE_BYTES:
+        while _LINE_SUMS and sum(v.nbytes for e in _LINE_SUMS.values() for v in e) > CACHE_BYTES:
             _LINE_SUMS.popitem(last=False)
 
 
