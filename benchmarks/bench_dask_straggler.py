@@ -473,7 +473,8 @@ def main(argv=None) -> int:
         cluster.close()
     energies = block_energies(A @ B)
     oracle = {label: oracle_seconds(energies, eps, rate) for label, eps in targets}
-    config = {"inputs": args.inputs, "matrices": args.matrices, "n": n, "slowed": int(args.factor) if args.factor.is_integer() else _round(args.factor, 3)}
+    slowed = int(args.factor) if args.factor.is_integer() else _round(args.factor, 3)
+    config = {"inputs": args.inputs, "matrices": args.matrices, "n": n, "slowed": slowed}
     rows = summarize(samples, oracle, targets, config)
     print("  ".join(COLUMNS))
     for row in rows:
