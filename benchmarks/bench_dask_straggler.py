@@ -36,7 +36,9 @@ benchmark: every thread of that process gets ``1/F`` of the wall clock.
   (``on_packet``); ``exact``: the packet after which every block is recovered.  For a zero-fill
   decoder the loss is the energy of the blocks not yet recovered, priced from the exact blocks
   computed before the clock starts; for another decoder the estimate is formed and compared
-  with ``C``; the seconds the benchmark spends pricing are taken off the clock.  A scheme the
+  with ``C``, and the seconds the benchmark spends pricing are taken off the clock (approximate:
+  the pricing shares the CPU with the workers, and a packet that arrives during it is stamped as
+  if the pricing had not happened).  A scheme the
   backend refuses (a simulator-only code, adaptive packets where the backend has none, a code
   that refuses ``dask.array`` inputs) is skipped with a note on stderr.
 * ``oracle``: not run, computed.  The time a perfectly balanced, importance-ordered computation
@@ -247,20 +249,20 @@ def settle(client, timeout: float = 300.0) -> None:
         time.sleep(0.2)
 
 
-def make_backend(client, execution: str | None):
-    """``(DaskBackend, note)``; ``SystemExit`` when ``execution`` is asked of a backend without it."""
+def execution_options(execution: str | None) -> tuple[dict[str, str], str]:
+    """``(DaskBackend keywords, note)`` for ``--execution``; ``SystemExit`` when the backend lacks ``execution=``."""
     from uepmm.backends.dask import DaskBackend
 
     takes = "execution" in inspect.signature(DaskBackend).parameters
     if execution == "pinned-legacy":
-        return DaskBackend(client=client), "execution: not passed (--execution pinned-legacy: the backend's default)"
+        return {}, "execution: not passed (--execution pinned-legacy: the backend's default)"
     if not takes:
         if execution is not None:
             raise SystemExit(f"--execution {execution}: this uepmm's DaskBackend takes no execution= (pull-based "
                              f"execution is not installed); omit --execution or pass --execution pinned-legacy")
-        return DaskBackend(client=client), "execution: pinned (this DaskBackend takes no execution=)"
+        return {}, "execution: pinned (this DaskBackend takes no execution=)"
     execution = execution or "pull"
-    return DaskBackend(client=client, execution=execution), f"execution: {execution}"
+    return {"execution": execution}, f"execution: {execution}"
 
 
 def make_spec(name: str, workers: int, backend):
@@ -421,16 +423,19 @@ def main(argv=None) -> int:
 
     from distributed import Client, LocalCluster
 
+    from uepmm.backends.dask import DaskBackend
+
     warnings.filterwarnings("ignore", message="Sending large graph")  # dask.array embeds A and B in its graph
     note = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
+    execution, execution_note = execution_options(args.execution)  # before the cluster starts
+    note(execution_note)
     cluster = LocalCluster(n_workers=args.processes, threads_per_worker=args.threads, processes=True,
                            host="127.0.0.1", dashboard_address=None, scheduler_kwargs={"dashboard": False},
                            silence_logs=logging.ERROR)
     client = Client(cluster, set_as_default=False)
     try:
         client.wait_for_workers(args.processes, timeout=120)
-        backend, execution_note = make_backend(client, args.execution)
-        note(execution_note)
+        backend = DaskBackend(client=client, **execution)
         pids = client.run(os.getpid)
         slow = sorted(pids)[-1] if args.factor > 1 else None
         healthy = [addr for addr in sorted(pids) if addr != slow]
