@@ -17,10 +17,12 @@ packets and the others compute the rest, instead of a quarter of the job waiting
    simulator runs), chosen from what is recovered then, until the deadline, full recovery
    or :attr:`~uepmm.adaptive.LivePackets.limit` packets.  A packet lost with its process
    (status ``"lost"`` / ``"worker-lost"``) is sent again, to the processes still there.
-4. **Useless packets.**  Each packet that arrives is checked (:class:`._dask_collect.Collector`)
-   and its row added to a recovery decision; a running packet whose sub-products are all
-   recovered is cancelled (late speculation: Spark cancels the other attempt of a finished
-   task, cubed lets it run, as :class:`~uepmm.codes.speculative.LateRule` says).
+4. **Useless packets.**  Each packet that arrives is checked (:class:`._dask_collect.Collector`);
+   with adaptive packets its row goes to the code's recovery decision, and a running or unsent
+   packet whose sub-products are all recovered is cancelled, as in the simulator (late
+   speculation: Spark cancels the other attempt of a finished task, cubed lets it run, as
+   :class:`~uepmm.codes.speculative.LateRule` says).  Other jobs run until every row answered
+   or the decoder has what it needs.
 5. **Late speculation** (:attr:`~uepmm.job.Job.late_rule`).  Every time the loop wakes (at
    most ``poll_interval`` apart) :meth:`~uepmm.codes.speculative.LateRule.due` picks the
    running tasks that get their one copy, from the durations of the finished tasks
@@ -168,7 +170,11 @@ class PullExecution:
         self.extra: dict[int, tuple[np.ndarray, Any]] = {}  # packet -> (row, pair) beyond the job's rows
         self.windows: list[int] = [int(x) for x in job.encoding.windows]
         self.starts: list[float] = [0.0] * job.workers
+        # what is recovered: for the adaptive rule and useless packets (adaptive jobs, as in the simulator)
+        # and Spark/cubed; other jobs run until every row answered (a scheme's own decoder, e.g.
+        # sampling, may want more than the rank decision says) or the decoder stops them
         self.tracker = self.live.tracker() if self.live is not None else RecoveryTracker(self.K)
+        self.tracks = self.live is not None or self.late is not None
         self.first_start: dict[int, float] = {}
         self.durations: list[float] = []
         self.copied: set[int] = set()
@@ -201,6 +207,8 @@ class PullExecution:
                 {
                     "elapsed_seconds": elapsed,
                     **self.collector.report(defaultdict(lambda: math.inf)),
+                    # not answered: running, or not sent yet when the job ended
+                    "unfinished": sorted(set(self.collector.pending) | set(self.todo)),
                     "placement": dict(self.placement),
                     "packets_sent": self.next_index if self.live is not None else len(self.placement),
                     "resent": self.resent,
@@ -213,16 +221,18 @@ class PullExecution:
     def _loop(self, arrived: queue.Queue, deadline_s: float) -> Iterator[Packet]:
         collector, poll = self.collector, self.backend.poll_interval
         last_check = 0.0
-        while not self.tracker.recovered.all():
+        while not (self.tracks and self.tracker.recovered.all()):
             now = time.perf_counter() - self.t0
             if now > deadline_s or not self.on or not (collector.pending or self.todo or self._can_grow()):
                 break
             if now - last_check >= poll:
                 last_check = now
                 for packet in collector.lost_workers(now):
+                    collector.statuses[packet.worker] = packet.status
                     yield from self._settle(packet, now)
                 for address in set(self.on) - set(self.threads()):
                     self.on.pop(address, None)
+                self._refill(now)  # packets sent again go to the processes still there
             if self.late is not None:
                 self._speculate(now)
             try:
@@ -245,7 +255,7 @@ class PullExecution:
     def _settle(self, packet: Packet, now: float, attempt: _Sent | None = None) -> Iterator[Packet]:
         """Book an arrival or erasure, cancel what it made useless, yield it."""
         p = packet.worker
-        if packet.status == "ok":
+        if packet.status == "ok" and self.tracks:
             row, _ = self.collector.row_of(p)
             self.tracker.add(row)
             if self.late is not None and attempt is not None:
@@ -411,6 +421,8 @@ class PullExecution:
         self.report["drain_seconds"] = time.perf_counter() - t
 
     def _drain(self, addresses: list[str]) -> bool:
+        """Wait until no live process has a task of the job inside its function or still to run
+        (:func:`._dask_tasks.running_count`; ``False``: still some after :data:`DRAIN_TIMEOUT`)."""
         give_up = time.perf_counter() + DRAIN_TIMEOUT
         while time.perf_counter() < give_up:
             try:

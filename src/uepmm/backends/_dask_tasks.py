@@ -141,14 +141,18 @@ def release_job(job_id: str) -> bool:
         gates = _JOBS.pop(job_id, None)
         if job_id not in _RELEASED:
             _RELEASED.append(job_id)
+        if gates is not None:
+            gates.released.set()
     if gates is not None:
-        gates.released.set()
         gates.started.set()
     return gates is not None
 
 
 def running_count(job_id: str) -> int:
-    """Tasks of ``job_id`` still inside their function in this process (for ``Client.run``)."""
+    """Tasks of ``job_id`` at work in this process (for ``Client.run``): those that entered their
+    function before the job was released and have not left it.  A task that starts after
+    :func:`release_job` returns at once without counting, so once this is 0 after a release,
+    nothing of the job computes in this process any more."""
     with _LOCK:
         return _RUNNING[job_id]
 
@@ -223,7 +227,10 @@ def run_logical_worker(
     to packet ready; above ``delay`` the packet answered later than the latency model
     said) and ``start_lag_seconds`` (start to this task running).
     """
-    with _LOCK:
+    gates = _gates(spec.job_id)
+    with _LOCK:  # atomic with release_job: a task either counts as running or sees the release
+        if gates.released.is_set():
+            return None, {"compute_seconds": 0.0, "released": True}
         _RUNNING[spec.job_id] += 1
     try:
         return _run(spec, a_blocks, b_blocks)
