@@ -40,6 +40,7 @@ import dataclasses
 import logging
 import math
 import queue
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -53,7 +54,7 @@ from ..sparse import nbytes
 from ..verification import PacketVerifier
 from ._dask_collect import Arrivals, Collector, _forward
 from ._dask_decode import cluster_verifier, is_cluster_job, place_blocks, summarize_packet
-from ._dask_scatter import row_blocks
+from ._dask_scatter import _is_loopback, row_blocks
 from ._dask_tasks import TaskSpec, release_job, run_logical_worker, running_count
 
 __all__ = ["PullExecution", "pull_order"]
@@ -119,14 +120,26 @@ class PullExecution:
         self.duplicates = set(backend.faults.get("duplicate", ()))
 
     # ------------------------------------------------------------------ setup
-    def _blocks(self, addresses: list[str]) -> tuple[dict, int]:
-        """Every block on every process (any packet may go anywhere); data on the cluster stays where it is."""
-        if self.on_cluster:
-            return place_blocks(self.client, self.job, wait_for_them=False), 0
+    def _scatter(self, addresses: list[str], arrived: queue.Queue) -> None:
+        """Every block to every process (any packet may go anywhere), each process in a thread of its
+        own: a process takes packets once its blocks are there (``("ready", address, seconds)`` on
+        ``arrived``), so a slow one holds up nobody.  Data on the cluster stays where it is."""
         keys = [("a", i) for i in range(len(self.job.a_blocks))] + [("b", j) for j in range(len(self.job.b_blocks))]
         data = list(self.job.a_blocks) + list(self.job.b_blocks)
-        placed = self.client.scatter(data, workers=addresses, broadcast=True, hash=False)
-        return dict(zip(keys, placed)), sum(nbytes(d) for d in data) * len(addresses)
+        direct = True if all(_is_loopback(a) for a in addresses) else None
+
+        def one(address: str) -> None:
+            try:
+                placed = self.client.scatter(data, workers=[address], hash=False, direct=direct)
+            except Exception:  # noqa: BLE001 (that process takes no packets; the others do)
+                _log.debug("scatter to %s failed", address, exc_info=True)
+                arrived.put(("failed", address, time.perf_counter() - self.t0))
+                return
+            self.refs_of[address] = dict(zip(keys, placed))
+            arrived.put(("ready", address, time.perf_counter() - self.t0))
+
+        for address in addresses:
+            threading.Thread(target=one, args=(address,), name=f"{self.job_id}-scatter", daemon=True).start()
 
     def _verifier(self, refs: dict) -> Any:
         backend = self.backend
@@ -141,16 +154,15 @@ class PullExecution:
     # ------------------------------------------------------------------ the job
     def packets(self) -> Iterator[Packet]:
         job, client, report = self.job, self.client, self.report
-        t_setup = time.perf_counter()
         nthreads = self.threads()
         if not nthreads:
             raise RuntimeError("the Dask cluster has no workers; start some (`dask worker ADDRESS`)")
         addresses = sorted(nthreads)
         self.backend._warm(client, addresses)
         self.on_cluster = is_cluster_job(job)
-        refs, scatter_bytes = self._blocks(addresses)
-        report.update(scatter_seconds=time.perf_counter() - t_setup, scatter_bytes=scatter_bytes,
-                      on_cluster=self.on_cluster)
+        refs = place_blocks(client, job, wait_for_them=False) if self.on_cluster else {}
+        self.refs_of: dict[str, dict] = {a: refs for a in addresses} if self.on_cluster else {}
+        report.update(on_cluster=self.on_cluster)
         t_verifier = time.perf_counter()
         verifier = self._verifier(refs)
         report["verifier_seconds"] = time.perf_counter() - t_verifier
@@ -162,10 +174,11 @@ class PullExecution:
                       order=order, in_flight=dict(self.cap))
 
         self.todo: list[int] = list(order)  # packets to send, in order (lost ones go to the front)
-        self.refs = refs
         self.sent: dict[str, _Sent] = {}  # watched key -> attempt
         self.running: dict[int, list[str]] = defaultdict(list)  # packet -> watched keys of its attempts
-        self.on: dict[str, set[str]] = {a: set() for a in addresses}  # process -> watched keys in flight
+        # process -> watched keys in flight, for the processes that have their blocks
+        self.on: dict[str, set[str]] = {a: set() for a in self.refs_of}
+        self.scattering = set(addresses) - set(self.on)
         self.placement: dict[int, str] = {}
         self.extra: dict[int, tuple[np.ndarray, Any]] = {}  # packet -> (row, pair) beyond the job's rows
         self.windows: list[int] = [int(x) for x in job.encoding.windows]
@@ -188,6 +201,8 @@ class PullExecution:
                                    lambda: set(self.threads()), self.payload_refs, self.extra)
         self.collector.pending = set()
         self.cancel_keys: set[str] = set()
+        self.freed: list[str] = []  # processes that returned or lost a packet at the current event
+        self.ready_seconds: dict[str, float] = {}
 
         t0 = self.t0 = time.perf_counter()
         report["startup_seconds"] = 0.0
@@ -195,17 +210,21 @@ class PullExecution:
         arrived: queue.Queue = queue.Queue()
         _forward(self.arrivals, arrived, t0, f"{self.job_id}-collect")
         try:
-            for address in addresses:
-                self._fill(address, 0.0)
+            if self.scattering:
+                self._scatter(addresses, arrived)
+            self._spread(0.0)
             yield from self._loop(arrived, deadline_s)
         finally:
             elapsed = time.perf_counter() - t0
-            self._finish(addresses, list(refs.values()))
+            self._finish(addresses, [f for r in list(self.refs_of.values()) for f in r.values()])
             if verifier is not None:
                 report["verify_rtol"] = verifier.rtol
             report.update(
                 {
                     "elapsed_seconds": elapsed,
+                    "scatter_bytes": 0 if self.on_cluster else len(self.ready_seconds) * sum(
+                        nbytes(b) for b in list(job.a_blocks) + list(job.b_blocks)),
+                    "scatter_seconds": max([0.0, *self.ready_seconds.values()]),
                     **self.collector.report(defaultdict(lambda: math.inf)),
                     # not answered: running, or not sent yet when the job ended
                     "unfinished": sorted(set(self.collector.pending) | set(self.todo)),
@@ -223,16 +242,20 @@ class PullExecution:
         last_check = 0.0
         while not (self.tracks and self.tracker.recovered.all()):
             now = time.perf_counter() - self.t0
-            if now > deadline_s or not self.on or not (collector.pending or self.todo or self._can_grow()):
+            if now > deadline_s or not (self.on or self.scattering):
+                break
+            if not (collector.pending or self.todo or self._can_grow()):
                 break
             if now - last_check >= poll:
                 last_check = now
-                for packet in collector.lost_workers(now):
-                    collector.statuses[packet.worker] = packet.status
-                    yield from self._settle(packet, now)
+                lost = collector.lost_workers(now)
                 for address in set(self.on) - set(self.threads()):
                     self.on.pop(address, None)
-                self._refill(now)  # packets sent again go to the processes still there
+                lost = [self._settle(packet, now) for packet in lost]
+                for packet in lost:
+                    collector.statuses[packet.worker] = packet.status
+                self._spread(now)  # packets sent again go to the processes still there
+                yield from lost
             if self.late is not None:
                 self._speculate(now)
             try:
@@ -240,20 +263,32 @@ class PullExecution:
             except queue.Empty:
                 continue
             future, _, t_recv = item
+            if isinstance(future, str):  # a process has its blocks (or will never have them)
+                self.scattering.discard(item[1])
+                if future == "ready" and item[1] in set(self.threads()):
+                    self.on[item[1]] = set()
+                    self.ready_seconds[item[1]] = t_recv
+                self._spread(t_recv)
+                continue
             attempt = self.sent.pop(future.key, None)
             if attempt is not None:
                 self.on.get(attempt.address, set()).discard(future.key)
             if future.key in self.cancel_keys or attempt is None:
-                self._refill(t_recv)
+                self._spread(t_recv)
                 continue
             self.running[attempt.packet] = [k for k in self.running[attempt.packet] if k != future.key]
+            self.freed = [attempt.address]  # this process returned a packet: it may take the next one
             packet = collector.accept(*item)
             if packet is not None:
-                yield from self._settle(packet, t_recv, attempt)
-            self._refill(t_recv)
+                packet = self._settle(packet, t_recv, attempt)
+            self._spread(t_recv)
+            for address in self.freed:
+                self._grow(address, t_recv)
+            if packet is not None:
+                yield packet
 
-    def _settle(self, packet: Packet, now: float, attempt: _Sent | None = None) -> Iterator[Packet]:
-        """Book an arrival or erasure, cancel what it made useless, yield it."""
+    def _settle(self, packet: Packet, now: float, attempt: _Sent | None = None) -> Packet:
+        """Book an arrival or erasure and cancel what it made useless; the packet as the decoder gets it."""
         p = packet.worker
         if packet.status == "ok" and self.tracks:
             row, _ = self.collector.row_of(p)
@@ -265,25 +300,25 @@ class PullExecution:
             self._resend(p)
         if p in self.extra:
             packet = dataclasses.replace(packet, row=self.extra[p][0])
-        yield packet
+        return packet
 
     # --------------------------------------------------------------- sending
     def _can_grow(self) -> bool:
         return self.live is not None and self.next_index < self.live.limit
 
-    def _refill(self, now: float) -> None:
-        for address in sorted(self.on, key=lambda a: len(self.on[a])):
-            self._fill(address, now)
-
-    def _fill(self, address: str, now: float) -> None:
-        while address in self.on and len(self.on[address]) < self.cap[address]:
-            if self.todo:
-                p = self.todo.pop(0)
-            elif self._can_grow() and now <= self.collector.deadline_s:
-                p = self._new_packet(now)
-            else:
+    def _spread(self, now: float) -> None:
+        """Hand out the packets to send, in order, one at a time to the process with the fewest in flight."""
+        while self.todo:
+            room = [a for a in self.on if len(self.on[a]) < self.cap[a]]
+            if not room:
                 return
-            self._submit(p, address, now)
+            self._submit(self.todo.pop(0), min(room, key=lambda a: (len(self.on[a]), a)), now)
+
+    def _grow(self, address: str, now: float) -> None:
+        """A process freed by a return (or a cancelled useless packet) takes the rule's next packet."""
+        if (not self.todo and self._can_grow() and now <= self.collector.deadline_s and address in self.on
+                and len(self.on[address]) < self.cap[address] and not self.tracker.recovered.all()):
+            self._submit(self._new_packet(now), address, now)
 
     def _new_packet(self, now: float) -> int:
         running = sorted({a.packet for a in self.sent.values() if a.packet in self.collector.pending})
@@ -324,9 +359,9 @@ class PullExecution:
                             fault=None if copy or p >= job.workers else self.faults.get(p), gated=False)
             priority = 10**9 if copy else -len(self.placement)  # in order; copies first
             task = self.client.submit(
-                run_logical_worker, spec, {i: self.refs[("a", i)] for i in a_idx},
-                {j: self.refs[("b", j)] for j in b_idx}, key=key, workers=[address], allow_other_workers=False,
-                pure=False, retries=0, priority=priority,
+                run_logical_worker, spec, {i: self.refs_of[address][("a", i)] for i in a_idx},
+                {j: self.refs_of[address][("b", j)] for j in b_idx}, key=key, workers=[address],
+                allow_other_workers=False, pure=False, retries=0, priority=priority,
             )
             watched = task
             if self.on_cluster:
@@ -376,7 +411,9 @@ class PullExecution:
             if q in self.collector.pending and self.running[q]:
                 row, _ = self.collector.row_of(q)
                 if not np.any((row != 0) & ~recovered):
-                    self._cancel(self.running.pop(q))
+                    keys = self.running.pop(q)
+                    self.freed += [self.sent[k].address for k in keys if k in self.sent]
+                    self._cancel(keys)
                     self.collector.pending.discard(q)
                     self.collector.statuses[q] = "cancelled"
                     self.cancelled += 1
