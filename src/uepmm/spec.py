@@ -106,7 +106,8 @@ class JobSpec:
         A worker that finishes before the deadline takes another packet, chosen from what is
         recovered then (:mod:`uepmm.adaptive`: the open window with the largest ``Γ`` per running
         packet for NOW/EW, a fresh row for MDS, a copy of the longest-running unfinished task for
-        uncoded and repetition); simulated backend only.  ``False`` (the default): one packet per worker.
+        uncoded and repetition); on Dask the rule runs while the job runs (pull execution, needs
+        ``latency=None``).  ``False`` (the default): one packet per worker.
 
     Examples
     --------

@@ -4,19 +4,25 @@ The packets are Dask tasks, handed out in importance order; each Dask worker pro
 few at a time, and a process that returns one gets the next.  So a slow process computes few
 packets and the others compute the rest, instead of a quarter of the job waiting on it.
 
-1. **Order.**  The job's rows in the order of the most important sub-product they serve
+1. **Blocks.**  Any packet may go to any process, so every block goes to every process, each
+   process in a thread of its own; a process takes packets once its blocks are there, so a
+   slow process holds up nobody (and gets little to do).  Blocks of ``dask.array`` inputs are
+   tasks on the cluster (:func:`._dask_decode.place_blocks`): Dask moves them where needed.
+2. **Order.**  The job's rows in the order of the most important sub-product they serve
    (the highest :attr:`~uepmm.job.Job.scores` in the row's support, ties: the row's window,
    then its index): uncoded tasks by energy, NOW/EW's most important window first, MDS in
    row order.  Each is submitted with a Dask ``priority`` that follows the order.  A job with
    late speculation (Spark, cubed) sends its ``K`` tasks only (the spares' rows never answer).
-2. **In flight.**  Each process holds at most its thread count + 1 packets (its threads,
-   with late speculation: a task's start is then its submission), submitted with
-   ``workers=[address]``; a returned, lost or cancelled packet frees its place at once.
-3. **After the rows.**  With adaptive packets (:attr:`~uepmm.job.Job.live`) a free place
-   gets the next packet of the code's rule (:class:`uepmm.adaptive.PacketRule`, the one the
-   simulator runs), chosen from what is recovered then, until the deadline, full recovery
-   or :attr:`~uepmm.adaptive.LivePackets.limit` packets.  A packet lost with its process
-   (status ``"lost"`` / ``"worker-lost"``) is sent again, to the processes still there.
+3. **In flight.**  Each process holds at most its thread count + 1 packets (its thread count
+   with late speculation, so that a task's submission is its start), ``workers=[address]``;
+   the rows go out one at a time to the ready process with the fewest in flight, and a
+   returned, lost or cancelled packet frees its place at once.  With adaptive packets
+   (:attr:`~uepmm.job.Job.live`), once the rows are out, a process that returns a packet (or
+   whose packet was cancelled as useless) takes the next packet of the code's rule
+   (:class:`uepmm.adaptive.PacketRule`, the one the simulator runs), chosen from what is
+   recovered then, until the deadline, full recovery or
+   :attr:`~uepmm.adaptive.LivePackets.limit` packets.  A packet lost with its process (status
+   ``"lost"`` / ``"worker-lost"``) is sent again, to the processes still there.
 4. **Useless packets.**  Each packet that arrives is checked (:class:`._dask_collect.Collector`);
    with adaptive packets its row goes to the code's recovery decision, and a running or unsent
    packet whose sub-products are all recovered is cancelled, as in the simulator (late

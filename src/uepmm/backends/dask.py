@@ -28,6 +28,11 @@
    a summary of it (:mod:`uepmm.backends._dask_decode`); the decoder combines the futures.
 
 Packet times are wall-clock seconds since the start; ``last_report`` has the details.
+
+That is the *pinned* execution.  ``DaskBackend(execution="pull")`` pins nothing: the
+processes pull packets in importance order, a few each at a time, adaptive packets and
+Spark/cubed copies run for real (:mod:`uepmm.backends._dask_pull`); ``execution="auto"``
+(the default) pulls when the job has no model delays (``latency=None``) and pins otherwise.
 """
 
 from __future__ import annotations
