@@ -241,3 +241,16 @@ def test_execution_option_and_refusals(client, matrices):
     job = uepmm.plan_job(A, B, code="mds", partition="cxr", blocks=3, workers=4, latency=Schedule((1.0,) * 4),
                          deadline=5.0).job
     assert DaskBackend().execution_for(job) == "pinned"
+
+
+def test_bad_packets_are_erasures_and_adaptive_copies_replace_them(client, matrices):
+    A, B = matrices
+    faults = {"raise": [0], "nan": [1], "corrupt": [2]}
+    with DaskBackend(client=client, faults=faults) as backend:
+        plain = _run(client, A, B, backend, code="uncoded", partition="cxr", blocks=6, workers=6)
+        statuses = {e["worker"]: e["status"] for e in plain.report["erasures"]}
+        assert statuses == {0: "error", 1: "nonfinite", 2: "corrupt"}
+        assert plain.recovered.tolist() == [False] * 3 + [True] * 3  # uncoded: packet w is sub-product w
+        more = _run(client, A, B, backend, code="uncoded", partition="cxr", blocks=6, workers=6, adaptive=True)
+        assert more.recovered.all() and _rel(more.estimate, A @ B) < 1e-13  # copies carry no fault
+        assert {e["worker"] for e in more.report["erasures"]} == {0, 1, 2}

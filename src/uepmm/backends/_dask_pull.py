@@ -238,7 +238,8 @@ class PullExecution:
                     "packets_sent": self.next_index if self.live is not None else len(self.placement),
                     "resent": self.resent,
                     "cancelled_useless": self.cancelled,
-                    **({"speculative_copies": self.copies} if self.late is not None else {}),
+                    **({"speculative_copies": self.copies, "copies_launched": len(self.copies)}
+                       if self.late is not None else {}),
                     "release_seconds": time.perf_counter() - t0 - elapsed,
                 }
             )
@@ -262,6 +263,9 @@ class PullExecution:
                     collector.statuses[packet.worker] = packet.status
                 self._spread(now)  # packets sent again go to the processes still there
                 yield from lost
+            if self.live is not None and not collector.pending and not self.todo:
+                for address in list(self.on):  # nothing out (every packet came back as an erasure): keep going
+                    self._grow(address, now)
             if self.late is not None:
                 self._speculate(now)
             try:
