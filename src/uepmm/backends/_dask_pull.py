@@ -209,6 +209,7 @@ class PullExecution:
         self.cancel_keys: set[str] = set()
         self.freed: list[str] = []  # processes that returned or lost a packet at the current event
         self.ready_seconds: dict[str, float] = {}
+        self.unfaulted: set[int] = set()  # test-only faults hit a row's first attempt only (not one sent again)
 
         t0 = self.t0 = time.perf_counter()
         report["startup_seconds"] = 0.0
@@ -343,6 +344,7 @@ class PullExecution:
     def _resend(self, p: int) -> None:
         row, pair = self.collector.row_of(p)
         if self.late is not None:  # a task keeps its index: its copies report as it
+            self.unfaulted.add(p)
             self.collector.pending.add(p)
             self.collector.statuses.pop(p, None)
             self.todo.insert(0, p)
@@ -366,7 +368,7 @@ class PullExecution:
             key = f"{self.job_id}-p{p}{suffix}"
             spec = TaskSpec(job_id=self.job_id, worker=p, kind=partition.kind, grid=partition.grid,
                             row=None if pair is not None else row, factors=pair, delay=0.0,
-                            fault=None if copy or p >= job.workers else self.faults.get(p), gated=False)
+                            fault=None if copy or p in self.unfaulted else self.faults.get(p), gated=False)
             priority = 10**9 if copy else -len(self.placement)  # in order; copies first
             task = self.client.submit(
                 run_logical_worker, spec, {i: self.refs_of[address][("a", i)] for i in a_idx},
@@ -437,7 +439,7 @@ class PullExecution:
         running = {p: self.first_start[p] for p in self.collector.pending
                    if p not in self.copied and self.running.get(p)}
         for k in self.late.due(now, self.K, self.durations, running):
-            origin = self.sent[self.running[k][0]].address
+            origin = self.placement[k]
             others = [a for a in self.on if a != origin] or list(self.on)
             if not others:
                 return
