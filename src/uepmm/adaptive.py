@@ -64,7 +64,7 @@ from .importance import ClassTable
 from .partition import Partition
 from .spec import JobSpec
 
-__all__ = ["AdaptivePackets", "adaptive_packets"]
+__all__ = ["AdaptivePackets", "adaptive_packets", "PacketRule", "LivePackets"]
 
 
 @dataclass(frozen=True)
@@ -83,14 +83,34 @@ class AdaptivePackets:
     work: np.ndarray
 
 
-class _Rule:
-    """The code's next-packet rule (module docstring), over the packets started so far."""
+class PacketRule:
+    """The code's next-packet rule (module docstring), over the packets started so far.
 
-    def __init__(self, code: Code, classes: ClassTable):
+    One object per job, shared by the event simulation (:func:`adaptive_packets`) and the Dask
+    backend's pull execution (:class:`LivePackets`), so both choose packets the same way.
+
+    Examples
+    --------
+    MDS takes a fresh Gaussian row; uncoded copies the unfinished task with the fewest running copies:
+
+    >>> import numpy as np, uepmm
+    >>> from uepmm.adaptive import PacketRule
+    >>> from uepmm.codes import make_code
+    >>> rule = PacketRule(make_code("uncoded"), uepmm.ClassTable((0, 1, 2)))
+    >>> row, task = rule.next(np.array([True, False, False]), [1], [0, 1, 2], [0.0, 0.0, 0.0],
+    ...                       np.random.default_rng(0))
+    >>> row.tolist(), task
+    ([0.0, 0.0, 1.0], 2)
+    """
+
+    def __init__(self, code: Code, classes: ClassTable, partition: Partition | None = None, factor: bool = False):
         rule = code.adaptive_rule
         if rule not in ("copy", "window", "row"):
             raise ValueError(f"adaptive=True: code {code.name!r} takes no adaptive packets: {code.adaptive_refusal}")
+        if factor and partition is None:
+            raise ValueError("PacketRule(factor=True) re-draws rows in eq. (11)'s factor form: pass partition=")
         self.code, self.classes, self.rule = code, classes, rule
+        self.partition, self.factor = partition, factor
         if rule == "window":
             self.masks = np.array(code.window_masks(classes), dtype=bool)
             self.gamma = np.asarray(code.window_probabilities(classes.num_classes), dtype=np.float64)
@@ -119,6 +139,44 @@ class _Rule:
         window = int(open_windows[int(np.argmax(priority))])  # ties: the lowest window (the most important)
         return self.code.adaptive_row(self.classes, window, rng), window
 
+    def packet(self, recovered, running, windows, starts, rng) -> Encoding:
+        """:meth:`next` as a one-row :class:`~uepmm.codes.Encoding`, re-drawn in eq. (11)'s factor form
+        (from the same ``rng``, after the row) when the rule was made with ``factor=True``."""
+        row, window = self.next(recovered, running, windows, starts, rng)
+        one = Encoding(row[None, :], np.array([window], dtype=np.int64))
+        return to_factor_form(one, self.partition, rng) if self.factor else one
+
+
+class LivePackets:
+    """Adaptive packets chosen while a real job runs (the Dask backend's pull execution).
+
+    Holds the job's :class:`PacketRule` and its ``adaptive`` stream; the backend calls
+    :meth:`next` each time a process is free after the job's ``W`` rows are out, with what is
+    recovered then (from :meth:`tracker`, fed the rows of the packets that arrived).  ``limit``:
+    the most packets the job starts, its ``W`` rows included (the decoder's capacity).
+
+    Examples
+    --------
+    >>> import numpy as np, uepmm
+    >>> from uepmm.adaptive import LivePackets, PacketRule
+    >>> from uepmm.codes import make_code
+    >>> live = LivePackets(PacketRule(make_code("mds"), uepmm.ClassTable((0, 0))), np.random.default_rng(0), 4)
+    >>> tracker = live.tracker()
+    >>> live.next(tracker.recovered, [], [0], [0.0]).generator.shape
+    (1, 2)
+    """
+
+    def __init__(self, rule: PacketRule, rng: np.random.Generator, limit: int):
+        self.rule, self.rng, self.limit = rule, rng, int(limit)
+
+    def tracker(self):
+        """A fresh recovery decision of the code (:meth:`uepmm.codes.Code.recovery_tracker`)."""
+        return self.rule.code.recovery_tracker(self.rule.classes.num_products)
+
+    def next(self, recovered: np.ndarray, running: list[int], windows: list[int], starts: list[float]) -> Encoding:
+        """The next packet's one-row encoding (``running``: indices into ``windows`` / ``starts``)."""
+        return self.rule.packet(recovered, running, windows, starts, self.rng)
+
 
 def adaptive_packets(
     spec: JobSpec,
@@ -139,7 +197,7 @@ def adaptive_packets(
     simulation stops at ``spec.deadline`` (no packet starts at or after it) or when everything is
     recovered.
     """
-    rule = _Rule(code, classes)
+    rule = PacketRule(code, classes, partition, spec.encoding == "factor")
     W, K = encoding.generator.shape
     omega, deadline = spec.omega_value, spec.deadline
     unit_rows = units.shape[0]
@@ -168,17 +226,14 @@ def adaptive_packets(
         heapq.heappush(events, (finish[q], q))
 
     def new_packet(v: int, t: float, block: np.ndarray | None) -> None:
-        row, window = rule.next(recovered, [q for q in current if q >= 0], windows, starts, rng)
-        one = Encoding(row[None, :], np.array([window], dtype=np.int64))
-        if spec.encoding == "factor":
-            one = to_factor_form(one, partition, rng)
+        one = rule.packet(recovered, [q for q in current if q >= 0], windows, starts, rng)
         s = int(round(float(code.packet_work(one, partition)[0]))) if spec.cost == "work" else 1
         if block is None:
             block = (
                 np.zeros((unit_rows, W)) if spec.latency is None
                 else spec.latency.sample(rng, unit_rows * W).reshape(unit_rows, W)
             )
-        start(v, t, one.generator[0], window, None if one.factors is None else one.factors[0], s, block)
+        start(v, t, one.generator[0], int(one.windows[0]), None if one.factors is None else one.factors[0], s, block)
 
     if rule.rule == "window":  # every packet by the rule, the first ones too (at time 0 nothing is recovered)
         for v in range(W):

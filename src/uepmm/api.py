@@ -311,7 +311,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
         C = plan.order.assemble(layout, list(exact), dtype=np.float64)
         C_energy = float(np.sum(C**2))
     context = DecodeContext(
-        layout, plan.order, plan.dtype, job.workers, plan.classes, plan.scores,
+        layout, plan.order, plan.dtype, job.capacity, plan.classes, plan.scores,
         exact if spec.fidelity == "fast" else None, plan.energies, plan.code, plan.gram, spec=spec,
     )
     cluster = plan.cluster
@@ -321,15 +321,16 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
     erasures: list[dict[str, Any]] = []
     decode_seconds = 0.0
     received = 0
-    arrived: list[int] = []
+    arrived: list[np.ndarray] = []  # the rows of the packets received
     for packet in runner.packets(job):
         if packet.status != "ok":
             erasures.append({"worker": packet.worker, "time": packet.time, "status": packet.status})
             continue
         received += 1
-        arrived.append(packet.worker)
+        row = job.encoding.generator[packet.worker] if packet.row is None else packet.row
+        arrived.append(row)
         t1 = _time.perf_counter()
-        session.add(job.encoding.generator[packet.worker], packet.payload, worker=packet.worker)
+        session.add(row, packet.payload, worker=packet.worker)
         decode_seconds += _time.perf_counter() - t1
         loss = math.nan
         if pricing is not None:
@@ -368,7 +369,7 @@ def _execute(plan: JobPlan, runner: Any, track_loss: bool, on_packet, t_plan: fl
     if solved is not None:
         report["condition_number"] = solved
     elif session.complete:  # the conditioning of the system the decoder solved (received rows, K columns)
-        report["condition_number"] = _condition_number(job.encoding.generator[arrived])
+        report["condition_number"] = _condition_number(np.array(arrived).reshape(len(arrived), -1))
     if spec.cost == "work" or report["backend"] == "dask":  # the model's work next to measured compute seconds
         report["cost"] = spec.cost
         report["packet_work"] = plan.code.packet_work(job.encoding, layout).tolist()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .adaptive import adaptive_packets
+from .adaptive import LivePackets, PacketRule, adaptive_packets
 from .codes import Code, Encoding, to_factor_form
 from .importance import ClassTable
 from .partition import Partition, make_partition
@@ -53,6 +53,8 @@ class JobDraw:
     copy_times: np.ndarray | None = None  # (K, W) copy j of worker w lasts [j, w] (Code.backup_copies only)
     #: adaptive packets (``JobSpec.adaptive``): the worker of each packet (row); ``None``: row ``w`` is worker ``w``
     packet_workers: np.ndarray | None = None
+    #: adaptive packets chosen while the job runs (Dask): the rule and its stream
+    live: LivePackets | None = None
 
     @property
     def generator(self) -> np.ndarray:
@@ -164,7 +166,9 @@ def draw_job(
     stream; the same stream for a ``Generator``), then combined with the packets' work
     when ``spec.cost == "work"``.  ``cost="equal"`` draws exactly what it always drew.
     With ``spec.adaptive`` the workers' later packets follow (:func:`uepmm.adaptive.adaptive_packets`,
-    from the ``adaptive`` stream, up to ``spec.deadline``): one row and one time per packet.
+    from the ``adaptive`` stream, up to ``spec.deadline``): one row and one time per packet.  On Dask
+    (``spec.live_adaptive``) the job keeps its ``W`` rows and carries the rule instead
+    (:class:`uepmm.adaptive.LivePackets`), which the backend runs on what arrives.
 
     Examples
     --------
@@ -191,6 +195,12 @@ def draw_job(
         drawn = JobDraw(response_times(spec, units, work, code), encoding, work, copies)
     if not spec.adaptive:
         return drawn
+    if spec.live_adaptive:  # Dask: the rule runs while the job runs, on what arrived
+        layout = _layout(spec, partition)
+        rule = PacketRule(code or spec.code_object, classes, layout, spec.encoding == "factor")
+        K = classes.num_products
+        limit = 2 * (spec.workers + K)  # the decoder's capacity: rows received, erasures aside
+        return JobDraw(drawn.times, drawn.encoding, drawn.work, None, None, LivePackets(rule, streams.adaptive, limit))
     more = adaptive_packets(
         spec, code or spec.code_object, classes, encoding, drawn.times, _layout(spec, partition), units,
         streams.adaptive,

@@ -8,6 +8,7 @@ consumes those.  Data flows one way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -53,11 +54,24 @@ class Job:
     copy_times: np.ndarray | None = None  # speculative backups: copy j of worker w lasts [j, w] (model units)
     #: adaptive packets: the worker of each packet (row); ``None``: row ``w`` is worker ``w``'s one packet
     packet_workers: np.ndarray | None = None
+    #: adaptive packets chosen while the job runs (the Dask backend's pull execution): a
+    #: :class:`uepmm.adaptive.LivePackets`; ``None``: none
+    live: Any = None
+    #: late speculation (Spark, cubed): the :class:`uepmm.codes.speculative.LateRule` that launches copies
+    #: of slow tasks on a real cluster
+    late_rule: Any = None
+    #: ``(K,)`` importance scores of the sub-products (higher: more important), for the order of pull execution
+    scores: np.ndarray | None = None
 
     @property
     def workers(self) -> int:
         """Rows of the encoding: the workers, or with adaptive packets the packets started."""
         return self.encoding.workers
+
+    @property
+    def capacity(self) -> int:
+        """The most packets the job can deliver: its rows, or ``live.limit`` with live adaptive packets."""
+        return self.encoding.workers if self.live is None else max(self.live.limit, self.encoding.workers)
 
     def response_times(self) -> np.ndarray:
         """Each worker's response time in model time units (a copy)."""
@@ -80,6 +94,8 @@ class Packet:
     ``payload`` is ``None`` for a rank-only (``fast``) simulation, and for an erasure
     (``status`` other than ``"ok"``: the worker died, raised, or sent a wrong packet).
     ``time`` is in the latency model's units (simulated) or seconds (real clusters).
+    ``row``: the packet's coefficient row when it is not row ``worker`` of the job's encoding
+    (a packet chosen while the job ran, or a lost packet sent again: Dask pull execution).
 
     Examples
     --------
@@ -102,3 +118,4 @@ class Packet:
     time: float
     payload: np.ndarray | None
     status: str = "ok"
+    row: np.ndarray | None = None

@@ -176,6 +176,6 @@ def plan_from_order(
         )
     job = Job(
         layout, a_blocks, b_blocks, drawn.encoding, drawn.times, spec.deadline, spec.omega_value, drawn.copy_times,
-        drawn.packet_workers,
+        drawn.packet_workers, drawn.live, code.late_rule, np.asarray(scores, dtype=np.float64),
     )
     return JobPlan(spec, job, classes, order, scores, dtype, energies, code, **extra)

@@ -89,7 +89,7 @@ class Scheme:
         One or two sentences on what it is.
     adaptive : bool
         A worker that finishes before the deadline takes another packet chosen from what is
-        recovered (``JobSpec.adaptive``, :mod:`uepmm.adaptive`; simulated backend only).
+        recovered (``JobSpec.adaptive``, :mod:`uepmm.adaptive`; on Dask by pull execution, ``latency=None``).
 
     Examples
     --------

@@ -106,7 +106,8 @@ class JobSpec:
         A worker that finishes before the deadline takes another packet, chosen from what is
         recovered then (:mod:`uepmm.adaptive`: the open window with the largest ``Γ`` per running
         packet for NOW/EW, a fresh row for MDS, a copy of the longest-running unfinished task for
-        uncoded and repetition); simulated backend only.  ``False`` (the default): one packet per worker.
+        uncoded and repetition); on Dask the rule runs while the job runs (pull execution, needs
+        ``latency=None``).  ``False`` (the default): one packet per worker.
 
     Examples
     --------
@@ -215,6 +216,11 @@ class JobSpec:
                     f"code {self._code.name!r} runs on the simulated backend only: {self._code.simulator_only}; "
                     f"use backend='simulated'"
                 )
+            if self.backend == "dask" and self._code.needs_pull and self.latency is not None:
+                raise ValueError(
+                    f"code {self._code.name!r} runs on Dask without model delays only ({self._code.needs_pull}); "
+                    f"pass latency=None, or use backend='simulated' for the latency model"
+                )
         elif not callable(getattr(self.backend, "packets", None)):
             raise TypeError(
                 f"backend must be one of {', '.join(map(repr, BACKENDS))} or a backend object with a "
@@ -244,10 +250,15 @@ class JobSpec:
                     "adaptive=True: decoder 'unbiased' scales by the decoding probabilities of i.i.d. packets, and "
                     "adaptive packets are chosen from what is recovered; use decoder='lmmse' or 'zero'"
                 )
-            if not (isinstance(self.backend, str) and self.backend == "simulated"):
+            if not (self.backend in ("simulated", "dask") or getattr(self.backend, "name", None) == "dask"):
                 raise ValueError(
-                    "adaptive=True: adaptive packets run on the simulated backend for now; use backend='simulated' "
-                    "or adaptive=False"
+                    "adaptive=True: adaptive packets run on the simulated backend and on Dask; use "
+                    "backend='simulated' or 'dask', or adaptive=False"
+                )
+            if self.live_adaptive and self.latency is not None:
+                raise ValueError(
+                    "adaptive=True on Dask chooses packets while the job runs (pull execution), without model "
+                    "delays: pass latency=None, or use backend='simulated' for the latency model"
                 )
         # the code must accept these classes and workers (uncoded: W = K; repetition: W = copies * K)
         if not self.auto_gamma:  # with 'auto', Γ is designed per job (uepmm.design.auto)
@@ -316,6 +327,11 @@ class JobSpec:
     def num_products(self) -> int:
         """``K``: sub-products per product (``N*P`` or ``M``)."""
         return self._grid[0] * self._grid[1]
+
+    @property
+    def live_adaptive(self) -> bool:
+        """Adaptive packets chosen while the job runs (on Dask), not drawn ahead by the simulation."""
+        return bool(self.adaptive) and (self.backend == "dask" or getattr(self.backend, "name", None) == "dask")
 
     @property
     def omega_value(self) -> float:

@@ -105,20 +105,29 @@ LINEAR = [  # codes linear over sub-products, with enough workers to decode ever
 REFUSED = [("matdot", 20, "cxr"), ("sampling", 12, "rxc"), ("speculative", 12, "rxc"), ("ew-matdot", 20, "cxr")]
 
 
-#: codes the Dask backend does not run at all (late speculation: simulated only, refused by JobSpec)
-SIMULATED_ONLY = ["spark", "cubed"]
+#: codes the Dask backend runs by pull execution only (late speculation: latency=None, else refused by JobSpec)
+PULL_ONLY = [("spark", 12, "rxc"), ("cubed", 12, "rxc")]
 
 
 def test_every_registered_code_is_served():
-    served = {code for code, _, _ in LINEAR} | {code for code, _, _ in REFUSED} | set(SIMULATED_ONLY)
+    served = {code for code, _, _ in LINEAR + REFUSED + PULL_ONLY}
     assert served == set(CODES)  # a new code must be added to LINEAR (or refused in REFUSED)
 
 
-@pytest.mark.parametrize("code", SIMULATED_ONLY)
-def test_simulated_only_codes_are_refused_before_any_cluster(code):
-    with pytest.raises(ValueError, match=rf"code '{code}' runs on the simulated backend only: .*use "
-                                         r"backend='simulated'"):
+@pytest.mark.parametrize("code", [code for code, _, _ in PULL_ONLY])
+def test_pull_only_codes_need_latency_none(code):
+    with pytest.raises(ValueError, match=rf"code '{code}' runs on Dask without model delays only .* pass "
+                                         r"latency=None"):
         uepmm.JobSpec(code=code, workers=12, backend="dask")
+
+
+@pytest.mark.parametrize("code,workers,partition", PULL_ONLY)
+def test_pull_only_codes_exact_with_dask_inputs(healthy, factors, code, workers, partition):
+    A, B, An, Bn = factors
+    res = uepmm.coded_matmul(A, B, code=code, partition=partition, blocks=9, workers=workers, latency=None,
+                             backend="dask", client=healthy, seed=3)
+    assert res.report["execution"] == "pull" and res.report["on_cluster"] and res.recovered.all()
+    assert _rel(healthy.compute(res.estimate, sync=True), An @ Bn) < 1e-13
 
 
 @pytest.mark.parametrize("code,workers,partition", REFUSED)

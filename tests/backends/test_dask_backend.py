@@ -104,7 +104,7 @@ def test_deadline_inf_reproduces_the_product(healthy, matrices, code, workers, e
     assert sim.recovered.all()
     # every worker answered, or was released once C was complete (a parameter server may stop then)
     assert res.recovered.all() and res.received == len(res.timeline)
-    assert res.received + len(res.report["unfinished"]) == workers
+    assert res.received + len(res.report["unfinished"]) == workers  # pull: not sent yet counts as unfinished
     assert _rel(res.estimate, A @ B) < 1e-9
     assert res.report["erasures"] == [] and res.report["rejected"] == 0
     assert res.report["backend"] == "dask" and res.report["cluster"] == "client"
@@ -316,7 +316,7 @@ def test_too_few_threads_warns(healthy, matrices):
     A, B = matrices
     with pytest.warns(RuntimeWarning, match="threads for 45 logical workers"):
         res = uepmm.coded_matmul(A, B, code="repetition", partition="cxr", blocks=9, workers=45, latency=None,
-                                 seed=0, backend="dask", client=healthy)
+                                 seed=0, backend="dask", client=healthy, execution="pinned")
     assert res.recovered.all() and res.received + len(res.report["unfinished"]) == 45
 
 
@@ -402,7 +402,7 @@ def test_embedded_cluster_per_job_and_as_context_manager(matrices):
                              time_unit=0.02, seed=0)
     assert res.report["cluster"] == "embedded" and res.report["threads"] >= 12
     assert res.recovered.all() and _rel(res.estimate, A @ B) < 1e-9
-    with DaskBackend(time_unit=0.02, n_workers=1) as backend:
+    with DaskBackend(time_unit=0.02, n_workers=1, execution="pinned") as backend:
         first = uepmm.coded_matmul(A, B, code="ew", workers=10, latency=None, backend=backend, seed=0)
         client = backend.client
         second = uepmm.coded_matmul(A, B, code="ew", workers=10, latency=None, backend=backend, seed=0)

@@ -85,10 +85,10 @@ def test_no_start_line_without_model_delays_and_one_with_them(client, matrices):
 
 def test_a_stopped_process_holds_up_only_its_own_packets_without_a_latency_model(client, matrices):
     A, B = matrices
-    _run(A, B, client, None)  # warm
+    _run(A, B, client, None, execution="pinned")  # warm; pinned: the logical workers stay where they were put
     fast, slow, resume = _stopped(client, STOP_S)
     try:
-        res, seen = _run(A, B, client, None)
+        res, seen = _run(A, B, client, None, execution="pinned")
     finally:
         resume.join()
     on_slow = set(res.report["dask_workers"][slow])

@@ -83,8 +83,9 @@ def test_codes_through_coded_matmul_on_a_schedule():
     assert late.recovered.tolist() == [True] * 7 + [False] * 5  # 3.5 is the 7th original to end
 
 
-def test_simulated_only():
-    with pytest.raises(ValueError, match="code 'spark' runs on the simulated backend only"):
+def test_dask_needs_latency_none():
+    with pytest.raises(ValueError, match="code 'spark' runs on Dask without model delays only"):
         JobSpec(code="spark", workers=30, backend="dask")
+    assert JobSpec(code="spark", workers=30, backend="dask", latency=None).backend == "dask"  # pull execution
     with pytest.raises(ValueError, match="code 'cubed' takes no adaptive packets"):
         JobSpec(code="cubed", workers=30, adaptive=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -48,6 +49,7 @@ class Collector:
         poll_interval: float,
         live_workers: Callable[[], set[str]],
         payload_refs: dict[str, Any] | None = None,
+        rows: dict[int, tuple[np.ndarray, Any]] | None = None,
     ):
         self.job = job
         self.placement = placement
@@ -66,6 +68,8 @@ class Collector:
         # data on the cluster: a task's result is a summary; the packet is this future instead
         self.payload_refs = payload_refs
         self.kept: set[str] = set()  # keys of those packet futures handed to the decoder
+        # packets beyond the job's rows (pull execution): packet -> (row, factor pair or None)
+        self.rows = {} if rows is None else rows
 
     # ------------------------------------------------------------ the loop
     def packets(self, completed: Iterable[tuple[Any, Any]], t0: float, name: str) -> Iterator[Packet]:
@@ -129,9 +133,8 @@ class Collector:
             if payload is None:  # released before its delay ran out: nobody asked for it
                 status = "lost"
             elif self.verifier is not None:
-                factors = self.job.encoding.factors
-                status = self.verifier.check(self.job.encoding.generator[w], payload,
-                                             factors=None if factors is None else factors[w])
+                row, pair = self.row_of(w)
+                status = self.verifier.check(row, payload, factors=pair)
             elif not (isinstance(payload, np.ndarray) and payload.shape == tuple(self.job.partition.product_shape)):
                 status = "malformed"
         if status != "ok":
@@ -143,6 +146,13 @@ class Collector:
             self.kept.add(payload.key)
         self.statuses[w] = status
         return Packet(w, t_recv, payload, status)
+
+    def row_of(self, w: int) -> tuple[np.ndarray, Any]:
+        """Packet ``w``'s coefficient row and factor pair (``None``: direct encoding)."""
+        if w in self.rows:
+            return self.rows[w]
+        factors = self.job.encoding.factors
+        return self.job.encoding.generator[w], None if factors is None else factors[w]
 
     def lost_workers(self, now: float) -> list[Packet]:
         """Erasures for pending logical workers whose Dask worker has left the cluster.
@@ -208,13 +218,17 @@ class Arrivals:
 
     ``keys_of[address]``: the task keys meant for that Dask worker; the iteration ends after
     ``len`` of all of them.  (``as_completed`` would stop as soon as the tasks added so far
-    are done.)
+    are done.)  ``keys_of=None``: open-ended (pull execution), until :meth:`close`.
     """
 
-    def __init__(self, keys_of: dict[str, list[str]]):
-        self.keys_of = keys_of
-        self.expected = sum(len(k) for k in keys_of.values())
+    def __init__(self, keys_of: dict[str, list[str]] | None):
+        self.keys_of = keys_of or {}
+        self.expected = sys.maxsize if keys_of is None else sum(len(k) for k in keys_of.values())
         self._queue: queue.Queue = queue.Queue()
+
+    def close(self) -> None:
+        """End the iteration after what is queued now (the job is over)."""
+        self._queue.put(None)
 
     def add(self, future: Any) -> None:
         future.add_done_callback(self._queue.put)
@@ -226,6 +240,8 @@ class Arrivals:
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         for _ in range(self.expected):
             item = self._queue.get()
+            if item is None:
+                return
             if isinstance(item, tuple):
                 yield item
             elif item.status == "finished":

@@ -18,7 +18,7 @@ import numpy as np
 from ..job import Job
 from ..sparse import nbytes
 
-__all__ = ["block_support", "scatter_blocks", "scatter_and_submit"]
+__all__ = ["block_support", "row_blocks", "scatter_blocks", "scatter_and_submit"]
 
 _log = logging.getLogger("uepmm.backends.dask")
 
@@ -93,11 +93,16 @@ def scatter_and_submit(
 
 def block_support(job: Job, worker: int) -> tuple[list[int], list[int]]:
     """Indices of the A and B blocks that logical worker ``worker`` reads."""
-    if job.encoding.factors is not None:
-        alpha, beta = job.encoding.factors[worker]
+    factors = job.encoding.factors
+    return row_blocks(job.partition, job.encoding.generator[worker], None if factors is None else factors[worker])
+
+
+def row_blocks(partition: Any, row: np.ndarray, pair: Any = None) -> tuple[list[int], list[int]]:
+    """Indices of the A and B blocks a packet with coefficient ``row`` (or factor ``pair``) reads."""
+    if pair is not None:
+        alpha, beta = pair
         return np.flatnonzero(alpha).tolist(), np.flatnonzero(beta).tolist()
-    cells = job.encoding.support(worker)
-    pairs = [job.partition.factors(int(k)) for k in cells]
+    pairs = [partition.factors(int(k)) for k in np.flatnonzero(row)]
     return sorted({i for i, _ in pairs}), sorted({j for _, j in pairs})
 
 

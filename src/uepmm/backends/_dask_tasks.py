@@ -19,6 +19,10 @@ Protocol of one job (``job_id``) in each Dask worker process:
    wait in parallel.
 3. :func:`release_job` (deadline passed, or the parameter server stopped early) wakes every
    waiting task of the job; they return ``None`` at once instead of holding their threads.
+   A task computes its product in row slabs (:data:`SLABS`) and stops between two slabs once
+   its job is released or Dask cancelled the task itself (the worker's state for its key is no
+   longer ``executing``), so a released job frees its threads within one slab;
+   :func:`running_count` says how many of a job's tasks are still inside their function.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -42,12 +46,17 @@ __all__ = [
     "start_job",
     "release_job",
     "warm_up",
+    "running_count",
     "KILL_EXIT_CODE",
     "FAULTS",
 ]
 
-#: Test-only fault kinds a task can be told to inject (see ``DaskBackend(faults=...)``).
-FAULTS = ("corrupt", "nan", "raise", "kill", "duplicate")
+#: Test-only fault kinds a task can be told to inject (see ``DaskBackend(faults=...)``); ``"stall"``:
+#: the task never answers (it waits, computing nothing, until it is released or cancelled).
+FAULTS = ("corrupt", "nan", "raise", "kill", "duplicate", "stall")
+#: A task's product is computed in at most this many row slabs (each at least :data:`MIN_SLAB_ROWS` rows).
+SLABS = 8
+MIN_SLAB_ROWS = 64
 #: Exit status of a Dask worker process killed by the ``"kill"`` fault.
 KILL_EXIT_CODE = 73
 
@@ -93,6 +102,7 @@ class _JobGates:
 _LOCK = threading.Lock()
 _JOBS: dict[str, _JobGates] = {}
 _RELEASED: collections.deque[str] = collections.deque(maxlen=4096)  # answers tasks that come late
+_RUNNING: collections.Counter[str] = collections.Counter()  # tasks of each job inside run_logical_worker
 
 
 def _gates(job_id: str) -> _JobGates:
@@ -131,10 +141,32 @@ def release_job(job_id: str) -> bool:
         gates = _JOBS.pop(job_id, None)
         if job_id not in _RELEASED:
             _RELEASED.append(job_id)
+        if gates is not None:
+            gates.released.set()
     if gates is not None:
-        gates.released.set()
         gates.started.set()
     return gates is not None
+
+
+def running_count(job_id: str) -> int:
+    """Tasks of ``job_id`` at work in this process (for ``Client.run``): those that entered their
+    function before the job was released and have not left it.  A task that starts after
+    :func:`release_job` returns at once without counting, so once this is 0 after a release,
+    nothing of the job computes in this process any more."""
+    with _LOCK:
+        return _RUNNING[job_id]
+
+
+def _task_cancelled() -> bool:
+    """Dask no longer wants the task running in this thread (its key was cancelled or released)."""
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+
+        state = get_worker().state.tasks.get(thread_state.key)
+    except Exception:  # noqa: BLE001 (not inside a Dask task: nothing can cancel it)
+        return False
+    return state is None or state.state not in ("executing", "long-running")
 
 
 def warm_up() -> int:
@@ -144,11 +176,33 @@ def warm_up() -> int:
 
 
 # ----------------------------------------------------------------------- the task
-def _compute(spec: TaskSpec, a_blocks: Mapping[int, np.ndarray], b_blocks: Mapping[int, np.ndarray]) -> np.ndarray:
+def _product(spec: TaskSpec, a_blocks: Mapping[int, Any], b_blocks: Mapping[int, Any]) -> np.ndarray:
     if spec.factors is not None:
         alpha, beta = spec.factors
         return factor_product(a_blocks, b_blocks, alpha, beta)
     return coded_product(spec.kind, a_blocks, b_blocks, spec.grid, spec.row)
+
+
+def _compute(
+    spec: TaskSpec, a_blocks: Mapping[int, np.ndarray], b_blocks: Mapping[int, np.ndarray],
+    stop: Callable[[], bool] = lambda: False,
+) -> np.ndarray | None:
+    """The packet, in row slabs of the A blocks (every packet row comes from the same rows of
+    the A blocks it reads); ``None`` if ``stop()`` says so between two slabs."""
+    rows = max(a.shape[0] for a in a_blocks.values())
+    slabs = max(1, min(SLABS, rows // MIN_SLAB_ROWS))
+    if slabs == 1 or any(not isinstance(a, np.ndarray) for a in a_blocks.values()):  # sparse: one piece
+        return _product(spec, a_blocks, b_blocks)
+    bounds = np.linspace(0, rows, slabs + 1).astype(int)
+    out = None
+    for r0, r1 in zip(bounds[:-1], bounds[1:]):
+        if stop():
+            return None
+        part = _product(spec, {i: a[r0:r1] for i, a in a_blocks.items()}, b_blocks)
+        if out is None:
+            out = np.empty((rows, part.shape[1]), dtype=part.dtype)
+        out[r0:r1] = part
+    return out
 
 
 def _damage(payload: np.ndarray, fault: str | None, worker: int) -> np.ndarray:
@@ -174,6 +228,23 @@ def run_logical_worker(
     said) and ``start_lag_seconds`` (start to this task running).
     """
     gates = _gates(spec.job_id)
+    with _LOCK:  # atomic with release_job: a task either counts as running or sees the release
+        if gates.released.is_set():
+            return None, {"compute_seconds": 0.0, "released": True}
+        _RUNNING[spec.job_id] += 1
+    try:
+        return _run(spec, a_blocks, b_blocks)
+    finally:
+        with _LOCK:
+            _RUNNING[spec.job_id] -= 1
+            if _RUNNING[spec.job_id] <= 0:
+                del _RUNNING[spec.job_id]
+
+
+def _run(
+    spec: TaskSpec, a_blocks: Mapping[int, np.ndarray], b_blocks: Mapping[int, np.ndarray]
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    gates = _gates(spec.job_id)
     if spec.gated:
         with _LOCK:
             gates.waiting += 1
@@ -190,9 +261,17 @@ def run_logical_worker(
         if gates.released.wait(max(0.0, spec.delay / 2 - (time.perf_counter() - start))):
             return None, {**info, "compute_seconds": 0.0, "released": True}
         os._exit(KILL_EXIT_CODE)
+    stop = lambda: gates.released.is_set() or _task_cancelled()  # noqa: E731
+    if spec.fault == "stall":  # never answers: waits until released or cancelled
+        while not stop():
+            gates.released.wait(0.01)
+        return None, {**info, "compute_seconds": 0.0, "released": True}
     t_compute = time.perf_counter()
-    payload = _damage(_compute(spec, a_blocks, b_blocks), spec.fault, spec.worker)
+    payload = _compute(spec, a_blocks, b_blocks, stop)
     info["compute_seconds"] = time.perf_counter() - t_compute
+    if payload is None:  # stopped between two slabs
+        return None, {**info, "released": True}
+    payload = _damage(payload, spec.fault, spec.worker)
     info["ready_seconds"] = time.perf_counter() - start
     left = spec.delay - (time.perf_counter() - start)
     info["released"] = gates.released.wait(left) if left > 0 else gates.released.is_set()

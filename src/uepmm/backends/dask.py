@@ -28,6 +28,11 @@
    a summary of it (:mod:`uepmm.backends._dask_decode`); the decoder combines the futures.
 
 Packet times are wall-clock seconds since the start; ``last_report`` has the details.
+
+That is the *pinned* execution.  ``DaskBackend(execution="pull")`` pins nothing: the
+processes pull packets in importance order, a few each at a time, adaptive packets and
+Spark/cubed copies run for real (:mod:`uepmm.backends._dask_pull`); ``execution="auto"``
+(the default) pulls when the job has no model delays (``latency=None``) and pins otherwise.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from ..verification import PacketVerifier
 from ._dask_backups import DaskBackups
 from ._dask_collect import Arrivals, Collector
 from ._dask_decode import cluster_verifier, is_cluster_job, place_blocks, summarize
+from ._dask_pull import PullExecution
 from ._dask_scatter import block_support, scatter_and_submit, scatter_blocks
 from ._dask_tasks import (
     FAULTS,
@@ -73,7 +79,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "backend='dask' needs dask.distributed; install it with `pip install 'uepmm[dask]'`"
     ) from exc
 
-__all__ = ["DEFAULT_TIME_UNIT", "FAULTS", "KILL_EXIT_CODE", "DaskBackend", "DaskConnectionError"]
+__all__ = ["DEFAULT_TIME_UNIT", "EXECUTIONS", "FAULTS", "KILL_EXIT_CODE", "DaskBackend", "DaskConnectionError"]
+
+#: How packets reach the processes (``DaskBackend(execution=...)``).
+EXECUTIONS = ("auto", "pinned", "pull")
 
 #: The delay of a logical worker whose model time is ``inf`` (it answers only if never released).
 _NEVER_SECONDS = 1e9
@@ -107,7 +116,13 @@ class DaskBackend:
     poll_interval : seconds between checks that the Dask workers are still alive.
     start_timeout : most seconds to wait for all tasks to reach the start line (then the
         clock starts anyway and ``report["start_timed_out"]`` is True).
-    faults : test-only fault injection, ``{"corrupt"|"nan"|"raise"|"kill"|"duplicate": [w, ...]}``.
+    faults : test-only fault injection, ``{"corrupt"|"nan"|"raise"|"kill"|"duplicate"|"stall": [w, ...]}``
+        (pull execution: by packet, the job's rows; packets sent later carry no fault).
+    execution : ``"pinned"`` (logical workers pinned round robin, model delays on a common
+        clock: this module's docstring), ``"pull"`` (no pinning: processes pull packets in
+        importance order, adaptive packets and Spark/cubed copies run for real;
+        :mod:`uepmm.backends._dask_pull`, needs a job without model delays) or ``"auto"``
+        (default: pull for a job without model delays, ``latency=None``, else pinned).
 
     Use ``with DaskBackend(...) as backend:`` to keep an embedded cluster (or a client
     made from ``address``) across jobs; otherwise it is closed when the job ends.
@@ -130,6 +145,7 @@ class DaskBackend:
         poll_interval: float = 0.1,
         start_timeout: float = 10.0,
         faults: Mapping[str, Iterable[int]] | None = None,
+        execution: str = "auto",
     ):
         if client is not None and address is not None:
             raise ValueError("give either client= (an existing dask.distributed.Client) or address=, not both")
@@ -160,6 +176,12 @@ class DaskBackend:
         self.poll_interval = positive_float(poll_interval, "poll_interval")
         self.start_timeout = positive_float(start_timeout, "start_timeout")
         self.faults = _check_faults(faults)
+        if execution not in EXECUTIONS:
+            raise ValueError(
+                f"execution must be one of {', '.join(map(repr, EXECUTIONS))} (how packets reach the processes), "
+                f"got {execution!r}"
+            )
+        self.execution = execution
         self.last_report: dict[str, Any] = {}
         self._owned_client: Any = None
         self._owned_cluster: Any = None
@@ -230,17 +252,59 @@ class DaskBackend:
             bad = [w for w in members if not 0 <= w < W]
             if bad:
                 raise ValueError(f"faults[{kind!r}] names workers {bad}, but the job has workers 0..{W - 1}")
+        execution = self.execution_for(job)
         client, mode = self._acquire(2 * W if job.copy_times is not None else W)  # backup copies: threads to spare
         try:
-            yield from self._run(job, client, mode)
+            if execution == "pull":
+                job_id = f"uepmm-{uuid.uuid4().hex[:16]}"
+                self.last_report = {"cluster": mode, "time_unit": self.time_unit, "job_id": job_id,
+                                    "execution": "pull"}
+                run = PullExecution(self, client, job, job_id, self.last_report, lambda: _worker_threads(client))
+                yield from run.packets()
+            else:
+                yield from self._run(job, client, mode)
         finally:
             if not self._persistent and mode != "client":
                 self.close()
 
+    def execution_for(self, job: Job) -> str:
+        """``"pull"`` or ``"pinned"``: how this backend runs ``job`` (``execution="auto"``: pull when the
+        job has no model delays and no hedging copies); a clear error for a job one of them cannot run.
+
+        Examples
+        --------
+        >>> import numpy as np, uepmm
+        >>> from uepmm.backends.dask import DaskBackend
+        >>> A, B = np.ones((4, 6)), np.ones((6, 4))
+        >>> job = uepmm.plan_job(A, B, code="mds", partition="cxr", blocks=2, workers=3, latency=None).job
+        >>> DaskBackend().execution_for(job), DaskBackend(execution="pinned").execution_for(job)
+        ('pull', 'pinned')
+        """
+        times = np.asarray(job.times, dtype=np.float64)
+        delays = bool(np.any(times[np.isfinite(times)] > 0))  # late speculation: the spares' rows are inf
+        needs_pull = job.live is not None or job.late_rule is not None
+        if self.execution == "pinned" and needs_pull:
+            what = "adaptive packets" if job.live is not None else "late speculation (Spark, cubed)"
+            raise ValueError(f"{what} run on Dask by pull execution only: use DaskBackend(execution='pull' or 'auto')")
+        if self.execution == "pull" and job.copy_times is not None:
+            raise ValueError(
+                "code 'speculative' runs its hedging copies pinned (execution='pinned' or 'auto'); pull execution "
+                "has the same copy rule as code='uncoded' with adaptive=True"
+            )
+        if self.execution == "pull" and delays:
+            raise ValueError(
+                "execution='pull' runs packets as fast as the cluster computes them, without model delays: plan the "
+                "job with latency=None, or use execution='pinned' for the latency model's delays"
+            )
+        if self.execution != "auto":
+            return self.execution
+        return "pull" if needs_pull or not (delays or job.copy_times is not None) else "pinned"
+
     def _run(self, job: Job, client: Any, mode: str) -> Iterator[Packet]:
         """Place, scatter, submit, start, then collect until the deadline (module docstring)."""
         job_id = f"uepmm-{uuid.uuid4().hex[:16]}"
-        report: dict[str, Any] = {"cluster": mode, "time_unit": self.time_unit, "job_id": job_id}
+        report: dict[str, Any] = {"cluster": mode, "time_unit": self.time_unit, "job_id": job_id,
+                                  "execution": "pinned"}
         self.last_report = report
         t_setup = time.perf_counter()
         nthreads, slots, placement = self._place(client, job.workers)
@@ -348,11 +412,17 @@ class DaskBackend:
                 RuntimeWarning,
                 stacklevel=5,  # the caller of the code that iterates the packets
             )
-        warm = _WARM.setdefault(client, set())
-        if set(placement) - warm:  # imports the task module before anything is timed (once per Dask worker)
-            client.run(warm_up, workers=sorted(set(placement) - warm))
-            warm.update(placement)
+        self._warm(client, placement)
         return nthreads, slots, placement
+
+    @staticmethod
+    def _warm(client: Any, addresses: Iterable[str]) -> None:
+        """Import the task module on Dask workers not warmed yet, before anything is timed (once each)."""
+        warm = _WARM.setdefault(client, set())
+        new = sorted(set(addresses) - warm)
+        if new:
+            client.run(warm_up, workers=new)
+            warm.update(new)
 
     def _submit(
         self, client: Any, job: Job, job_id: str, placement: list[str], refs: dict, delays: np.ndarray,
@@ -469,9 +539,9 @@ def _check_faults(faults: Mapping[str, Iterable[int]] | None) -> dict[str, froze
         except TypeError:
             raise TypeError(f"faults[{kind!r}] must be a list of logical worker indices, got {members!r}") from None
         out[kind] = frozenset(workers)
-    hit = [w for kind in ("corrupt", "nan", "raise", "kill") for w in out.get(kind, ())]
+    hit = [w for kind in ("corrupt", "nan", "raise", "kill", "stall") for w in out.get(kind, ())]
     if len(hit) != len(set(hit)):
-        raise ValueError("a logical worker can be given at most one of the faults corrupt, nan, raise, kill")
+        raise ValueError("a logical worker can be given at most one of the faults corrupt, nan, raise, kill, stall")
     return out
 
 

@@ -125,6 +125,10 @@ class Code:
     adaptive_rule: str | None = None
     #: Why the Dask backend cannot run the code (``None``: it can); ``JobSpec(backend="dask")`` says so.
     simulator_only: str | None = None
+    #: Why the Dask backend runs the code only by pull execution (``latency=None``), or ``None``.
+    needs_pull: str | None = None
+    #: Late speculation (:class:`uepmm.codes.speculative.LateRule`) the code runs, or ``None``.
+    late_rule = None
     #: Why the code takes no adaptive packets (the error ``JobSpec(adaptive=True)`` raises).
     adaptive_refusal = "it has no rule for a next packet"
 

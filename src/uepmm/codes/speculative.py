@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,6 +215,26 @@ class LateRule:
             return None
         return max(self.multiplier * statistics.median(durations), self.min_time)
 
+    def due(self, now: float, tasks: int, durations: list[float], running: Mapping[int, float]) -> list[int]:
+        """The tasks that get their copy at ``now``: of ``running`` (task -> start of its attempt, tasks
+        without a copy yet), those that have run longer than :meth:`threshold` (strictly), in task order.
+
+        The one decision, shared by :func:`late_backup_schedule` and the Dask backend's pull execution.
+
+        Examples
+        --------
+        Spark, 4 tasks, 3 finished in 1.0, 2.0 and 3.0 s: the median is 2.0, so a task gets its copy
+        once it has run longer than 3.0 s:
+
+        >>> from uepmm.codes.speculative import SPARK
+        >>> SPARK.due(3.5, 4, [1.0, 2.0, 3.0], {3: 0.0}), SPARK.due(3.5, 4, [1.0, 2.0, 3.0], {3: 1.0})
+        ([3], [])
+        """
+        threshold = self.threshold(tasks, durations)
+        if threshold is None:
+            return []
+        return sorted(k for k, start in running.items() if now - start > threshold)
+
 
 #: Spark (``spark.speculation``): every 100 ms, once 75 % of the tasks finished, one copy of each
 #: task running longer than 1.5× the median finished duration (and than 100 ms); the loser is killed.
@@ -271,13 +292,12 @@ def late_backup_schedule(
             continue
         threshold = rule.threshold(K, durations)
         waiting = [k for k in range(K) if math.isinf(finish[k]) and not copied[k]]
-        if threshold is not None:
-            for k in waiting:
-                if check > threshold and np.any(~busy):  # every task started at 0: its runtime is ``check``
-                    worker = int(np.flatnonzero(~busy)[0])
-                    copied[k] = True
-                    launches.append((check, k, worker))
-                    launch(k, worker, check)
+        for k in rule.due(check, K, durations, dict.fromkeys(waiting, 0.0)):  # every task started at 0
+            if np.any(~busy):
+                worker = int(np.flatnonzero(~busy)[0])
+                copied[k] = True
+                launches.append((check, k, worker))
+                launch(k, worker, check)
         # the next check that can launch anything: skip the ones before it (the rule only changes at completions)
         nxt = min(attempts)[0]
         if threshold is not None and waiting and np.any(~busy):
@@ -293,7 +313,13 @@ class _LateSpeculation(Speculative):
 
     rule = SPARK
     backup_copies = False
-    simulator_only = "the Dask backend runs speculative copies only by the hedging rule of code 'speculative'"
+    #: on Dask: the tasks pulled by the processes, copies launched by :attr:`rule` on measured durations
+    needs_pull = "its copies are launched on measured task durations, by the Dask backend's pull execution"
+
+    @property
+    def late_rule(self) -> LateRule:
+        """The rule that launches the copies (the Dask backend's pull execution runs it for real)."""
+        return self.rule
 
     def response_times(self, units: np.ndarray, omega: float) -> np.ndarray:
         K, W = units.shape
