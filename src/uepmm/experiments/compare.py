@@ -41,10 +41,10 @@ from .._validation import as_matrix, positive_int
 from ..api import coded_matmul, plan_job
 from ..codes import CODES
 from ..decoders import DecodeContext, decoder_for_code, make_decoder
-from ..design.auto import auto_code
 from ..draw import draw_job
 from ..loss import BlockLoss
 from ..matrices import check_pair
+from ..planning import classes_and_code
 from ..scheme import SCHEMES, Scheme
 from ..spec import JobSpec
 from .engine_curves import trial_seed
@@ -131,14 +131,15 @@ def fast_losses(
     job, layout = plan.job, plan.job.partition
     if pricing is None:
         pricing = BlockLoss(layout, layout.block_products(job.a_blocks, job.b_blocks))
-    # one code for every deadline, or (gamma="auto") the code designed for each deadline
+    # one code for every deadline, or (gamma="auto") the code designed for each deadline (a designed class
+    # rule, e.g. classes="rectangles-auto": the class table too)
     if spec.auto_gamma:
-        codes = [auto_code(spec.with_(deadline=float(t)), plan.classes, plan.energies) for t in deadlines]
+        designs = [classes_and_code(spec.with_(deadline=float(t)), plan.scores, plan.energies) for t in deadlines]
     else:
-        codes = [plan.code] * deadlines.size
+        designs = [(plan.classes, plan.code)] * deadlines.size
     groups: dict[int, list[int]] = {}
-    for i, code in enumerate(codes):
-        groups.setdefault(next(j for j, c in enumerate(codes) if c == code), []).append(i)
+    for i, design in enumerate(designs):
+        groups.setdefault(next(j for j, d in enumerate(designs) if d == design), []).append(i)
     decoder = decoder_for_code(plan.code, spec.decoder_object)
     # the job at each deadline (the unbiased decoder's arrival model under cost="work" depends on it)
     timed = [spec.with_(deadline=float(t)) for t in deadlines] if spec.cost == "work" else [spec] * deadlines.size
@@ -146,8 +147,8 @@ def fast_losses(
     total = pricing.total
     for j in range(trials):
         for first, members in groups.items():
-            code = codes[first]
-            drawn = draw_job(spec, plan.classes, trial_seed(seed, j), layout, code)
+            classes, code = designs[first]
+            drawn = draw_job(spec, classes, trial_seed(seed, j), layout, code)
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]
             counts = np.searchsorted(times, deadlines[members], side="right")
@@ -157,7 +158,7 @@ def fast_losses(
             for i, n in zip(members, counts):
                 key = (int(n), i if spec.cost == "work" else -1)
                 if key not in cache:
-                    context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, plan.classes, plan.scores,
+                    context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, classes, plan.scores,
                                             None, plan.energies, code, plan.gram, spec=timed[i])
                     M = decoder.reconstruction(rows[:n], recovered_after[n], context)
                     cache[key] = pricing.reconstruction_loss(M) / total if total > 0 else 0.0
