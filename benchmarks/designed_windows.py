@@ -1,6 +1,6 @@
 """Designed windows against the fixed default structures (issue #17 item 2; docs/design-gamma.md, "Designed windows").
 
-One command (about 5 minutes on one loaded core; the designs dominate):
+One command (about 8 minutes on the shared 2-core machine under load; the r×c designs dominate):
 
     PYTHONPATH=src python benchmarks/designed_windows.py [--trials 100] [--seeds 0,1,2] [--out DIR]
 
@@ -15,11 +15,17 @@ trials (:func:`uepmm.experiments.compare.fast_losses`), for
 
 with the chosen structure, its design objective and the default's, and the cold-cache design time
 of each (setting, seed, deadline) in ms (:func:`uepmm.design.windows.design_windows`).
+
+``--exhaustive`` (about 3 minutes) instead writes ``exhaustive_sizes.csv``: on the Sec. VI c×r matrices
+(seed 0, NOW, LMMSE, ``cost="work"``), the design objective of every composition ``(k_1, ..., k_L)`` of
+K = 9 with ``L <= 4`` and of the singletons (94 structures), to check that ``ClassSizes("auto")``'s 19
+candidates (non-decreasing sizes) hold the best one.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -81,14 +87,51 @@ def run(trials: int, seeds: list[int]) -> list[dict]:
     return rows
 
 
+def exhaustive_sizes() -> list[dict]:
+    """Design objective of every composition of K = 9 into at most 4 classes, and of the singletons."""
+    from uepmm.design import design_gamma
+    from uepmm.design.auto import AUTO_TRIALS, class_energies, energy_key
+    from uepmm.importance import ClassSizes, classes_by_rank
+
+    spec = base_spec("cxr").with_(code="now", classes="sizes-auto", decoder="lmmse", gamma="auto")
+    A, B = workload_matrices("sec6", "cxr", seed=0)
+    plan = plan_job(A, B, spec.with_(deadline=float("inf")), seed=0)
+    compositions = [(1,) * 9]
+    for cuts in itertools.product((0, 1), repeat=8):  # a cut after position i ends a class
+        sizes = np.diff([0, *[i + 1 for i, c in enumerate(cuts) if c], 9]).tolist()
+        if len(sizes) <= 4:
+            compositions.append(tuple(sizes))
+    candidates = {rule.counts for rule in ClassSizes("auto").for_layout("cxr", (9, 1)).candidates()}
+    rows = []
+    for t in DEADLINES:
+        for counts in compositions:
+            table = classes_by_rank(plan.scores, counts)
+            design = design_gamma("now", counts, energy_key(class_energies(plan.energies, table)), 30,
+                                  spec.latency, t, omega=spec.omega_value, partition="cxr", decoder="lmmse",
+                                  cost="work", trials=AUTO_TRIALS)
+            rows.append({"deadline": t, "counts": " ".join(map(str, counts)), "candidate": int(counts in candidates),
+                         "objective": design.expected_loss})
+        here = [r for r in rows if r["deadline"] == t]
+        best = min(here, key=lambda r: r["objective"])
+        best_candidate = min((r for r in here if r["candidate"]), key=lambda r: r["objective"])
+        print(f"t = {t}: best of {len(here)} ({best['counts']}) {best['objective']:.6g}, best candidate "
+              f"({best_candidate['counts']}) {best_candidate['objective']:.6g}", file=sys.stderr, flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--exhaustive", action="store_true", help="the c×r check of every composition instead")
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures" / "designed_windows"))
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.exhaustive:
+        write_csv(out / "exhaustive_sizes.csv", exhaustive_sizes())
+        print(f"wrote {out / 'exhaustive_sizes.csv'}", file=sys.stderr)
+        return
     rows = run(args.trials, [int(s) for s in args.seeds.split(",")])
     write_csv(out / "designed_windows.csv", rows)
     print(f"wrote {out / 'designed_windows.csv'}", file=sys.stderr)
