@@ -63,6 +63,7 @@ def test_a_known_best_rectangle_chain_is_picked_through_plan_job():
     assert result.rule.windows == ((1, 2), (2, 2)) and result.structure == "1x2, 2x2"
     assert plan.classes == result.classes == Rectangles(((1, 2), (2, 2))).for_layout("rxc", (2, 2)).table(plan.scores)
     assert plan.code == result.code and result.expected_loss < 0.75 * result.default_loss
+    assert coded_matmul(A, B, spec, seed=1).classes == result.classes  # the result carries the chosen table
     for rule in spec.classes.candidates()[1:]:  # decoder zero: Theorem 1, no screen, every candidate designed
         if rule.windows != ((1, 2), (2, 2)):
             table = rule.table(plan.scores)
