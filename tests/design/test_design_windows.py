@@ -131,3 +131,16 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="needs a designed class rule"):
         windows.design_windows(JobSpec(code="now", classes="singletons", gamma="auto", deadline=1.0),
                                np.ones(9), np.ones(9))
+
+
+def test_product_energy_is_the_monte_carlo_prior():
+    setting = dict(workers=8, latency=Exponential(1.0), deadline=0.8, omega=0.5, decoder="lmmse", trials=64)
+    plain = design_gamma("ew", (1, 2), (4.0, 1.0), **setting)
+    repeated = design_gamma("ew", (1, 2), (4.0, 1.0), product_energy=(4.0, 1.0, 1.0), **setting)
+    assert repeated == plain  # each class's energy repeated: the same draws, the same design
+    spread = design_gamma("ew", (1, 2), (4.0, 1.0), product_energy=(4.0, 1.9, 0.1), **setting)
+    assert spread.expected_loss < plain.expected_loss  # LMMSE learns the heavier member of class 2 first
+    with pytest.raises(ValueError, match="class means .* differ from class_energy"):
+        design_gamma("ew", (1, 2), (4.0, 1.0), product_energy=(4.0, 2.0, 1.0), **setting)
+    with pytest.raises(ValueError, match="product_energy must be 3 finite energies > 0"):
+        design_gamma("ew", (1, 2), (4.0, 1.0), product_energy=(4.0, 1.0), **setting)

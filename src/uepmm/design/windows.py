@@ -10,9 +10,11 @@ for the job's workers, latency, ``Ω``, deadline, cost and decoder.  The (struct
 expected loss wins; ties keep the earlier candidate (the default structure comes first).
 
 Every candidate's objective is normalised by the same ``E||C||_F^2`` (the class totals add up to the
-job's), so the objectives compare across structures.  Within a class the objective takes every
-sub-product at the class mean energy: exact for the zero-fill objectives, and for LMMSE an upper
-bound-like simplification that favours finer classes a little (singletons are modelled exactly).
+job's), so the objectives compare across structures.  The LMMSE Monte Carlo (EW) uses every
+sub-product's own energy as its prior (``design_gamma(product_energy=...)``): with the class mean
+energy for every member it overstates the loss of a class whose energies spread, and a finer structure
+would win on the model alone.  The closed-form objectives keep the class means (exact for zero fill;
+for NOW's LMMSE the same simplification, exact for singletons).
 
 Cost.  Closed-form objectives (NOW, zero fill) are designed for every candidate.  The Monte Carlo
 objective (EW with LMMSE, :data:`AUTO_TRIALS` draws, about 1-2 s per design at ``W = 30``) is
@@ -105,8 +107,8 @@ def design_windows(spec, scores: np.ndarray, energies: np.ndarray) -> WindowsDes
         return WindowsDesign(candidates[0], tables[0], default_code, math.nan, candidates[0], tables[0],
                              default_code, math.nan, len(candidates), 0)
     decoder = "lmmse" if spec.decoder_object.needs_energies else "zero"
-    keys = [_problem_key(spec, table, energies, decoder) for table in tables]
     monte_carlo = decoder == "lmmse" and code.expanding  # as gamma_loss: NOW's LMMSE loss is closed form
+    keys = [_problem_key(spec, table, energies, decoder, monte_carlo) for table in tables]
     screen = [_design(*key, SCREEN_TRIALS if monte_carlo else AUTO_TRIALS)[1] for key in keys]
     finalists = [0, *[i for i in np.argsort(screen, kind="stable").tolist() if i != 0][:FINALISTS]]
     final = {i: _design(*keys[i], AUTO_TRIALS) for i in (finalists if monte_carlo else range(len(keys)))}
@@ -121,25 +123,40 @@ def _code(code: Code, table: ClassTable, gamma: tuple[float, ...]) -> Code:
     return type(code)(gamma if table.num_classes > 1 else (1.0,))
 
 
-def _problem_key(spec, table: ClassTable, energies: np.ndarray, decoder: str) -> tuple:
-    """The arguments of :func:`_design` for one candidate table (as :func:`uepmm.design.auto.auto_code`'s)."""
+def _problem_key(spec, table: ClassTable, energies: np.ndarray, decoder: str, per_product: bool) -> tuple:
+    """The arguments of :func:`_design` for one candidate table (as :func:`uepmm.design.auto.auto_code`'s).
+
+    ``per_product`` (the LMMSE Monte Carlo): every sub-product's energy, relative to the largest and rounded
+    as :func:`~uepmm.design.auto.energy_key`, in class order, and the class energies their class means; else
+    the class energies' key and no per-product energies."""
     L = table.num_classes
+    products = None
+    if per_product:
+        cls = table.as_array()
+        order = np.lexsort((-energies, cls))  # class by class, heaviest first
+        top = float(energies.max()) if energies.max() > 0 else 1.0
+        products = energy_key(np.maximum(energies[order], 1e-12 * top))
+        means = np.add.reduceat(np.asarray(products), np.cumsum((0, *table.counts[:-1]))) / np.asarray(table.counts)
+        class_key = tuple(float(m) for m in means)
+    else:
+        class_key = energy_key(class_energies(energies, table))
     work = mds_work = None
     if spec.cost == "work":  # the windows' own work (the factor form costs one product per packet)
         if spec.encoding == "factor":
             work, mds_work = (1,) * L, 1
         else:
             work, mds_work = window_work(spec.code_object.name, table, spec.partition, spec.grid)
-    return (spec.code_object.name, table.counts, energy_key(class_energies(energies, table)), spec.workers,
-            spec.latency, float(spec.deadline), spec.omega_value, spec.partition, decoder, spec.cost, work, mds_work)
+    return (spec.code_object.name, table.counts, class_key, spec.workers, spec.latency, float(spec.deadline),
+            spec.omega_value, spec.partition, decoder, spec.cost, work, mds_work, products)
 
 
 @functools.lru_cache(maxsize=4096)
 def _design(code, counts, energies, workers, latency, deadline, omega, partition, decoder, cost, work, mds_work,
-            trials) -> tuple[tuple[float, ...], float]:
+            products, trials) -> tuple[tuple[float, ...], float]:
     """``(Γ, expected loss)`` of :func:`uepmm.design.design_gamma` (cached)."""
     from .gamma import design_gamma
 
     design = design_gamma(code, counts, energies, workers, latency, deadline, omega=omega, partition=partition,
-                          decoder=decoder, trials=trials, cost=cost, work=work, mds_work=mds_work)
+                          decoder=decoder, trials=trials, cost=cost, work=work, mds_work=mds_work,
+                          product_energy=products)
     return tuple(float(g) for g in design.gamma), float(design.expected_loss)
