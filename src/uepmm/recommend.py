@@ -251,7 +251,7 @@ def _rank(
     predictions = []
     for scheme, spec in candidates:
         t1 = time.perf_counter()
-        plan = plan_from_order(spec.with_(deadline=math.inf), layout, order, energies if needs_energies(spec)
+        plan = plan_from_order(spec, layout, order, energies if needs_energies(spec)
                                else None, *blocks, dtype, trial_seed(seed, 0))
         losses, decoder = replay_losses(plan, [spec.deadline], trials, seed, pricing)
         classes, code = classes_and_code(spec, plan.scores, plan.energies) if spec.auto_gamma else \

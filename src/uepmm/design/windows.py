@@ -53,9 +53,10 @@ class WindowsDesign:
     ``rule``: the chosen fixed structure (a bound :class:`~uepmm.importance.Rectangles` or
     :class:`~uepmm.importance.ClassSizes`); ``classes``: its class table for this job; ``code``: the
     code with the designed ``Γ``; ``expected_loss``: the design objective there (NaN without a
-    deadline or latency model: every structure is exact then); ``default_*``: the same for the rule's
-    default structure (its first candidate); ``candidates``: structures tried; ``designs``: distinct
-    designs made for them (candidates with equal class sizes, energies and works share one).
+    finite deadline or a latency model: no structure is chosen then, the default is used);
+    ``default_*``: the same for the rule's default structure (its first candidate); ``candidates``:
+    structures tried; ``designs``: distinct designs made for them (candidates with equal class sizes,
+    energies and works share one).
     """
 
     rule: ClassRule
@@ -103,7 +104,8 @@ def design_windows(spec, scores: np.ndarray, energies: np.ndarray) -> WindowsDes
     candidates = rule.candidates()
     tables = [candidate.table(scores) for candidate in candidates]
     if spec.latency is None or not math.isfinite(spec.deadline) or spec.deadline <= 0:
-        default_code = auto_code(spec, tables[0], energies)  # every Γ (and structure) is exact: the default
+        # no deadline to choose a structure for: the default structure (deadline=inf: its Γ designed for all W packets)
+        default_code = auto_code(spec, tables[0], energies)
         return WindowsDesign(candidates[0], tables[0], default_code, math.nan, candidates[0], tables[0],
                              default_code, math.nan, len(candidates), 0)
     decoder = "lmmse" if spec.decoder_object.needs_energies else "zero"
