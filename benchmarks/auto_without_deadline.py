@@ -27,19 +27,23 @@ from uepmm.matrices import workload_matrices  # noqa: E402
 from uepmm.planning import plan_job  # noqa: E402
 from uepmm.scheme import SCHEMES  # noqa: E402
 
-ROWS = (("cxr", "now+"), ("cxr", "ew+"), ("cxr", "now-singletons"), ("rxc", "now+"), ("rxc", "ew+"),
-        ("rxc", "ew-rect"), ("rxc", "now-singletons"))
+ROWS = (("cxr", "now+"), ("cxr", "ew+"), ("cxr", "now-singletons"), ("cxr", "ew-matdot"), ("rxc", "now+"),
+        ("rxc", "ew+"), ("rxc", "ew-rect"), ("rxc", "now-singletons"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--schemes", default=None, help="comma-separated scheme names (default: all rows)")
     args = parser.parse_args()
+    names = None if args.schemes is None else set(args.schemes.split(","))
     import uepmm
 
     print(f"uepmm from {Path(uepmm.__file__).parent}")
     for partition, name in ROWS:
+        if names is not None and name not in names:
+            continue
         spec = SCHEMES[name].spec(partition=partition, blocks=9 if partition == "cxr" else (3, 3), workers=30,
                                   omega=9 / 30, cost="work", deadline=math.inf)
         means, gammas = [], []

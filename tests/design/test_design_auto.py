@@ -169,33 +169,36 @@ def test_energy_key_is_within_half_a_step_of_every_ratio():
         np.testing.assert_array_equal(key, np.log10(10.0**expected))
 
 
-def test_auto_training_is_deterministic_whatever_the_cache_holds():
-    """The same seed gives the same run whether the designs come from the cache or are made anew."""
+def _train_auto(steps):
+    """Parameters after ``steps`` SGD steps of a two-layer net coded with ``gamma="auto"`` (NOW c×r, zero fill)."""
     torch = pytest.importorskip("torch")
-    from uepmm.design import auto
     from uepmm.nn import CodedLinear, CodingConfig
 
     config = CodingConfig(code="now", partition="cxr", blocks=9, workers=15, deadline=0.6, gamma="auto",
                           decoder="zero", class_counts=(1, 2, 6))
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(27, 20, generator=gen), torch.randn(27, 9, generator=gen)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(CodedLinear(20, 18, coding=config, seed=3), torch.nn.Tanh(),
+                              CodedLinear(18, 9, coding=config, seed=3, layer_index=1))
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+    return [p.detach().clone() for p in net.parameters()]
 
-    def run():
-        torch.manual_seed(0)
-        net = torch.nn.Sequential(CodedLinear(20, 18, coding=config, seed=3), torch.nn.Tanh(),
-                                  CodedLinear(18, 9, coding=config, seed=3, layer_index=1))
-        opt = torch.optim.SGD(net.parameters(), lr=0.05)
-        for _ in range(6):
-            opt.zero_grad()
-            torch.nn.functional.mse_loss(net(x), y).backward()
-            opt.step()
-        return [p.detach().clone() for p in net.parameters()]
+
+def test_auto_training_is_deterministic_whatever_the_cache_holds():
+    """The same seed gives the same run whether the designs come from the cache or are made anew."""
+    torch = pytest.importorskip("torch")
+    from uepmm.design import auto
 
     auto._designed.cache_clear()
-    fresh = run()
+    fresh = _train_auto(6)
     made = auto._designed.cache_info().misses
     assert made >= 1
-    cached = run()  # every design from the cache
+    cached = _train_auto(6)  # every design from the cache
     assert auto._designed.cache_info().misses == made
     for a, b in zip(fresh, cached):
         assert torch.equal(a, b)
@@ -266,25 +269,12 @@ def test_auto_training_is_the_same_with_designs_made_ahead(monkeypatch):
     """Designs made ahead in the worker process change when a design is made, never what a product gets."""
     torch = pytest.importorskip("torch")
     from uepmm.design import auto
-    from uepmm.nn import CodedLinear, CodingConfig, lean
-
-    config = CodingConfig(code="now", partition="cxr", blocks=9, workers=15, deadline=0.6, gamma="auto",
-                          decoder="zero", class_counts=(1, 2, 6))
-    gen = torch.Generator().manual_seed(0)
-    x, y = torch.randn(27, 20, generator=gen), torch.randn(27, 9, generator=gen)
+    from uepmm.nn import lean
 
     def run(ahead):
         monkeypatch.setattr(lean, "AHEAD", ahead)
         auto._designed.cache_clear()
-        torch.manual_seed(0)
-        net = torch.nn.Sequential(CodedLinear(20, 18, coding=config, seed=3), torch.nn.Tanh(),
-                                  CodedLinear(18, 9, coding=config, seed=3, layer_index=1))
-        opt = torch.optim.SGD(net.parameters(), lr=0.05)
-        for _ in range(8):
-            opt.zero_grad()
-            torch.nn.functional.mse_loss(net(x), y).backward()
-            opt.step()
-        return [p.detach().clone() for p in net.parameters()], auto._designed.cache_info()
+        return _train_auto(8), auto._designed.cache_info()
 
     try:
         plain, plain_info = run(False)

@@ -22,6 +22,18 @@ step; it designs a few dozen times, mostly in its first hundred steps, and every
 product is a cache hit of some tens of microseconds (docs/design-gamma.md, "The design cache
 of gamma="auto"", has the measurements).  The LMMSE objective uses :data:`AUTO_TRIALS`
 Monte Carlo draws (fewer than the CLI's default) to stay fast.
+
+Designs made ahead (``auto_code(..., ahead=True)``; training with ``uepmm.nn.lean.AHEAD = True``):
+when a class energy ratio is within :data:`AHEAD_MARGIN` decades of its cell's edge, the design of
+the cell across (and of the corners, for several such ratios) is sent to a worker process
+(``fork``; none on platforms without it), at most :data:`AHEAD_PENDING` at a time.  A product whose
+cell was sent takes that design, waiting for it if it is still running; the design is
+:func:`_design` of the same key either way, so what a product gets never depends on it.  It moves
+designs off the step, not out of the run: measured, it spends more CPU in the worker than it saves
+the step, and it is off by default (docs/design-gamma.md).
+
+Without a deadline (``deadline=inf``) ``Γ`` is designed for all ``W`` packets arriving
+(:data:`ALL_ARRIVE`): :func:`auto_code`.
 """
 
 from __future__ import annotations
