@@ -59,7 +59,9 @@ def train(data, scheme, partition, deadline, gamma, steps, seed=0, energies=None
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     per_epoch = len(Y) // 64
     auto._designed.cache_clear()
-    times, designs = np.empty(steps), np.zeros(steps, dtype=int)
+    worker_start = _worker_cpu()
+    times, walls, designs = np.empty(steps), np.empty(steps), np.zeros(steps, dtype=int)
+    waits = np.zeros(steps, dtype=int)
     original = lean._class_aware_encoding
     step = [0]
     if energies is not None:
@@ -77,16 +79,34 @@ def train(data, scheme, partition, deadline, gamma, steps, seed=0, energies=None
                 order = torch.from_numpy(_epoch_order(seed, s // per_epoch, len(Y)))
             idx = order[(s % per_epoch) * 64:(s % per_epoch + 1) * 64]
             x, y = X[idx], Y[idx]
-            before = auto._designed.cache_info().misses
-            start = time.process_time()
+            before = auto._designed.cache_info()
+            start, wall = time.process_time(), time.perf_counter()
             opt.zero_grad(set_to_none=True)
             nn.functional.cross_entropy(model(x), y).backward()
             opt.step()
-            times[s] = time.process_time() - start
-            designs[s] = auto._designed.cache_info().misses - before
+            times[s], walls[s] = time.process_time() - start, time.perf_counter() - wall
+            after = auto._designed.cache_info()
+            designs[s] = (after.misses - after.ahead) - (before.misses - before.ahead)  # designed in the step
+            waits[s] = after.waited - before.waited
     finally:
         lean._class_aware_encoding = original
-    return times, designs
+    info = auto._designed.cache_info()
+    return times, designs, dict(walls=walls, waits=waits, ahead=info.ahead, speculative=info.speculative,
+                                worker_cpu=_worker_cpu() - worker_start)
+
+
+def _worker_cpu():
+    """CPU seconds of the design worker process so far (Linux /proc; 0 without one)."""
+    worker = auto._designed._worker
+    if worker is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{worker.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    import os
+
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def penalty(config, energies, n, rng):
@@ -143,7 +163,7 @@ def cells(records, warmup):
     ratios = [np.log10(e / e.max()) for _, _, e in records]
     early = [r for s, r in zip(steps, ratios) if s < warmup]
     print(f"{len(records)} designed-for products; designs (after step {warmup}) under other keys:")
-    for step, floor in ((0.25, -12.0), (0.25, -3.0), (0.5, -3.0)):
+    for step, floor in ((0.25, -12.0), (0.25, -3.0), (0.5, -3.0), (0.5, -12.0), (1.0, -12.0), (2.0, -12.0)):
         every, before = _cells(ratios, step, floor), _cells(early, step, floor)
         print(f"  grid {step} decades, floor 10^{floor:g}: {len(every)} ({len(every - before)})")
     for band in (0.25, 0.5):  # per product stream: keep the design until a ratio moves more than band
@@ -170,6 +190,9 @@ def main(argv=None):
     parser.add_argument("--penalty", type=int, default=0, help="products to check the cached design's loss on")
     parser.add_argument("--cells", action="store_true", help="designs under other keys, from the run's energies")
     parser.add_argument("--hit", action="store_true", help="only time auto_code on a cache hit")
+    parser.add_argument("--ahead", action="store_true",
+                        help="designs of the neighbouring key cells made ahead in a worker process "
+                             "(uepmm.nn.lean.AHEAD = True)")
     parser.add_argument("--resolution", type=float, default=None,
                         help="try another key resolution in decades (sets uepmm.design.auto.AUTO_RESOLUTION)")
     parser.add_argument("--floor", type=float, default=None,
@@ -187,24 +210,31 @@ def main(argv=None):
     data = load_dataset("mnist")
     print(f"{args.scheme} {args.partition} T={args.deadline}, LMMSE, {args.steps} steps, warm-up {args.warmup}, "
           f"key: {auto.AUTO_RESOLUTION} decades, floor 10^{getattr(auto, 'AUTO_FLOOR', -12):g}")
+    lean.AHEAD = args.ahead
+    print(f"designs ahead: {'on' if args.ahead else 'off'} (margin {auto.AHEAD_MARGIN} decades)")
     w = args.warmup
-    ratios = []
+    ratios = {k: [] for k in ("median CPU", "mean CPU", "median wall", "mean wall")}
     for r in range(args.repeats):
         row = {}
         for gamma in (None, "auto"):
-            times, designs = train(data, args.scheme, args.partition, args.deadline, gamma, args.steps)
-            after = times[w:] * 1e3
-            row[gamma] = np.median(after)
-            print(f"  run {r} gamma={gamma or 'Table III'}: after warm-up median {np.median(after):.2f} ms, "
-                  f"mean {after.mean():.2f} ms, max {after.max():.1f} ms; designs {designs.sum()} "
-                  f"({designs[w:].sum()} after warm-up)", flush=True)
-        ratios.append(row["auto"] / row[None])
-    if ratios:
-        print(f"median-step ratio auto / fixed per repeat: {np.round(ratios, 3).tolist()}, "
-              f"median {np.median(ratios):.3f}")
+            times, designs, more = train(data, args.scheme, args.partition, args.deadline, gamma, args.steps)
+            after, wall = times[w:] * 1e3, more["walls"][w:] * 1e3
+            row[gamma] = (np.median(after), after.mean(), np.median(wall), wall.mean())
+            print(f"  run {r} gamma={gamma or 'Table III'}: after warm-up CPU median {np.median(after):.2f} ms, "
+                  f"mean {after.mean():.2f} ms, max {after.max():.1f} ms; wall median {np.median(wall):.2f} ms, "
+                  f"mean {wall.mean():.2f} ms, max {wall.max():.1f} ms; designed in the step {designs.sum()} "
+                  f"({designs[w:].sum()} after warm-up), waited for one made ahead {more['waits'].sum()} "
+                  f"({more['waits'][w:].sum()}); made ahead {more['speculative']} (used {more['ahead']}), "
+                  f"worker CPU {more['worker_cpu']:.2f} s", flush=True)
+        for i, k in enumerate(ratios):
+            ratios[k].append(row["auto"][i] / row[None][i])
+    for k, v in ratios.items():
+        if v:
+            print(f"{k}-step ratio auto / fixed per repeat: {np.round(v, 3).tolist()}, median {np.median(v):.3f}")
     if args.penalty or args.cells:
         energies: list = []
-        _, designs = train(data, args.scheme, args.partition, args.deadline, "auto", args.steps, energies=energies)
+        _, designs, _ = train(data, args.scheme, args.partition, args.deadline, "auto", args.steps,
+                              energies=energies)
         print(f"gamma=auto, {args.steps} steps: {designs.sum()} designs ({designs[w:].sum()} after step {w})")
     if args.cells:
         cells(energies, w)

@@ -164,3 +164,22 @@ def test_bad_scheme_names_and_priors():
         planning_plan_job(A, B, scheme="auto", **settings)
     with pytest.raises(ValueError, match="no scheme fits"):
         rank_schemes(A, B, schemes=["polynomial"], **settings)
+
+
+def test_designed_windows_are_designed_for_the_deadline_in_the_prediction():
+    # classes="sizes-auto": the class table is chosen with Γ for each deadline; the prediction (exact Gram) is
+    # compare's loss and names the table plan_job designs at that deadline (here a different one per deadline)
+    rng = np.random.default_rng(11)
+    A, B = rng.standard_normal((6, 15)) * np.repeat([3.0, 2.0, 1.5, 0.3, 0.2], 3), rng.standard_normal((15, 6))
+    designed = Scheme("now-sizes-auto", "now", decoder="lmmse", gamma="auto", classes="sizes-auto",
+                      description="test scheme")
+    settings = dict(partition="cxr", blocks=5, workers=10, omega=0.5, cost="work")
+    R = _exact_gram(A, B, designed.spec(**settings, deadline=1.0))
+    counts = {}
+    for t in (0.4, 2.0):
+        (p,) = rank_schemes(A, B, prior=R, trials=4, seed=3, schemes=[designed], deadline=t, **settings).ranking
+        expected, _ = fast_losses(A, B, p.spec, [t], 4, 3)
+        assert p.loss == pytest.approx(expected.mean(), rel=1e-9, abs=1e-12)
+        assert p.class_counts == planning_plan_job(A, B, p.spec, seed=0).classes.counts
+        counts[t] = p.class_counts
+    assert counts[0.4] != counts[2.0]

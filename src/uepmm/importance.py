@@ -10,7 +10,7 @@ to a class ``0..L-1`` (0 = most important).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -38,6 +38,8 @@ __all__ = [
     "ClassRule",
     "Rectangles",
     "Singletons",
+    "ClassSizes",
+    "rectangle_chains",
     "CLASS_RULES",
     "make_class_rule",
     "SEC6_COUNTS",
@@ -481,10 +483,17 @@ class ClassRule:
     :meth:`for_layout` checks the rule against the partition and binds it to the grid;
     :meth:`table` builds the job's table from the sub-products' scores (:func:`product_scores`);
     :meth:`uniform_table` is the table with the blocks already in importance order (what is
-    known before the data).
+    known before the data).  A *designed* rule (:attr:`designed`: ``Rectangles("auto")``,
+    ``ClassSizes("auto")``) has no table of its own: with ``gamma="auto"`` the planner picks one of
+    its :meth:`candidates` together with ``Γ`` for the job (:func:`uepmm.design.windows.design_windows`).
     """
 
     name = "rule"
+    designed = False
+
+    def candidates(self) -> tuple[ClassRule, ...]:
+        """The fixed rules a designed rule chooses from, its default first."""
+        raise ValueError(f"classes={self.name!r} is a fixed structure, not a designed one; it has no candidates")
 
     def for_layout(self, kind: str, grid: tuple[int, int]) -> ClassRule:  # pragma: no cover
         raise NotImplementedError
@@ -514,8 +523,12 @@ class Rectangles(ClassRule):
         one before, the last the whole ``N × P`` grid.  Default (``None``): ``L = min(N, P)``
         windows ``r_l = ⌈l N / L⌉``, ``c_l = ⌈l P / L⌉`` (N = P = 3: classes of 1, 3 and 5
         sub-products, ``[[0, 1, 2], [1, 1, 2], [2, 2, 2]]``).
+        ``"auto"``: designed with ``Γ`` for each job (``gamma="auto"``, :attr:`designed`): the candidates are
+        every nested chain of at most ``max_windows`` rectangles (:func:`rectangle_chains`), the default first.
     grid : (int, int) or None
         The ``(N, P)`` grid, set by :meth:`for_layout`.
+    max_windows : int
+        ``sides="auto"``: the longest chain tried (3 × 3 grid: 46 chains up to 4 windows, 28 up to 3).
 
     Examples
     --------
@@ -529,9 +542,17 @@ class Rectangles(ClassRule):
     (2, 10)
     """
 
-    sides: tuple[tuple[int, int], ...] | None = None
+    sides: tuple[tuple[int, int], ...] | str | None = None
     grid: tuple[int, int] | None = None
-    name = "rectangles"
+    max_windows: int = 4
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return "rectangles-auto" if self.designed else "rectangles"
+
+    @property
+    def designed(self) -> bool:  # type: ignore[override]
+        return isinstance(self.sides, str)
 
     def for_layout(self, kind: str, grid: tuple[int, int]) -> Rectangles:
         if kind != "rxc":
@@ -540,8 +561,24 @@ class Rectangles(ClassRule):
                 "'cxr' use classes='singletons' or class_counts=(k_1, ..., k_L)"
             )
         N, P = int(grid[0]), int(grid[1])
+        if isinstance(self.sides, str):
+            if self.sides != "auto":
+                raise ValueError(f"Rectangles sides must be pairs (rows, columns) or 'auto', got {self.sides!r}")
+            if isinstance(self.max_windows, bool) or not isinstance(self.max_windows, (int, np.integer)) \
+                    or self.max_windows < 1:
+                raise ValueError(f"Rectangles max_windows must be an integer >= 1, got {self.max_windows!r}")
+            return Rectangles("auto", (N, P), int(self.max_windows))
         sides = None if self.sides is None else _rectangle_sides(self.sides, (N, P))
         return Rectangles(sides, (N, P))
+
+    def candidates(self) -> tuple[Rectangles, ...]:
+        """``sides="auto"``: the default rectangles, then every other chain of :func:`rectangle_chains`."""
+        if not self.designed:
+            return super().candidates()  # type: ignore[return-value]
+        default = Rectangles(None, self.grid)
+        first = default.windows
+        chains = [c for c in rectangle_chains(self.grid, self.max_windows) if c != first]
+        return (default, *(Rectangles(c, self.grid) for c in chains))
 
     @property
     def windows(self) -> tuple[tuple[int, int], ...]:
@@ -552,6 +589,11 @@ class Rectangles(ClassRule):
         if self.grid is None:
             raise ValueError("Rectangles needs its grid: bind it with .for_layout('rxc', (N, P)) first")
         N, P = self.grid
+        if isinstance(self.sides, str):
+            raise ValueError(
+                "Rectangles('auto') is chosen with gamma for each job: give gamma='auto' (the planner designs the "
+                "sides with Γ, uepmm.design.windows), or fix the sides"
+            )
         if self.sides is not None:
             return self.sides, self.grid
         L = min(N, P)
@@ -572,8 +614,39 @@ class Rectangles(ClassRule):
         return self.table_from_ranks(rank(grid.max(axis=1)), rank(grid.max(axis=0)))
 
     def uniform_table(self) -> ClassTable:
+        """The table with the blocks in importance order (``sides="auto"``: the default sides')."""
+        if self.designed and self.grid is not None:
+            return Rectangles(None, self.grid).uniform_table()
         _, (N, P) = self._bound()
         return self.table_from_ranks(np.arange(N), np.arange(P))
+
+
+def rectangle_chains(grid: tuple[int, int], max_windows: int) -> list[tuple[tuple[int, int], ...]]:
+    """Every nested chain ``((r_1, c_1), ..., (N, P))`` of at most ``max_windows`` rectangles of the grid.
+
+    Examples
+    --------
+    >>> from uepmm.importance import rectangle_chains
+    >>> rectangle_chains((2, 2), 2)
+    [((2, 2),), ((1, 1), (2, 2)), ((1, 2), (2, 2)), ((2, 1), (2, 2))]
+    >>> len(rectangle_chains((3, 3), 4)), len(rectangle_chains((3, 3), 9))
+    (46, 52)
+    """
+    N, P = grid
+    corners = [(r, c) for r in range(1, N + 1) for c in range(1, P + 1) if (r, c) != (N, P)]
+    out: list[tuple[tuple[int, int], ...]] = []
+
+    def extend(prefix: tuple[tuple[int, int], ...]) -> None:
+        out.append((*prefix, (N, P)))
+        if len(prefix) + 1 >= max_windows:
+            return
+        last = prefix[-1] if prefix else (0, 0)
+        for r, c in corners:
+            if r >= last[0] and c >= last[1] and (r, c) != last:
+                extend((*prefix, (r, c)))
+
+    extend(())
+    return sorted(out, key=lambda chain: (len(chain), chain))
 
 
 def _rectangle_sides(sides: object, grid: tuple[int, int]) -> tuple[tuple[int, int], ...]:
@@ -638,8 +711,102 @@ class Singletons(ClassRule):
         return ClassTable(tuple(range(self.num_products)))
 
 
-#: The class rules ``classes=`` takes by name.
-CLASS_RULES: dict[str, type[ClassRule]] = {"rectangles": Rectangles, "singletons": Singletons}
+@dataclass(frozen=True)
+class ClassSizes(ClassRule):
+    """Nested prefixes of the importance order: class ``l`` is the next ``k_l`` sub-products by score.
+
+    Parameters
+    ----------
+    counts : tuple of int or "auto"
+        ``(k_1, ..., k_L)`` summing to ``K`` (as ``class_counts``), or ``"auto"``: designed with ``Γ`` for each
+        job (``gamma="auto"``, :attr:`designed`).  The candidates are the singletons (one class per
+        sub-product, the default), ``L = 1`` (one class) and every ``(k_1, ..., k_L)`` with
+        ``2 <= L <= max_classes`` whose sizes do not decrease (a more important class is never larger than a
+        less important one: K = 9, ``max_classes = 4``: 17 such vectors, 19 candidates in all).
+    num_products : int or None
+        ``K``, set by :meth:`for_layout`.
+    max_classes : int
+        ``counts="auto"``: the most classes tried besides the singletons.
+
+    Examples
+    --------
+    >>> from uepmm.importance import ClassSizes
+    >>> ClassSizes((1, 2)).table([0.5, 3.0, 1.0]).classes
+    (1, 0, 1)
+    >>> [rule.counts for rule in ClassSizes("auto", max_classes=2).for_layout("cxr", (4, 1)).candidates()]
+    [(1, 1, 1, 1), (4,), (1, 3), (2, 2)]
+    """
+
+    counts: tuple[int, ...] | str = "auto"
+    num_products: int | None = None
+    max_classes: int = 4
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return "sizes-auto" if self.designed else "sizes"
+
+    @property
+    def designed(self) -> bool:  # type: ignore[override]
+        return isinstance(self.counts, str)
+
+    def for_layout(self, kind: str, grid: tuple[int, int]) -> ClassSizes:
+        K = int(grid[0]) * int(grid[1])
+        if isinstance(self.counts, str):
+            if self.counts != "auto":
+                raise ValueError(f"ClassSizes counts must be (k_1, ..., k_L) or 'auto', got {self.counts!r}")
+            if isinstance(self.max_classes, bool) or not isinstance(self.max_classes, (int, np.integer)) \
+                    or self.max_classes < 1:
+                raise ValueError(f"ClassSizes max_classes must be an integer >= 1, got {self.max_classes!r}")
+            return ClassSizes("auto", K, int(self.max_classes))
+        counts = int_sequence(self.counts, "ClassSizes counts")
+        if sum(counts) != K:
+            raise ValueError(f"ClassSizes counts {counts} sum to {sum(counts)} but the partition has K = {K} "
+                             f"sub-products; the counts must add up to K")
+        return ClassSizes(counts, K)
+
+    def candidates(self) -> tuple[ClassSizes, ...]:
+        if not self.designed:
+            return super().candidates()  # type: ignore[return-value]
+        K = self._products()
+        vectors = [(1,) * K, (K,)]
+        for L in range(2, min(self.max_classes, K) + 1):
+            vectors += [v for v in _non_decreasing(K, L) if v not in vectors]
+        return tuple(ClassSizes(v, K) for v in dict.fromkeys(vectors))
+
+    def _products(self) -> int:
+        if self.num_products is None:
+            raise ValueError("ClassSizes needs K: bind it with .for_layout(kind, grid) first")
+        return self.num_products
+
+    def table(self, scores: Sequence[float]) -> ClassTable:
+        if self.designed:
+            raise ValueError(
+                "ClassSizes('auto') is chosen with gamma for each job: give gamma='auto' (the planner designs the "
+                "class sizes with Γ, uepmm.design.windows), or fix the counts"
+            )
+        return classes_by_rank(scores, self.counts)
+
+    def uniform_table(self) -> ClassTable:
+        """The table with the sub-products in importance order (``counts="auto"``: the singletons')."""
+        counts = (1,) * self._products() if self.designed else self.counts
+        return ClassTable(tuple(level for level, size in enumerate(counts) for _ in range(size)))
+
+
+def _non_decreasing(total: int, parts: int) -> list[tuple[int, ...]]:
+    """Every ``(k_1 <= ... <= k_parts)`` of positive integers summing to ``total``."""
+    if parts == 1:
+        return [(total,)]
+    return [(first, *rest) for first in range(1, total // parts + 1)
+            for rest in _non_decreasing(total - first, parts - 1) if rest[0] >= first]
+
+
+#: The class rules ``classes=`` takes by name (``*-auto``: designed with Γ for each job, ``gamma="auto"``).
+CLASS_RULES: dict[str, Callable[[], ClassRule]] = {
+    "rectangles": Rectangles,
+    "singletons": Singletons,
+    "rectangles-auto": lambda: Rectangles("auto"),
+    "sizes-auto": lambda: ClassSizes("auto"),
+}
 
 
 def make_class_rule(value: str | ClassRule) -> ClassRule:

@@ -18,6 +18,7 @@ from ._validation import as_matrix
 from .codes import Code
 from .decoders import decoder_for_code
 from .design.auto import auto_code
+from .design.windows import design_windows
 from .draw import draw_job
 from .importance import (
     ClassRule,
@@ -35,7 +36,7 @@ from .scheme import Scheme, get_scheme
 from .spec import JobSpec
 from .streams import SeedLike
 
-__all__ = ["JobPlan", "plan_job", "plan_from_order", "needs_energies", "layout_and_order"]
+__all__ = ["JobPlan", "plan_job", "plan_from_order", "needs_energies", "layout_and_order", "classes_and_code"]
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,20 @@ def needs_energies(spec: JobSpec) -> bool:
     return decoder.needs_energies or spec.auto_gamma or spec.code_object.needs_energies
 
 
+def classes_and_code(spec: JobSpec, scores: np.ndarray, energies: np.ndarray | None) -> tuple[ClassTable, Code]:
+    """The job's class table (from its sub-products' scores) and code (``gamma="auto"``: with the designed Γ;
+    a designed class rule such as ``classes="rectangles-auto"``: the structure chosen with Γ,
+    :func:`uepmm.design.windows.design_windows`)."""
+    if isinstance(spec.classes, ClassRule) and spec.classes.designed:
+        windows = design_windows(spec, scores, energies)
+        return windows.classes, windows.code
+    if isinstance(spec.classes, ClassRule):  # e.g. "rectangles": the table from this job's block scores
+        classes = spec.classes.table(scores)
+    else:
+        classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
+    return classes, (auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object)
+
+
 def plan_from_order(
     spec: JobSpec,
     layout: Partition,
@@ -162,11 +177,7 @@ def plan_from_order(
     data on the cluster: scores, class table, the code (designed Γ, data binding), the one draw
     (:func:`uepmm.draw.draw_job`) and the :class:`~uepmm.job.Job` over the given blocks."""
     scores = product_scores_from_order(order, layout)
-    if isinstance(spec.classes, ClassRule):  # e.g. "rectangles": the table from this job's block scores
-        classes = spec.classes.table(scores)
-    else:
-        classes = spec.classes if spec.classes is not None else classes_by_rank(scores, spec.class_counts)
-    code = auto_code(spec, classes, energies) if spec.auto_gamma else spec.code_object
+    classes, code = classes_and_code(spec, scores, energies)
     code = code.with_energies(energies, layout)  # e.g. sampling probabilities from the block norms
     drawn = draw_job(spec, classes, seed, layout, code)
     if spec.prior != "diagonal" and decoder_for_code(code, spec.decoder_object).needs_energies:

@@ -39,11 +39,18 @@ import numpy as np
 from ._validation import as_matrix, positive_int
 from .codes import CODES, Code
 from .decoders import DecodeContext, decoder_for_code
-from .design.auto import auto_code
 from .draw import draw_job
 from .importance import sub_product_energies
 from .loss import BlockLoss
-from .planning import JobPlan, _spec_from, layout_and_order, needs_energies, plan_from_order, plan_job
+from .planning import (
+    JobPlan,
+    _spec_from,
+    classes_and_code,
+    layout_and_order,
+    needs_energies,
+    plan_from_order,
+    plan_job,
+)
 from .scheme import SCHEMES, Scheme, get_scheme
 from .spec import JobSpec
 from .streams import trial_seed
@@ -77,22 +84,24 @@ def replay_losses(
     """Normalised loss of trial ``j`` at ``deadlines[i]`` (shape ``(trials, len(deadlines))``) and the name of
     the decoder that ran, for the job ``plan`` drawn with the seed ``trial_seed(seed, j)``.
 
-    One draw per trial (per deadline for ``gamma="auto"``, whose Γ depends on it), exactly as
-    :func:`uepmm.plan_job` makes it; the rows that arrived by ``t`` give the recovered set and the
+    One draw per trial (per deadline for ``gamma="auto"``, whose Γ, and with a designed class rule such as
+    ``classes="rectangles-auto"`` the class table, depend on it: :func:`uepmm.planning.classes_and_code`),
+    exactly as :func:`uepmm.plan_job` makes it; the rows that arrived by ``t`` give the recovered set and the
     decoder's ``M``, priced by ``pricing`` (the exact Gram matrix: ``uepmm compare``'s fast path; a
     prior: the expected loss).  ``plan`` needs no blocks (only its spec, layout, order, classes,
     scores, energies and code are read).
     """
     spec, layout = plan.spec, plan.job.partition
     deadlines = np.asarray(deadlines, dtype=np.float64)
-    # one code for every deadline, or (gamma="auto") the code designed for each deadline
+    # one (classes, code) for every deadline, or (gamma="auto") the code designed for each deadline (a designed
+    # class rule: the class table too)
     if spec.auto_gamma:
-        codes = [auto_code(spec.with_(deadline=float(t)), plan.classes, plan.energies) for t in deadlines]
+        designs = [classes_and_code(spec.with_(deadline=float(t)), plan.scores, plan.energies) for t in deadlines]
     else:
-        codes = [plan.code] * deadlines.size
+        designs = [(plan.classes, plan.code)] * deadlines.size
     groups: dict[int, list[int]] = {}
-    for i, code in enumerate(codes):
-        groups.setdefault(next(j for j, c in enumerate(codes) if c == code), []).append(i)
+    for i, design in enumerate(designs):
+        groups.setdefault(next(j for j, d in enumerate(designs) if d == design), []).append(i)
     decoder = decoder_for_code(plan.code, spec.decoder_object)
     # adaptive packets: simulated once to the last deadline; those by t are the same for every t (causality)
     drawing = spec.with_(deadline=float(deadlines.max())) if spec.adaptive else spec
@@ -102,8 +111,8 @@ def replay_losses(
     total = pricing.total
     for j in range(trials):
         for first, members in groups.items():
-            code = codes[first]
-            drawn = draw_job(drawing, plan.classes, trial_seed(seed, j), layout, code)
+            classes, code = designs[first]
+            drawn = draw_job(drawing, classes, trial_seed(seed, j), layout, code)
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]
             counts = np.searchsorted(times, deadlines[members], side="right")
@@ -113,7 +122,7 @@ def replay_losses(
             for i, n in zip(members, counts):
                 key = (int(n), i if spec.cost == "work" else -1)
                 if key not in cache:
-                    context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, plan.classes, plan.scores,
+                    context = DecodeContext(layout, plan.order, plan.dtype, spec.workers, classes, plan.scores,
                                             None, plan.energies, code, plan.gram, spec=timed[i])
                     M = decoder.reconstruction(rows[:n], recovered_after[n], context)
                     cache[key] = pricing.reconstruction_loss(M) / total if total > 0 else 0.0
@@ -242,13 +251,14 @@ def _rank(
     predictions = []
     for scheme, spec in candidates:
         t1 = time.perf_counter()
-        plan = plan_from_order(spec.with_(deadline=math.inf), layout, order, energies if needs_energies(spec)
+        plan = plan_from_order(spec, layout, order, energies if needs_energies(spec)
                                else None, *blocks, dtype, trial_seed(seed, 0))
         losses, decoder = replay_losses(plan, [spec.deadline], trials, seed, pricing)
-        code = auto_code(spec, plan.classes, plan.energies) if spec.auto_gamma else plan.code
+        classes, code = classes_and_code(spec, plan.scores, plan.energies) if spec.auto_gamma else \
+            (plan.classes, plan.code)
         std = float(losses[:, 0].std(ddof=1)) if trials > 1 else 0.0
         predictions.append(Prediction(scheme, spec, float(losses[:, 0].mean()), std / math.sqrt(trials), decoder,
-                                      code, plan.classes.counts, time.perf_counter() - t1))
+                                      code, classes.counts, time.perf_counter() - t1))
     position = {p.scheme.name: i for i, p in enumerate(predictions)}
     least = min(p.loss for p in predictions)
     ranking = sorted(predictions, key=lambda p: (p.loss > least + TIE, p.loss, position[p.scheme.name]))

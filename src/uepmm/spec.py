@@ -65,8 +65,9 @@ class JobSpec:
         makes the table from each job's block scores: ``"rectangles"`` (r×c nested rectangles,
         the windows of ``code="ew"`` with ``encoding="factor"``: one block product per packet;
         :class:`~uepmm.importance.Rectangles` sets their sides) or ``"singletons"`` (one class
-        per sub-product, :class:`~uepmm.importance.Singletons`); else the classes are filled by
-        rank from ``class_counts``.
+        per sub-product, :class:`~uepmm.importance.Singletons`); ``"rectangles-auto"`` /
+        ``"sizes-auto"`` (with ``gamma="auto"``: the rectangle sides / class sizes chosen with Γ for
+        each job, :mod:`uepmm.design.windows`); else the classes are filled by rank from ``class_counts``.
     class_counts : tuple of int or None
         ``(k_1..k_L)`` filled by rank of ``||A_i|| ||B_j||`` (``None`` when ``classes`` is given).
     statistic : str
@@ -273,7 +274,14 @@ class JobSpec:
                 raise ValueError(
                     f"give either classes={classes!r} (a rule that sets the class sizes) or class_counts, not both"
                 )
-            return make_class_rule(classes).for_layout(self.partition, self._grid)
+            rule = make_class_rule(classes).for_layout(self.partition, self._grid)
+            if rule.designed and not self.auto_gamma:
+                raise ValueError(
+                    f"classes={rule.name!r} chooses the window structure together with Γ for each job: give "
+                    "gamma='auto', or a fixed structure (classes='rectangles', 'singletons' or "
+                    "class_counts=(k_1, ..., k_L))"
+                )
+            return rule
         if not isinstance(classes, ClassTable):
             classes = ClassTable(tuple(_int_list(classes, "classes")))
         if self.class_counts is not None:

@@ -108,3 +108,42 @@ def test_listed_in_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "design" in capsys.readouterr().out
+
+
+def test_windows_prints_the_chosen_structure_and_the_default(capsys):
+    args = ["design", "--code", "ew", "--windows", "rectangles", "--grid", "2,2", "--energies", "100,100,1,1",
+            "--encoding", "factor", "--cost", "work", "--workers", "8", "--omega", "0.5", "--deadline", "0.7",
+            "--format", "json"]
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out)
+    import numpy as np
+
+    from uepmm import JobSpec
+    from uepmm.design.windows import describe, design_windows
+
+    spec = JobSpec(code="ew", partition="rxc", blocks=(2, 2), workers=8, omega=0.5, deadline=0.7, cost="work",
+                   encoding="factor", classes="rectangles-auto", gamma="auto", decoder="zero")
+    energies = np.array([100.0, 100, 1, 1])
+    library = design_windows(spec, np.sqrt(energies), energies)
+    assert payload["chosen"]["structure"] == describe(library.rule)
+    assert payload["chosen"]["gamma"] == pytest.approx(library.code.gamma, abs=1e-12)
+    assert payload["chosen"]["expected_loss"] == pytest.approx(library.expected_loss, rel=1e-12)
+    assert payload["default"]["structure"] == "1x1, 2x2"
+    assert payload["chosen"]["expected_loss"] <= payload["default"]["expected_loss"]
+    assert payload["candidates"] == 6  # every chain of the 2 x 2 grid
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--class-energy", "1"], "--windows needs --energies"),
+    (["--energies", "1,1,1,1"], "--grid N,P"),
+    (["--energies", "1,1,1", "--grid", "2,2"], "3 entries but --grid 2,2 has 4"),
+    (["--energies", "1,0,1,1", "--grid", "2,2"], "finite and > 0"),
+])
+def test_windows_bad_input(capsys, extra, message):
+    assert main(["design", "--code", "ew", "--windows", "rectangles", "--deadline", "1", *extra]) != 0
+    assert message in capsys.readouterr().err
+
+
+def test_class_energy_is_required_without_windows(capsys):
+    assert main(["design", "--code", "now", "--deadline", "1"]) != 0
+    assert "--class-energy is required" in capsys.readouterr().err

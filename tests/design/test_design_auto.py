@@ -37,11 +37,32 @@ def test_auto_beats_table3_on_the_sec6_setting():
     assert auto < 0.5 * table3, (auto, table3)
 
 
-def test_auto_without_a_deadline_uses_the_default_and_errors_are_clear():
+def test_auto_without_a_deadline_designs_for_all_the_packets_and_errors_are_clear():
+    from uepmm.design.auto import ALL_ARRIVE, auto_code
+    from uepmm.design.gamma import gamma_loss
+    from uepmm.latency import Pareto
+
     rng = np.random.default_rng(2)
     A, B = rng.standard_normal((9, 9)), rng.standard_normal((9, 9))
-    res = coded_matmul(A, B, code="ew", workers=15, gamma="auto", seed=0)  # deadline inf: nothing to design
-    assert res.report["gamma"] is None and res.recovered.all()
+    res = coded_matmul(A, B, code="ew", workers=15, gamma="auto", seed=0)  # deadline inf: all 15 packets
+    assert res.report["gamma"] is not None and res.recovered.all()
+    # one class per sub-product (NOW, closed-form LMMSE objective): the design for exactly W packets, the same
+    # whatever the latency model and cost, and better than the uniform Γ of before
+    table = ClassTable(tuple(range(6)))
+    energies = 10.0 ** -np.arange(6.0)
+    spec = JobSpec(code="now", partition="cxr", blocks=6, workers=12, classes=table, gamma="auto", decoder="lmmse")
+    got = auto_code(spec, table, energies).gamma
+    latency, deadline, omega = ALL_ARRIVE
+    common = dict(workers=12, latency=latency, deadline=deadline, omega=omega, partition="cxr", decoder="lmmse")
+    key = energy_key(class_energies(energies, table))
+    assert got == design_gamma("now", (1,) * 6, key, trials=400, **common).gamma
+    for other in (spec.with_(latency=Pareto(1.0, 2.0)), spec.with_(cost="work", omega=0.5)):
+        assert auto_code(other, table, energies).gamma == got
+    designed, uniform = (gamma_loss("now", (1,) * 6, g, key, **common) for g in (got, (1 / 6,) * 6))
+    assert designed < 0.5 * uniform
+    # a finite deadline without a latency model, or none at all: nothing to design for, the default
+    assert auto_code(spec.with_(latency=None, deadline=1.0), table, energies).gamma == (1 / 6,) * 6
+    assert auto_code(spec.with_(deadline=0.0), table, energies).gamma == (1 / 6,) * 6
     with pytest.raises(ValueError, match="gamma='auto'.*now.*ew"):
         JobSpec(code="mds", gamma="auto")
     with pytest.raises(ValueError, match="'auto'"):
@@ -148,33 +169,118 @@ def test_energy_key_is_within_half_a_step_of_every_ratio():
         np.testing.assert_array_equal(key, np.log10(10.0**expected))
 
 
-def test_auto_training_is_deterministic_whatever_the_cache_holds():
-    """The same seed gives the same run whether the designs come from the cache or are made anew."""
+def _train_auto(steps):
+    """Parameters after ``steps`` SGD steps of a two-layer net coded with ``gamma="auto"`` (NOW c×r, zero fill)."""
     torch = pytest.importorskip("torch")
-    from uepmm.design import auto
     from uepmm.nn import CodedLinear, CodingConfig
 
     config = CodingConfig(code="now", partition="cxr", blocks=9, workers=15, deadline=0.6, gamma="auto",
                           decoder="zero", class_counts=(1, 2, 6))
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(27, 20, generator=gen), torch.randn(27, 9, generator=gen)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(CodedLinear(20, 18, coding=config, seed=3), torch.nn.Tanh(),
+                              CodedLinear(18, 9, coding=config, seed=3, layer_index=1))
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+    return [p.detach().clone() for p in net.parameters()]
 
-    def run():
-        torch.manual_seed(0)
-        net = torch.nn.Sequential(CodedLinear(20, 18, coding=config, seed=3), torch.nn.Tanh(),
-                                  CodedLinear(18, 9, coding=config, seed=3, layer_index=1))
-        opt = torch.optim.SGD(net.parameters(), lr=0.05)
-        for _ in range(6):
-            opt.zero_grad()
-            torch.nn.functional.mse_loss(net(x), y).backward()
-            opt.step()
-        return [p.detach().clone() for p in net.parameters()]
+
+def test_auto_training_is_deterministic_whatever_the_cache_holds():
+    """The same seed gives the same run whether the designs come from the cache or are made anew."""
+    torch = pytest.importorskip("torch")
+    from uepmm.design import auto
 
     auto._designed.cache_clear()
-    fresh = run()
+    fresh = _train_auto(6)
     made = auto._designed.cache_info().misses
     assert made >= 1
-    cached = run()  # every design from the cache
+    cached = _train_auto(6)  # every design from the cache
     assert auto._designed.cache_info().misses == made
     for a, b in zip(fresh, cached):
+        assert torch.equal(a, b)
+
+
+# ------------------------------------------------------------------ designs made ahead
+def _now_zero_spec():
+    return JobSpec(code="now", partition="cxr", blocks=6, workers=12, deadline=0.8, class_counts=(1, 2, 3),
+                   gamma="auto", decoder="zero")
+
+
+def test_neighbour_keys_are_the_cells_across_the_near_edges():
+    from uepmm.design.auto import AUTO_RESOLUTION, neighbour_keys
+
+    # ratios 0, -1.12 (0.005 decades from the edge at -1.125), -2.0 (a cell centre): one cell across
+    means = 10.0 ** np.array([0.0, -1.12, -2.0])
+    assert neighbour_keys(means, 0.05) == [energy_key(10.0 ** np.array([0.0, -1.13, -2.0]))]
+    assert neighbour_keys(means, 0.001) == []
+    # two near edges: each cell across, and the corner
+    means = 10.0 ** np.array([0.0, -0.88, -2.12])
+    keys = neighbour_keys(means, 0.05)
+    moved = [[0.0, -0.87, -2.12], [0.0, -0.88, -2.13], [0.0, -0.87, -2.13]]
+    assert keys == [energy_key(10.0 ** np.array(r)) for r in moved]
+    assert all(np.abs(np.log10(k) - np.log10(energy_key(means))).max() == pytest.approx(AUTO_RESOLUTION)
+               for k in keys)
+    # the largest class and a class at the floor have no edge to cross
+    assert neighbour_keys(10.0 ** np.array([0.0, -13.0, -12.99]), 0.2) == []
+
+
+def test_a_design_made_ahead_is_the_design_made_here():
+    from uepmm.design import auto
+
+    spec, table = _now_zero_spec(), ClassTable((0, 1, 1, 2, 2, 2))
+    auto._designed.cache_clear()
+    try:
+        near = _energies([0.0, -1.12, -2.0])  # 0.005 decades from the next cell of class 2
+        across = _energies([0.0, -1.14, -2.0])
+        auto.auto_code(spec, table, near, ahead=True)
+        info = auto._designed.cache_info()
+        assert (info.misses, info.ahead, info.speculative) == (1, 0, 1)
+        got = auto.auto_code(spec, table, across)  # made ahead (waited for if still running)
+        info = auto._designed.cache_info()
+        assert (info.misses, info.ahead) == (2, 1)
+        key = energy_key(auto.class_energies(across, table))
+        expected = auto._design("now", (1, 2, 3), key, 12, spec.latency, 0.8, spec.omega_value, "cxr", "zero",
+                                "equal", None, None)
+        assert got.gamma == expected  # the same floats as a design made in this process
+        assert auto.auto_code(spec, table, across).gamma == expected and auto._designed.cache_info().hits == 1
+    finally:
+        auto._designed.cache_clear()
+
+
+def test_without_fork_designs_are_made_when_asked(monkeypatch):
+    import multiprocessing
+
+    from uepmm.design import auto
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    cache = auto._DesignCache(8)
+    monkeypatch.setattr(auto, "_designed", cache)
+    spec, table = _now_zero_spec(), ClassTable((0, 1, 1, 2, 2, 2))
+    first = auto.auto_code(spec, table, _energies([0.0, -1.12, -2.0]), ahead=True)
+    assert cache._worker is None and cache.cache_info().speculative == 0
+    assert auto.auto_code(spec, table, _energies([0.0, -1.0, -2.0])).gamma == first.gamma
+
+
+def test_auto_training_is_the_same_with_designs_made_ahead(monkeypatch):
+    """Designs made ahead in the worker process change when a design is made, never what a product gets."""
+    torch = pytest.importorskip("torch")
+    from uepmm.design import auto
+    from uepmm.nn import lean
+
+    def run(ahead):
+        monkeypatch.setattr(lean, "AHEAD", ahead)
+        auto._designed.cache_clear()
+        return _train_auto(8), auto._designed.cache_info()
+
+    try:
+        plain, plain_info = run(False)
+        ahead, ahead_info = run(True)
+    finally:
+        auto._designed.cache_clear()
+    assert plain_info.speculative == 0 and ahead_info.speculative >= 1
+    for a, b in zip(plain, ahead):
         assert torch.equal(a, b)

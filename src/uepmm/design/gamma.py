@@ -79,6 +79,7 @@ def design_gamma(
     cost: str = "equal",
     work: Sequence[int] | None = None,
     mds_work: int | None = None,
+    product_energy: Sequence[float] | None = None,
 ) -> GammaDesign:
     """Window probabilities ``Γ`` minimising the expected normalised loss at ``deadline``.
 
@@ -93,8 +94,11 @@ def design_gamma(
     packet answers after one draw) or ``"work"`` (a packet of window ``l`` answers after the sum
     of ``work[l]`` draws, :mod:`uepmm.design.work`; ``work`` defaults to the window sizes in c×r,
     r×c needs it, and ``mds_work``, an MDS packet's, to ``K`` in c×r and ``work[-1]`` for EW r×c;
-    :func:`uepmm.design.window_work` computes both).  See :mod:`uepmm.design.objectives` and
-    :mod:`uepmm.design.optimiser`.  Deterministic: the same arguments give the same result.
+    :func:`uepmm.design.window_work` computes both).  ``product_energy``: every sub-product's energy in class
+    order, whose class means are ``class_energy``; the LMMSE Monte Carlo (EW, MDS) then uses them as its prior
+    instead of each class's energy repeated (the closed-form objectives keep the class means).  See
+    :mod:`uepmm.design.objectives` and :mod:`uepmm.design.optimiser`.  Deterministic: the same arguments give the
+    same result.
 
     Examples
     --------
@@ -111,7 +115,7 @@ def design_gamma(
     """
     problem = _problem(
         code, k, class_energy, workers, latency, deadline, omega, partition, decoder, weights, trials, seed,
-        cost, work, mds_work,
+        cost, work, mds_work, product_energy,
     )
     mc = _LmmseMonteCarlo(problem) if problem.decoder == "lmmse" else None
     loss, objective, smooth = _objective(problem, mc)

@@ -193,7 +193,7 @@ class _LmmseMonteCarlo:
         self.uniforms = rng.random((problem.trials, self.max_rows))
         self.coefficients = rng.standard_normal((problem.trials, self.max_rows, K))
         self.classes = np.repeat(np.arange(len(problem.k)), problem.k)
-        energies = np.repeat(problem.energy, problem.k)
+        energies = np.repeat(problem.energy, problem.k) if problem.product_energy is None else problem.product_energy
         self.root = np.sqrt(energies)
         self.energies = energies
         self.sum_of_products = problem.partition == "cxr"

@@ -55,6 +55,8 @@ class _Problem:
     mds_work: int | None = None
     window_cdf: np.ndarray | None = None  # (D, L)
     mds_cdf: np.ndarray | None = None  # (D,)
+    # each sub-product's energy in class order (the LMMSE Monte Carlo's prior); None: each class's repeated
+    product_energy: np.ndarray | None = None
 
     @property
     def total(self) -> float:
@@ -163,15 +165,32 @@ def _works(
     return s, positive_int(mds_work, "mds_work")
 
 
+def _product_energy(value: object, k: tuple[int, ...], class_energy: np.ndarray) -> np.ndarray | None:
+    """Each sub-product's energy in class order; the class means must be ``class_energy``."""
+    if value is None:
+        return None
+    e = np.asarray(value, dtype=np.float64)
+    K = sum(k)
+    if e.shape != (K,) or not np.all(np.isfinite(e)) or np.any(e <= 0):
+        raise ValueError(f"product_energy must be {K} finite energies > 0, one per sub-product in class order "
+                         f"(class 1's first), got shape {e.shape}")
+    means = np.add.reduceat(e, np.cumsum((0, *k[:-1]))) / np.asarray(k)
+    if not np.allclose(means, class_energy, rtol=1e-9, atol=0.0):
+        raise ValueError(f"product_energy's class means {means.tolist()} differ from class_energy "
+                         f"{class_energy.tolist()}: give class_energy as the mean of each class's sub-products")
+    return e
+
+
 def _problem(
     code, k, class_energy, workers, latency, deadline, omega, partition, decoder, weights, trials, seed,
-    cost="equal", work=None, mds_work=None,
+    cost="equal", work=None, mds_work=None, product_energy=None,
 ) -> _Problem:
     code = choice(code, "code", DESIGN_CODES)
     decoder = choice(decoder, "decoder", DECODERS)
     partition = choice(partition, "partition", PARTITIONS)
     k = int_sequence(k, "k")
     energy = _class_energy(class_energy, len(k))
+    products = _product_energy(product_energy, k, energy)
     workers = positive_int(workers, "workers")
     if not isinstance(latency, LatencyModel):
         raise TypeError(
@@ -195,7 +214,8 @@ def _problem(
                 "work and mds_work only apply with cost='work' (under cost='equal' every packet costs one)"
             )
         return _Problem(
-            code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega
+            code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega,
+            product_energy=products,
         )
     from .work import work_cdfs
 
@@ -203,5 +223,5 @@ def _problem(
     F = work_cdfs(latency, (*s, s_mds), deadlines, omega, int(seed))
     return _Problem(
         code, k, energy, workers, arrivals, partition, decoder, deadlines, w, trials, int(seed), latency, omega,
-        cost, s, s_mds, F[:, :-1], F[:, -1],
+        cost, s, s_mds, F[:, :-1], F[:, -1], products,
     )

@@ -127,7 +127,10 @@ def fast_losses(
     ``pricing``: the :class:`BlockLoss` of the job's exact sub-products (computed when ``None``;
     it depends only on the layout and the importance order, so schemes can share it).
     """
-    plan = plan_job(A, B, spec.with_(deadline=math.inf), seed=trial_seed(seed, 0))
+    # the job's statistics (the replay designs the code of each deadline; planned at a finite one, a
+    # gamma="auto" plan's own design is one the replay reuses)
+    finite = [float(t) for t in np.ravel(deadlines) if math.isfinite(t)]
+    plan = plan_job(A, B, spec.with_(deadline=finite[0] if finite else math.inf), seed=trial_seed(seed, 0))
     if pricing is None:
         layout = plan.job.partition
         pricing = BlockLoss(layout, layout.block_products(plan.job.a_blocks, plan.job.b_blocks))

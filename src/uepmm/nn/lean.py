@@ -70,6 +70,10 @@ from .config import CodingConfig
 __all__ = ["ProductRecord", "LeanPlanner", "lean_product", "product_rng"]
 
 _NUMPY_DTYPE = {torch.float32: np.float32, torch.float64: np.float64}
+#: ``gamma="auto"``: send the designs of the key cells next to each product's to a worker process
+#: (:func:`uepmm.design.auto.auto_code` ``ahead=True``); what a product gets is the same either way.
+#: Off by default: it spends more CPU than it saves the step (docs/design-gamma.md, "Designs made ahead").
+AHEAD = False
 
 
 @dataclass
@@ -366,7 +370,7 @@ def _class_aware_encoding(plan, A, B, layout, order, scores, rng):
     code = energies = None
     if plan.config.auto_gamma:  # Γ designed for this product (uepmm.design.auto)
         energies = _energies(A, B, layout, order)
-        code = auto_code(plan.config, table, energies)
+        code = auto_code(plan.config, table, energies, ahead=AHEAD)
     elif plan.code.needs_energies:  # e.g. sampling probabilities from the block norms
         energies = _energies(A, B, layout, order)
         code = plan.code.with_energies(energies, layout.partition)
