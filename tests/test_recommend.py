@@ -113,6 +113,9 @@ def test_coded_matmul_auto_runs_and_names_the_chosen_scheme():
     assert chosen["code"] == SCHEMES[name].code_name and chosen["decoder"] == "lmmse"
     assert len(chosen["gamma"]) == len(chosen["class_counts"]) and sum(chosen["gamma"]) == pytest.approx(1.0)
     assert [r["scheme"] for r in result.report["auto"]["ranking"]][0] == name
+    assert result.report["auto"]["prior"] == "diagonal"  # independent Gaussian blocks: the probe sees no correlation
+    draws = [r["draws"] for r in result.report["auto"]["ranking"]]
+    assert draws[0] == 64 and set(draws) <= {16, 64} and draws == sorted(draws, reverse=True)
     same = coded_matmul(A, B, scheme=name, seed=7, **settings)  # what it ran is that scheme, same seed
     np.testing.assert_array_equal(result.estimate, same.estimate)
     assert result.report["gamma"] == same.report["gamma"]
