@@ -113,6 +113,9 @@ def test_coded_matmul_auto_runs_and_names_the_chosen_scheme():
     assert chosen["code"] == SCHEMES[name].code_name and chosen["decoder"] == "lmmse"
     assert len(chosen["gamma"]) == len(chosen["class_counts"]) and sum(chosen["gamma"]) == pytest.approx(1.0)
     assert [r["scheme"] for r in result.report["auto"]["ranking"]][0] == name
+    assert result.report["auto"]["prior"] == "diagonal"  # independent Gaussian blocks: the probe sees no correlation
+    draws = [r["draws"] for r in result.report["auto"]["ranking"]]
+    assert draws[0] == 64 and set(draws) <= {16, 64} and draws == sorted(draws, reverse=True)
     same = coded_matmul(A, B, scheme=name, seed=7, **settings)  # what it ran is that scheme, same seed
     np.testing.assert_array_equal(result.estimate, same.estimate)
     assert result.report["gamma"] == same.report["gamma"]
@@ -183,3 +186,68 @@ def test_designed_windows_are_designed_for_the_deadline_in_the_prediction():
         assert p.class_counts == planning_plan_job(A, B, p.spec, seed=0).classes.counts
         counts[t] = p.class_counts
     assert counts[0.4] != counts[2.0]
+
+
+def _correlated(seed: int = 0):
+    # c×r, 9 inner blocks of 5: every sub-product A_i B_i is nearly the same X Y (Gram-matrix-like correlation)
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((36, 5)), rng.standard_normal((5, 36))
+    A = np.tile(X, (1, 9)) + 0.05 * rng.standard_normal((36, 45))
+    B = np.tile(Y, (9, 1)) + 0.05 * rng.standard_normal((45, 36))
+    return A, B
+
+
+def test_correlated_sub_products_only_the_probe_prior_picks_the_winner():
+    # one sub-product per packet with LMMSE on the probe's Gram matrix scales what arrived up to nearly C; the
+    # diagonal prior prices that estimate as if the sub-products were independent (a loss above 1) and prefers
+    # speculative copies, which compare measures at twice the loss
+    A, B = _correlated()
+    settings = dict(partition="cxr", blocks=9, workers=30, deadline=0.5, cost="work",
+                    schemes=["speculative", "repetition", "mds", "now-singletons", "now-singletons+adaptive"])
+    probe = rank_schemes(A, B, **settings)
+    diagonal = rank_schemes(A, B, prior="diagonal", **settings)
+    assert probe.prior == "probe" and diagonal.prior == "diagonal"
+    assert diagonal.best.scheme.name == "speculative"
+    assert probe.best.scheme.name == "now-singletons+adaptive"
+    measured = _measured(A, B, probe, trials=40)
+    assert min(measured, key=measured.get) == "now-singletons+adaptive"
+    assert measured["now-singletons+adaptive"] < 0.6 * measured["speculative"]
+    # the exact Gram matrix, the probe's limit, agrees
+    R = _exact_gram(A, B, SCHEMES["mds"].spec(partition="cxr", blocks=9, workers=30))
+    assert rank_schemes(A, B, **(settings | {"prior": R})).best.scheme.name == "now-singletons+adaptive"
+
+
+def test_uncorrelated_sub_products_price_with_the_diagonal_prior():
+    A, B = _gaussian("cxr", 7)
+    choice = rank_schemes(A, B, partition="cxr", blocks=9, workers=30, deadline=1.0, trials=4)
+    assert choice.prior == "diagonal"
+    assert choice.report()["prior"] == "diagonal"
+
+
+def test_screening_keeps_every_survivor_estimate_and_is_deterministic(monkeypatch):
+    import uepmm.recommend as recommend
+
+    A, B = _gaussian("cxr", 8, np.array([6.0, 3, 2, 1, 1, 1, 0.5, 0.5, 0.2]))
+    settings = dict(partition="cxr", blocks=9, workers=30, deadline=0.5, cost="work", trials=24)
+    screened = rank_schemes(A, B, **settings)
+    again = rank_schemes(A, B, **settings)
+    assert [(p.scheme.name, p.loss, p.draws) for p in screened.ranking] == \
+        [(p.scheme.name, p.loss, p.draws) for p in again.ranking]
+    draws = {p.scheme.name: p.draws for p in screened.ranking}
+    assert set(draws.values()) == {recommend.SCREEN_TRIALS, 24}
+    assert draws["mds"] == recommend.SCREEN_TRIALS  # nine block products per packet: nothing by t = 0.5
+    assert screened.best.draws == 24
+    full = [p.draws == 24 for p in screened.ranking]
+    assert full == sorted(full, reverse=True)  # the fully priced first
+    monkeypatch.setattr(recommend, "SCREEN_TRIALS", 24)  # no screening: every candidate gets all 24 draws
+    unscreened = {p.scheme.name: p.loss for p in rank_schemes(A, B, **settings).ranking}
+    for p in screened.ranking:
+        if p.draws == 24:  # a survivor's estimate is the one without screening (the same streams)
+            assert p.loss == pytest.approx(unscreened[p.scheme.name], rel=1e-12, abs=1e-15), p.scheme.name
+    assert min(unscreened, key=lambda s: (unscreened[s], list(unscreened).index(s))) == screened.best.scheme.name
+
+
+def test_unknown_pricing_prior_is_a_clear_error():
+    A, B = _gaussian("cxr")
+    with pytest.raises(ValueError, match="prior must be one of 'diagonal', 'probe', 'auto', 'exact'"):
+        rank_schemes(A, B, prior="fancy", partition="cxr", blocks=9, workers=30, deadline=1.0)

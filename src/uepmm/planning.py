@@ -175,12 +175,13 @@ def plan_from_order(
 ) -> JobPlan:
     """Everything after the importance order, shared by :func:`plan_job` and the Dask planner for
     data on the cluster: scores, class table, the code (designed Γ, data binding), the one draw
-    (:func:`uepmm.draw.draw_job`) and the :class:`~uepmm.job.Job` over the given blocks."""
+    (:func:`uepmm.draw.draw_job`) and the :class:`~uepmm.job.Job` over the given blocks.  ``extra``:
+    more :class:`JobPlan` fields; a ``gram`` given is LMMSE's prior as it is (``scheme="auto"`` shares one probe)."""
     scores = product_scores_from_order(order, layout)
     classes, code = classes_and_code(spec, scores, energies)
     code = code.with_energies(energies, layout)  # e.g. sampling probabilities from the block norms
     drawn = draw_job(spec, classes, seed, layout, code)
-    if spec.prior != "diagonal" and decoder_for_code(code, spec.decoder_object).needs_energies:
+    if "gram" not in extra and spec.prior != "diagonal" and decoder_for_code(code, spec.decoder_object).needs_energies:
         pairs = [layout.factors(k) for k in range(layout.num_products)]
         extra["gram"], extra["prior_correlation"] = prior_gram(
             spec.prior, a_blocks, b_blocks, pairs, spec.probes, spec.probe_seed

@@ -16,10 +16,19 @@ averages it over :data:`RECOMMEND_TRIALS` draws per scheme; ``uepmm compare``'s 
 same function priced with the exact Gram matrix, so with the exact ``R`` (and compare's seeds) the
 prediction *is* compare's loss.
 
-The prior used today is diagonal, ``R = diag(e)`` (:func:`diagonal_prior`): right in expectation
-for independent zero-mean blocks, blind to correlated sub-products (on the MNIST Gram matrix it
-mispredicts; docs/comparison.md, "scheme='auto'").  Any ``K × K`` prior can be passed (``prior=``),
-e.g. a probe estimate of the Gram matrix.
+The prior (:func:`pricing_prior`) is by default the rule of LMMSE's ``prior="auto"``: the Gram
+matrix estimated from a few random probes (:mod:`uepmm.prior`: matrix-vector products, no block
+product) where it shows correlated sub-products (the MNIST Gram matrix ``XᵀX``), else the
+diagonal ``R = diag(e)`` (:func:`diagonal_prior`), right in expectation for independent
+zero-mean blocks.  ``prior=`` takes another name of :data:`uepmm.prior.PRIORS` or any ``K × K``
+matrix.
+
+The draws are common random numbers (draw ``j`` of every scheme has the seed
+``trial_seed(seed, j)``: the same response times) and come in two stages: every candidate is
+priced from its first :data:`SCREEN_TRIALS` draws, and only those not clearly losing (their mean
+without their largest draw at most :data:`SCREEN_FACTOR` times the least mean) get the other
+draws; the ranking puts the fully priced first.  The choice is a function of the matrices, the
+job and ``seed``.
 
 The candidates are every scheme of :data:`uepmm.scheme.SCHEMES` whose code exists and that fits the
 partition and the workers (a scheme added there joins automatically).  Ties (predicted losses within
@@ -51,15 +60,22 @@ from .planning import (
     plan_from_order,
     plan_job,
 )
+from .prior import PRIORS, prior_gram
 from .scheme import SCHEMES, Scheme, get_scheme
 from .spec import JobSpec
 from .streams import trial_seed
 
-__all__ = ["RECOMMEND_TRIALS", "RECOMMEND_SEED", "TIE", "Prediction", "Choice", "diagonal_prior", "replay_losses",
-           "candidate_schemes", "rank_schemes", "plan_auto", "is_auto", "auto_base"]
+__all__ = ["RECOMMEND_TRIALS", "RECOMMEND_SEED", "SCREEN_TRIALS", "SCREEN_FACTOR", "TIE", "Prediction",
+           "Choice", "diagonal_prior", "pricing_prior", "replay_losses", "candidate_schemes", "rank_schemes",
+           "plan_auto", "is_auto", "auto_base"]
 
 #: Draws per scheme of the prediction (its standard error is in :attr:`Prediction.stderr`).
 RECOMMEND_TRIALS = 64
+#: Draws every candidate gets first; only those not clearly losing (:func:`_survives`) get the rest.
+SCREEN_TRIALS = 16
+#: A screened candidate is clearly losing when its mean without its largest draw exceeds this many times
+#: the least screened mean (:func:`_survives`).
+SCREEN_FACTOR = 2.0
 #: Seed of the prediction's draws: its own trial streams (:func:`uepmm.streams.trial_seed`), not compare's 0, 1, 2.
 RECOMMEND_SEED = 20261203
 #: Predicted losses closer than this are a tie (an LMMSE estimate of a complete set is exact up to rounding).
@@ -79,7 +95,7 @@ def diagonal_prior(energies: np.ndarray) -> np.ndarray:
 
 
 def replay_losses(
-    plan: JobPlan, deadlines: Sequence[float], trials: int, seed: int, pricing: BlockLoss
+    plan: JobPlan, deadlines: Sequence[float], trials: int, seed: int, pricing: BlockLoss, *, offset: int = 0
 ) -> tuple[np.ndarray, str]:
     """Normalised loss of trial ``j`` at ``deadlines[i]`` (shape ``(trials, len(deadlines))``) and the name of
     the decoder that ran, for the job ``plan`` drawn with the seed ``trial_seed(seed, j)``.
@@ -89,7 +105,8 @@ def replay_losses(
     exactly as :func:`uepmm.plan_job` makes it; the rows that arrived by ``t`` give the recovered set and the
     decoder's ``M``, priced by ``pricing`` (the exact Gram matrix: ``uepmm compare``'s fast path; a
     prior: the expected loss).  ``plan`` needs no blocks (only its spec, layout, order, classes,
-    scores, energies and code are read).
+    scores, energies and code are read).  ``offset``: row ``j`` is trial ``offset + j`` (more draws of
+    the same streams, :func:`rank_schemes`' second stage).
     """
     spec, layout = plan.spec, plan.job.partition
     deadlines = np.asarray(deadlines, dtype=np.float64)
@@ -112,7 +129,7 @@ def replay_losses(
     for j in range(trials):
         for first, members in groups.items():
             classes, code = designs[first]
-            drawn = draw_job(drawing, classes, trial_seed(seed, j), layout, code)
+            drawn = draw_job(drawing, classes, trial_seed(seed, offset + j), layout, code)
             order = np.argsort(drawn.times, kind="stable")  # the simulated backend's delivery order
             rows, times = drawn.generator[order], drawn.times[order]
             counts = np.searchsorted(times, deadlines[members], side="right")
@@ -142,6 +159,7 @@ class Prediction:
     code: Code  # as it would run (gamma="auto": with the Γ designed for the deadline)
     class_counts: tuple[int, ...]
     seconds: float  # time to predict it (design included)
+    draws: int = RECOMMEND_TRIALS  # draws of its mean: all of them, or SCREEN_TRIALS when screened out
 
     def settings(self) -> dict[str, Any]:
         """What runs: scheme name, code, decoder, Γ, class sizes, encoding, workers used and the prediction."""
@@ -160,7 +178,7 @@ class Choice:
 
     ranking: tuple[Prediction, ...]
     deadline: float
-    prior: str  # "diagonal" (the planner's energies) or "given"
+    prior: str  # what the prediction priced with: "diagonal" (the energies), "probe", "exact" or "given"
     trials: int
     seconds: float
     notes: tuple[str, ...] = ()
@@ -175,7 +193,8 @@ class Choice:
         return {
             "chosen": self.best.settings(), "deadline": self.deadline, "prior": self.prior, "trials": self.trials,
             "seconds": self.seconds, "notes": list(self.notes),
-            "ranking": [{"scheme": p.scheme.name, "predicted_loss": p.loss, "stderr": p.stderr} for p in self.ranking],
+            "ranking": [{"scheme": p.scheme.name, "predicted_loss": p.loss, "stderr": p.stderr, "draws": p.draws}
+                        for p in self.ranking],
         }
 
 
@@ -237,33 +256,84 @@ def _check_prior(prior: Any, K: int) -> np.ndarray:
     return R
 
 
+def pricing_prior(
+    prior: Any, layout, energies: np.ndarray, blocks: tuple, base: JobSpec
+) -> tuple[np.ndarray, str, dict[str, Any] | None]:
+    """The prior ``R`` the prediction prices with, its name (:attr:`Choice.prior`), and, when it was
+    made by the rule of ``prior="auto"``, what a job with ``prior="auto"`` plans with (its ``gram``
+    and ``prior_correlation``: the same probe, shared with the candidates' plans).
+
+    ``prior``: a name of :data:`uepmm.prior.PRIORS` or a ``K × K`` matrix (``"given"``).
+    ``"auto"`` (the default of :func:`rank_schemes`) takes the probe's Gram matrix (the job's
+    ``probes`` and ``probe_seed``, :func:`uepmm.prior.prior_gram`) where it shows correlated
+    sub-products, as LMMSE's ``prior="auto"`` does, and else ``diag(e)``; ``"probe"`` always the
+    probe's, ``"exact"`` the exact Gram matrix (every block product: an oracle for measurements).
+    """
+    K = layout.num_products
+    if prior is None:
+        prior = "auto"
+    if not isinstance(prior, str):
+        return _check_prior(prior, K), "given", None
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {', '.join(map(repr, PRIORS))} or a K x K matrix, got {prior!r}")
+    pairs = [layout.factors(k) for k in range(K)]
+    gram, rho = prior_gram(prior, *blocks, pairs, base.probes, base.probe_seed)
+    shared = {"gram": gram, "prior_correlation": rho} if prior == "auto" else None
+    if gram is None:
+        return diagonal_prior(energies), "diagonal", shared
+    return gram, "probe" if prior == "auto" else prior, shared
+
+
 def _rank(
     base: JobSpec, layout, order, energies: np.ndarray, blocks: tuple, dtype, prior: Any, trials: int, seed: int,
     schemes: Sequence[str | Scheme] | None,
 ) -> Choice:
-    """The choice from the statistics (layout, order, energies; the blocks only for an LMMSE probe prior,
-    matrix-vector products): no block product."""
+    """The choice from the statistics (layout, order, energies; the blocks only for the probe prior,
+    matrix-vector products): no block product.  Two stages on common random numbers: every
+    candidate is priced from the first ``SCREEN_TRIALS`` draws, and those not clearly losing
+    (:func:`_survives`) from ``trials`` draws."""
     t0 = time.perf_counter()
-    K = layout.num_products
-    R = diagonal_prior(energies) if prior is None else _check_prior(prior, K)
+    R, prior_name, probe = pricing_prior(prior, layout, energies, blocks, base)
     pricing = BlockLoss.from_gram(layout.kind, R)
     candidates, notes = candidate_schemes(base, schemes)
-    predictions = []
+    screen = min(SCREEN_TRIALS, trials)
+    staged = []
     for scheme, spec in candidates:
         t1 = time.perf_counter()
+        shared = probe if probe is not None and spec.prior == "auto" else {}  # the same probe: computed once
         plan = plan_from_order(spec, layout, order, energies if needs_energies(spec)
-                               else None, *blocks, dtype, trial_seed(seed, 0))
-        losses, decoder = replay_losses(plan, [spec.deadline], trials, seed, pricing)
+                               else None, *blocks, dtype, trial_seed(seed, 0), **shared)
+        losses, decoder = replay_losses(plan, [spec.deadline], screen, seed, pricing)
+        staged.append((scheme, spec, plan, losses[:, 0], decoder, time.perf_counter() - t1))
+    least = min(float(x.mean()) for *_, x, _, _ in staged)
+    predictions = []
+    for scheme, spec, plan, losses, decoder, seconds in staged:
+        t1 = time.perf_counter()
+        if screen < trials and _survives(losses, least):  # the same streams, trials screen .. trials - 1
+            more, _ = replay_losses(plan, [spec.deadline], trials - screen, seed, pricing, offset=screen)
+            losses = np.concatenate([losses, more[:, 0]])
         classes, code = classes_and_code(spec, plan.scores, plan.energies) if spec.auto_gamma else \
             (plan.classes, plan.code)
-        std = float(losses[:, 0].std(ddof=1)) if trials > 1 else 0.0
-        predictions.append(Prediction(scheme, spec, float(losses[:, 0].mean()), std / math.sqrt(trials), decoder,
-                                      code, classes.counts, time.perf_counter() - t1))
+        predictions.append(Prediction(scheme, spec, float(losses.mean()), _stderr(losses), decoder, code,
+                                      classes.counts, seconds + time.perf_counter() - t1, losses.size))
     position = {p.scheme.name: i for i, p in enumerate(predictions)}
-    least = min(p.loss for p in predictions)
-    ranking = sorted(predictions, key=lambda p: (p.loss > least + TIE, p.loss, position[p.scheme.name]))
-    return Choice(tuple(ranking), float(base.deadline), "diagonal" if prior is None else "given", trials,
-                  time.perf_counter() - t0, tuple(notes))
+    full = max(p.draws for p in predictions)
+    least = min(p.loss for p in predictions if p.draws == full)
+    ranking = sorted(predictions, key=lambda p: (p.draws < full, p.loss > least + TIE, p.loss,
+                                                 position[p.scheme.name]))
+    return Choice(tuple(ranking), float(base.deadline), prior_name, trials, time.perf_counter() - t0,
+                  tuple(notes))
+
+
+def _stderr(losses: np.ndarray) -> float:
+    return float(losses.std(ddof=1) / math.sqrt(losses.size)) if losses.size > 1 else 0.0
+
+
+def _survives(losses: np.ndarray, least: float) -> bool:
+    """Whether a candidate screened on ``losses`` goes on to the full draws: unless its mean without its
+    largest draw exceeds :data:`SCREEN_FACTOR` times the least screened mean.  One large loss among the
+    first draws (an event rarer than it looks) does not screen a candidate out; two do."""
+    return float(losses.sum() - losses.max()) / losses.size <= SCREEN_FACTOR * least + TIE
 
 
 def rank_schemes(
@@ -271,7 +341,7 @@ def rank_schemes(
     B: Any,
     spec: JobSpec | None = None,
     *,
-    prior: Any = None,
+    prior: Any = "auto",
     trials: int = RECOMMEND_TRIALS,
     seed: int = RECOMMEND_SEED,
     schemes: Sequence[str | Scheme] | None = None,
@@ -285,10 +355,13 @@ def rank_schemes(
         The factors; only their line norms are read (the importance order and the energies).
     spec, **settings : the job (:class:`~uepmm.spec.JobSpec` and its fields): partition, blocks,
         workers ``W``, deadline, latency, ``Ω``, cost...; not code, decoder, gamma or copies.
-    prior : array_like (K, K), optional
-        The sub-products' second moment ``R`` (after the importance permutation); default
-        ``diag(e)`` (:func:`diagonal_prior`).
-    trials, seed : the draws per scheme, from :func:`uepmm.streams.trial_seed` ``(seed, j)``.
+    prior : str or array_like (K, K)
+        What the prediction prices with (:func:`pricing_prior`): ``"auto"`` (default: the probe's
+        Gram matrix where the sub-products correlate, else ``diag(e)``), ``"diagonal"``,
+        ``"probe"``, ``"exact"``, or the sub-products' second moment ``R`` (after the importance
+        permutation).
+    trials, seed : the draws per fully priced scheme (:data:`SCREEN_TRIALS` for those screened
+        out), from :func:`uepmm.streams.trial_seed` ``(seed, j)``.
     schemes : names to choose among (default: all of :data:`~uepmm.scheme.SCHEMES` that fit).
 
     Examples
@@ -323,7 +396,7 @@ def plan_auto(
     spec: JobSpec | None = None,
     *,
     seed: Any = None,
-    prior: Any = None,
+    prior: Any = "auto",
     trials: int = RECOMMEND_TRIALS,
     **settings: Any,
 ) -> JobPlan:

@@ -43,6 +43,18 @@ def test_csv_ranking_is_rank_schemes_with_compare_beside_it(files, capsys):
             assert float(r["measured_loss"]) == pytest.approx(measured, rel=1e-12, abs=1e-15)
 
 
+def test_prior_option_is_rank_schemes_prior(files, capsys):
+    assert run(files, "--deadline", "1", "--prior", "diagonal", "--schemes", "mds,ew+,speculative",
+               "--format", "json") == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    choice = rank_schemes(files[2], files[3], partition="cxr", blocks=6, workers=12, deadline=1.0, trials=8,
+                          cost="work", prior="diagonal", schemes=["mds", "ew+", "speculative"])
+    assert [r["scheme"] for r in rows] == [p.scheme.name for p in choice.ranking]
+    assert [r["draws"] for r in rows] == [p.draws for p in choice.ranking]
+    assert "prior diagonal" in captured.err
+
+
 def test_json_without_check_has_no_measured_column(files, capsys):
     assert run(files, "--deadline", "1", "--cost", "equal", "--schemes", "mds,ew+,uncoded", "--format", "json") == 0
     captured = capsys.readouterr()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..recommend import RECOMMEND_TRIALS, rank_schemes
+from ..prior import PRIORS
+from ..recommend import RECOMMEND_TRIALS, SCREEN_TRIALS, rank_schemes
 from ..spec import JobSpec
 from ._common import add_format_argument, add_seed_argument, notes_stream
 from ._inputs import add_matrix_arguments, fixed_matrices
@@ -21,12 +22,13 @@ def register(subparsers: Any) -> None:
              "(what scheme='auto' runs)",
         description=(
             "Predicts the mean normalised loss ||C - C_hat||^2 / ||C||^2 of every scheme at the deadline without "
-            "any block product: the line norms of A and B give each sub-product's prior energy "
-            "||A_i||^2 ||B_j||^2 / H (independent sub-products), and each scheme's own draws (response times, "
-            "coefficient rows, what its decoder reconstructs) are replayed --trials times. The first row is what "
+            "any block product: the sub-products' second moment is the Gram matrix estimated from a few random "
+            "probes (matrix-vector products) where they correlate (e.g. Gram matrices X^T X), else the prior "
+            "energies ||A_i||^2 ||B_j||^2 / H from the line norms (independent sub-products); each scheme's own "
+            "draws (response times, coefficient rows, what its decoder reconstructs) are replayed: "
+            f"{SCREEN_TRIALS} for every scheme, --trials for those not clearly losing. The first row is what "
             "coded_matmul(A, B, scheme='auto', ...) runs. --check N puts uepmm compare's measured loss (exact "
-            "sub-products, N trials from --seed) beside each prediction. The prior is blind to correlated "
-            "sub-products (e.g. Gram matrices X^T X): check there."
+            "sub-products, N trials from --seed) beside each prediction."
         ),
     )
     add_matrix_arguments(parser)
@@ -40,7 +42,12 @@ def register(subparsers: Any) -> None:
                         help="work (default): a packet's response time is one latency draw per block product it "
                              "costs; equal: one draw per packet (the paper's)")
     parser.add_argument("--trials", type=int, default=RECOMMEND_TRIALS,
-                        help=f"draws per scheme of the prediction (default {RECOMMEND_TRIALS})")
+                        help=f"draws per scheme not clearly losing after the first {SCREEN_TRIALS} (default "
+                             f"{RECOMMEND_TRIALS})")
+    parser.add_argument("--prior", default="auto", choices=PRIORS,
+                        help="what the prediction prices with: auto (default: the probe's Gram matrix where the "
+                             "sub-products correlate, else the diagonal), diagonal, probe, exact (every block "
+                             "product: a check)")
     parser.add_argument("--check", type=int, default=0, metavar="N",
                         help="also measure every scheme with uepmm compare's fast path, N trials (default 0: no)")
     parser.add_argument("--schemes", type=scheme_list, default=None,
@@ -60,19 +67,19 @@ def run(args: argparse.Namespace) -> int:
                    latency=latency_from_args(args), omega=omega_from_args(args), cost=args.cost)
     rows, notes = [], []
     for t in args.deadline:
-        choice = rank_schemes(A, B, base, deadline=t, trials=args.trials, schemes=args.schemes)
+        choice = rank_schemes(A, B, base, deadline=t, prior=args.prior, trials=args.trials, schemes=args.schemes)
         measured = _measured(A, B, choice, args.check, args.seed) if args.check else {}
         notes.extend(n for n in choice.notes if n not in notes)
         for rank, p in enumerate(choice.ranking, 1):
             gamma = p.settings()["gamma"]
             row = {"deadline": t, "rank": rank, "scheme": p.scheme.name, "code": p.scheme.code_name,
                    "decoder": p.decoder, "gamma": "" if gamma is None else "/".join(f"{g:.3g}" for g in gamma),
-                   "predicted_loss": p.loss, "stderr": p.stderr}
+                   "predicted_loss": p.loss, "stderr": p.stderr, "draws": p.draws}
             if measured:
                 row["measured_loss"] = measured[p.scheme.name]
             rows.append(row)
         notes.append(f"t = {t:g}: chose {choice.best.scheme.name} in {choice.seconds:.2f} s ({label}, prior "
-                     f"{choice.prior}, {choice.trials} draws per scheme)")
+                     f"{choice.prior}, {choice.trials} draws per scheme not screened out)")
     out = notes_stream(args.format)
     for note in notes:
         print(f"note: {note}", file=out)

@@ -285,7 +285,11 @@ def packet_work(encoding: Encoding, partition: Partition) -> np.ndarray:
     if partition.kind == "cxr":
         return np.count_nonzero(G, axis=1).astype(np.float64)
     rows, cols = partition.grid
-    return np.linalg.matrix_rank(G.reshape(-1, rows, cols)).astype(np.float64)
+    work = np.count_nonzero(G, axis=1).astype(np.float64)  # a pattern of at most one block has rank 0 or 1
+    wide = np.flatnonzero(work > 1)
+    if wide.size:
+        work[wide] = np.linalg.matrix_rank(G[wide].reshape(-1, rows, cols))
+    return work
 
 
 def large_field_only(name: str, q: float) -> None:
