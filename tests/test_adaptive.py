@@ -336,15 +336,6 @@ def test_equal_gamma_singletons_balance_running_packets_like_speculation():
         assert running.count(int(product[i])) == min(running.count(level) for level in open_)
 
 
-def test_training_refuses_adaptive_packets():
-    pytest.importorskip("torch")
-    from uepmm.nn import CodingConfig
-    from uepmm.nn.lean import LeanPlanner
-
-    with pytest.raises(ValueError, match="adaptive=True is not available in training yet"):
-        LeanPlanner(CodingConfig(adaptive=True))
-
-
 def test_report_names_the_workers_and_each_packets_worker():
     spec = JobSpec(code="mds", partition="cxr", blocks=9, workers=12, deadline=6.0, adaptive=True)
     result = coded_matmul(A, B, spec, seed=3, fidelity="fast")

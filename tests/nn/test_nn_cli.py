@@ -170,3 +170,21 @@ def test_train_cost_flag(idx_dir, tmp_path, capsys):
     assert work.pop("cost") == "work" and "cost" not in equal and work == equal
     with pytest.raises(SystemExit):
         _parser().parse_args(["train", "mnist", "--cost", "flops"])
+
+
+def test_train_adaptive_schemes(idx_dir, tmp_path, capsys):
+    """Adaptive packets (JobSpec.adaptive) in training: the named '+adaptive' schemes run from the command line."""
+    common = ["train", "mnist", "--partition", "rxc", "--deadline", "2", "--cost", "work", "--epochs", "1",
+              "--seed", "0", "--data-dir", str(idx_dir), "--eval-every", "2", "--limit-train", "128", "--no-progress",
+              "--threads", "1", "--out", str(tmp_path)]
+    assert _cli(["train", "mnist", "--scheme", "ew-rect+adaptive", "now-singletons+adaptive", *common[2:]]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in tmp_path.glob("*.csv"))
+    assert names == ["mnist_ew-rect+adaptive_rxc_T2_cwork_s0.csv", "mnist_now-singletons+adaptive_rxc_T2_cwork_s0.csv"]
+    for name in names:
+        with open(tmp_path / name, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert {row["scheme"] for row in rows} == {name.split("_")[1]}
+        assert any(float(row["recovered"]) > 0 for row in rows[1:])  # coded products recovered blocks
+    with pytest.raises(ValueError, match="scheme 'ew-rect\\+adaptive' does not fit partition 'cxr'"):
+        _cli(["train", "mnist", "--scheme", "ew-rect+adaptive", *common[2:4], "cxr", *common[5:]])

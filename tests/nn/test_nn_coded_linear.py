@@ -103,6 +103,41 @@ def test_gradient_error_equals_engine_loss_for_the_same_seed(partition, code, wo
         assert any(0 < value < 1 for value in losses)  # a partial recovery happened
 
 
+@pytest.mark.parametrize("scheme,partition", [("now-singletons+adaptive", "cxr"), ("ew-rect+adaptive", "rxc")])
+def test_adaptive_training_step_equals_the_engine_for_the_same_seed(scheme, partition):
+    """A training step with adaptive packets (JobSpec.adaptive): each backward product is the coded product
+    coded_matmul gives for the same draw, in both fidelities (same packets, recovered blocks and loss)."""
+    config = CodingConfig.from_scheme(scheme, partition=partition, blocks=BLOCKS[partition], workers=15,
+                                      deadline=2.0, cost="work")
+    coded, plain = _pair(torch.float64, seed=3, coding=config, track_loss=True)
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(64, 30, generator=gen, dtype=torch.float64) * torch.rand(1, 30, generator=gen, dtype=torch.float64)
+    r = torch.randn(64, 20, generator=gen, dtype=torch.float64) * torch.rand(64, 1, generator=gen, dtype=torch.float64)
+    later = 0
+    for _step in range(3):
+        _, (gx_c, gw_c, _) = _grads(coded, x, r)
+        _, (gx_p, gw_p, _) = _grads(plain, x, r)
+        coded.weight.grad = coded.bias.grad = plain.weight.grad = plain.bias.grad = None
+        operands = {"grad_input": (r, coded.weight.detach()), "grad_weight": (x.t(), r)}
+        errors = {"grad_input": _relative_error(gx_c, gx_p), "grad_weight": _relative_error(gw_c, gw_p)}
+        for name, (A, B) in operands.items():
+            record = coded.last_results[name]
+            C = (A @ B).numpy()
+            for fidelity in ("fast", "full"):
+                result = record.engine_result(A, B, fidelity=fidelity)
+                np.testing.assert_array_equal(result.report["response_times"], record.response_times)
+                np.testing.assert_array_equal(result.recovered, record.recovered)
+                assert result.received == record.received
+                assert errors[name] == pytest.approx(result.normalized_loss(C), rel=1e-8, abs=1e-12)
+            later += len(record.response_times) > 15  # packets after the workers' first ones were started
+    assert later > 0
+    full, _ = _pair(torch.float64, seed=3, coding=config.with_(fidelity="full"))  # through coded_matmul
+    fast, _ = _pair(torch.float64, seed=3, coding=config)
+    for a, b in zip(_grads(fast, x, r)[1], _grads(full, x, r)[1]):
+        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
+    assert full.last_results["grad_weight"].result.encoding.workers > 15  # the adaptive packets it decoded
+
+
 def test_full_fidelity_layer_matches_fast_layer():
     kwargs = dict(code="ew", workers=15, partition="rxc", blocks=(3, 3), deadline=1.5, seed=5)
     fast, _ = _pair(torch.float64, **kwargs, fidelity="fast")

@@ -170,3 +170,61 @@ def test_lean_probe_prior_equals_coded_matmul(scheme, partition, blocks, prior):
             plain, _ = lean_product(At, Bt, diagonal, 1000 + trial)
             mixed += not np.allclose(plain.numpy(), estimate.numpy(), rtol=1e-6, atol=1e-9)
     assert mixed > 0
+
+
+ADAPTIVE = [
+    ("now-singletons+adaptive", "cxr", 9),
+    ("now-singletons+adaptive", "rxc", (3, 3)),
+    ("ew-rect+adaptive", "rxc", (3, 3)),
+    ("ew+adaptive", "cxr", 9),
+    ("mds-adaptive", "cxr", 9),
+]
+
+
+@pytest.mark.parametrize("scheme,partition,blocks", ADAPTIVE)
+@pytest.mark.parametrize("cost", ["work", "equal"])
+def test_lean_adaptive_packets_equal_coded_matmul(scheme, partition, blocks, cost):
+    """Adaptive packets (JobSpec.adaptive): the lean path draws the same packets as coded_matmul (times of every
+    packet started, the same recovered blocks and estimate), and later packets do arrive."""
+    rng = np.random.default_rng(4)
+    workers = 9 if scheme == "mds-adaptive" else 15  # MDS: with W = K every packet after the first ones counts
+    base = CodingConfig.from_scheme(scheme, partition=partition, blocks=blocks, workers=workers, cost=cost)
+    later = partial = 0
+    for trial in range(6):
+        # an MDS row costs 9 block products in c×r under cost="work": deadlines that let a second packet arrive
+        config = base.with_(deadline=(1.0, 3.0)[trial % 2] * (20 if scheme == "mds-adaptive" and cost == "work" else 1))
+        A, B, At, Bt = _operands(rng, transposed=trial % 3 == 1)
+        estimate, info = lean_product(At, Bt, config, 1000 + trial, track_loss=True)
+        result = coded_matmul(A, B, config, seed=product_rng(1000 + trial))
+        np.testing.assert_array_equal(info["response_times"], result.report["response_times"])
+        np.testing.assert_array_equal(info["recovered"], result.recovered)
+        assert info["received"] == result.received
+        np.testing.assert_allclose(estimate.numpy(), result.estimate, rtol=1e-9, atol=1e-9)
+        assert info["normalized_loss"] == pytest.approx(result.normalized_loss(A @ B), rel=1e-8, abs=1e-12)
+        later += bool(np.any(info["response_times"][workers:] <= config.deadline))  # a later packet arrived
+        partial += 0 < info["recovered"].sum() < info["recovered"].size
+    assert later > 0
+    if scheme != "mds-adaptive":  # MDS: all or nothing
+        assert partial > 0
+
+
+@pytest.mark.parametrize("scheme,partition,blocks", ADAPTIVE)
+def test_lean_adaptive_with_infinite_deadline_is_the_exact_product(scheme, partition, blocks):
+    rng = np.random.default_rng(5)
+    config = CodingConfig.from_scheme(scheme, partition=partition, blocks=blocks, workers=15, deadline=math.inf,
+                                      cost="work")
+    for seed in range(3):
+        A, B, At, Bt = _operands(rng, transposed=seed == 1)
+        estimate, info = lean_product(At, Bt, config, seed, track_loss=True)
+        assert info["recovered"].all()
+        np.testing.assert_allclose(estimate.numpy(), A @ B, rtol=1e-9, atol=1e-9)
+        assert info["normalized_loss"] < 1e-20
+
+
+def test_lean_adaptive_refusals_name_the_setting():
+    with pytest.raises(ValueError, match="code 'sampling' takes no adaptive packets"):
+        LeanPlanner(CodingConfig(code="sampling", adaptive=True))
+    with pytest.raises(ValueError, match="adaptive=True: decoder 'unbiased'"):
+        LeanPlanner(CodingConfig(code="ew", decoder="unbiased", adaptive=True))
+    with pytest.raises(ValueError, match="scheme 'ew-rect\\+adaptive' sets adaptive=True; got adaptive=False"):
+        CodingConfig.from_scheme("ew-rect+adaptive", partition="rxc", blocks=(3, 3), adaptive=False)

@@ -18,7 +18,10 @@ with the engine's own pieces, and computes the estimate in torch on the operands
    :func:`~uepmm.draw.draw_encoding`, :func:`~uepmm.draw.response_times`), as
    :func:`uepmm.plan_job` draws them when given a numpy ``Generator`` as seed (with
    ``cost="equal"`` the code draw is skipped when no packet arrives; with ``cost="work"`` the
-   times depend on the rows, so the code is always drawn);
+   times depend on the rows, so the code is always drawn); with adaptive packets
+   (``JobSpec.adaptive``) the code is always drawn and the workers' later packets follow from the same
+   stream, by :func:`uepmm.adaptive.adaptive_packets` as :func:`~uepmm.draw.draw_job` calls it
+   (one row and one time per packet started);
 4. the coefficient rows of the packets that arrive by the deadline, as the simulated
    backend delivers them, decided at once by the code's ``recoverable`` (for linear codes
    :func:`uepmm.recoverable`, the batch form
@@ -50,6 +53,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..adaptive import adaptive_packets
 from ..decoders import DecodeContext, decoder_for_code
 from ..design.auto import auto_code
 from ..draw import draw_encoding, draw_unit_times, packet_work, response_times
@@ -175,11 +179,6 @@ class LeanPlanner:
     def __init__(self, config: CodingConfig):
         if not isinstance(config, CodingConfig):
             raise TypeError(f"config must be a uepmm.nn.CodingConfig, got {type(config).__name__}")
-        if config.adaptive:
-            raise ValueError(
-                "adaptive=True is not available in training yet (the lean path draws one packet per worker); "
-                "use adaptive=False, or coded_matmul for adaptive packets"
-            )
         self.config = config
         self.code = config.code_object
         self.decoder = decoder_for_code(self.code, config.decoder_object)  # the scheme's own, if it has one
@@ -301,13 +300,18 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     units = draw_unit_times(plan.config, rng)
     order = scores = code = encoding = energies = None
     table = plan.uniform_table
-    if plan.config.cost == "work":  # the times depend on the packets' work: the code is drawn first
+    if plan.config.cost == "work" or plan.config.adaptive:  # the times depend on the packets: the code first
         if plan.data_aware:
             order, scores = _importance(plan, A, B, layout)
             table, code, encoding, energies = _class_aware_encoding(plan, A, B, layout, order, scores, rng)
         else:
             encoding = plan.fixed_encoding or draw_encoding(plan.config, plan.uniform_table, rng, layout.partition)
-        times = response_times(plan.config, units, packet_work(plan.config, encoding, layout.partition, code))
+        work = packet_work(plan.config, encoding, layout.partition, code) if plan.config.cost == "work" else None
+        times = response_times(plan.config, units, work)
+        if plan.config.adaptive:  # the later packets, as draw_job draws them (same stream, same rule)
+            more = adaptive_packets(plan.config, code or plan.code, table, encoding, times, layout.partition, units,
+                                    rng)
+            encoding, times = more.encoding, more.times
     else:
         times = response_times(plan.config, units)
     arrived = times <= plan.deadline
@@ -343,7 +347,7 @@ def _lean(plan: LeanPlanner, A: torch.Tensor, B: torch.Tensor, seed: int, track_
     info["recovered"] = recovered
     if mixes:
         estimate, loss = _decode(plan, A, B, layout, generator[arrived], recovered, order, table, code, energies,
-                                 track_loss)
+                                 track_loss, generator.shape[0])
     else:
         estimate, loss = _assemble(A, B, layout, recovered, n_recovered, a_perm, b_perm, track_loss)
     info["normalized_loss"] = loss
@@ -377,8 +381,9 @@ def _class_aware_encoding(plan, A, B, layout, order, scores, rng):
     return table, code, draw_encoding(plan.config, table, rng, layout.partition, code), energies
 
 
-def _decode(plan, A, B, layout, rows, recovered, order, table, code, energies, track_loss):
-    """``C_hat`` by a decoder other than zero-fill: its ``M`` (``P_hat = M P``) applied in torch.
+def _decode(plan, A, B, layout, rows, recovered, order, table, code, energies, track_loss, packets):
+    """``C_hat`` by a decoder other than zero-fill: its ``M`` (``P_hat = M P``) applied in torch
+    (``packets``: the rows the job started, ``W`` or with adaptive packets more, as the engine counts them).
 
     A diagonal ``M`` is a weighted mask (the zero-fill path with weights); otherwise c×r needs
     only ``1^T M`` (``C_hat = sum_j (sum_k M_kj) P_j``) and r×c mixes the blocks of ``A @ B``.
@@ -387,7 +392,7 @@ def _decode(plan, A, B, layout, rows, recovered, order, table, code, energies, t
         energies = _energies(A, B, layout, order)
     gram = _prior_gram(plan, A, B, layout, order) if plan.decoder.needs_energies else None
     context = DecodeContext(
-        layout.partition, order, np.dtype(_NUMPY_DTYPE.get(A.dtype, np.float64)), plan.workers, table,
+        layout.partition, order, np.dtype(_NUMPY_DTYPE.get(A.dtype, np.float64)), packets, table,
         None, None, energies, code or plan.code, gram, spec=plan.config,
     )
     a_perm, b_perm = (order.a_perm, order.b_perm) if plan.reorder else (None, None)
