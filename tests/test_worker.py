@@ -116,3 +116,40 @@ def test_factor_product_cxr_includes_the_cross_terms():
     single_a, single_b = np.array([0.0, 2.5, 0.0]), np.array([0.0, 1.0, 0.0])  # one sub-product: no cross terms
     products = partition.block_products(a_blocks, b_blocks)
     _close(factor_product(a_blocks, b_blocks, single_a, single_b), 2.5 * products[1])
+
+
+@pytest.mark.parametrize("kind", ["cxr", "rxc"])
+@pytest.mark.parametrize("form", ["coded", "factor"])
+def test_packet_terms_in_row_slabs_equal_the_whole_packet(kind, form):
+    # a Dask task computes its packet in row slabs of the A side; the B side is combined once and shared
+    from uepmm.worker import coded_terms, factor_terms
+
+    rng = np.random.default_rng(4)
+    a = {i: rng.standard_normal((10, 7)) for i in range(3)}
+    b = {j: rng.standard_normal((7, 5)) for j in range(3)}
+    if form == "coded":
+        row = np.array([0.0, 1.0, 0.0, 2.5, 1.0, 0.0, -1.0, 0.0, 0.5])[: 3 if kind == "cxr" else 9]
+        terms = coded_terms(kind, a, b, (3, 3), row)
+        whole = coded_product(kind, a, b, (3, 3), row)
+    else:
+        alpha, beta = np.array([1.0, 0.0, 2.0]), np.array([0.0, 1.0, -0.5])
+        terms = factor_terms(a, b, alpha, beta)
+        whole = factor_product(a, b, alpha, beta)
+    assert terms.rows == 10
+    np.testing.assert_array_equal(terms.compute(), whole)
+    slabs = np.vstack([terms.compute(r0, r1) for r0, r1 in ((0, 3), (3, 7), (7, 10))])
+    np.testing.assert_allclose(slabs, whole, rtol=1e-13, atol=1e-13)
+
+
+def test_a_coefficient_of_one_reads_the_block_as_it_is():
+    # one sub-product with coefficient 1: the packet is A_i @ B_j itself (no scaled copy, the same numbers)
+    from uepmm.worker import coded_terms
+
+    rng = np.random.default_rng(5)
+    a = {i: rng.standard_normal((6, 4)) for i in range(3)}
+    b = {j: rng.standard_normal((4, 6)) for j in range(3)}
+    row = np.zeros(9)
+    row[5] = 1.0
+    ((left, _, right),) = coded_terms("rxc", a, b, (3, 3), row).terms
+    assert left[0][0] is a[1] and right is b[2]
+    np.testing.assert_array_equal(coded_product("rxc", a, b, (3, 3), row), a[1] @ b[2])

@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..worker import coded_product, factor_product
+from ..worker import PacketTerms, coded_terms, factor_terms
 
 __all__ = [
     "TaskSpec",
@@ -176,11 +176,11 @@ def warm_up() -> int:
 
 
 # ----------------------------------------------------------------------- the task
-def _product(spec: TaskSpec, a_blocks: Mapping[int, Any], b_blocks: Mapping[int, Any]) -> np.ndarray:
+def _terms(spec: TaskSpec, a_blocks: Mapping[int, Any], b_blocks: Mapping[int, Any]) -> PacketTerms:
     if spec.factors is not None:
         alpha, beta = spec.factors
-        return factor_product(a_blocks, b_blocks, alpha, beta)
-    return coded_product(spec.kind, a_blocks, b_blocks, spec.grid, spec.row)
+        return factor_terms(a_blocks, b_blocks, alpha, beta)
+    return coded_terms(spec.kind, a_blocks, b_blocks, spec.grid, spec.row)
 
 
 def _compute(
@@ -188,17 +188,18 @@ def _compute(
     stop: Callable[[], bool] = lambda: False,
 ) -> np.ndarray | None:
     """The packet, in row slabs of the A blocks (every packet row comes from the same rows of
-    the A blocks it reads); ``None`` if ``stop()`` says so between two slabs."""
-    rows = max(a.shape[0] for a in a_blocks.values())
+    the A blocks it reads; the B side is combined once); ``None`` if ``stop()`` says so between two slabs."""
+    terms = _terms(spec, a_blocks, b_blocks)
+    rows = terms.rows
     slabs = max(1, min(SLABS, rows // MIN_SLAB_ROWS))
     if slabs == 1 or any(not isinstance(a, np.ndarray) for a in a_blocks.values()):  # sparse: one piece
-        return _product(spec, a_blocks, b_blocks)
+        return terms.compute()
     bounds = np.linspace(0, rows, slabs + 1).astype(int)
     out = None
     for r0, r1 in zip(bounds[:-1], bounds[1:]):
         if stop():
             return None
-        part = _product(spec, {i: a[r0:r1] for i, a in a_blocks.items()}, b_blocks)
+        part = terms.compute(int(r0), int(r1))
         if out is None:
             out = np.empty((rows, part.shape[1]), dtype=part.dtype)
         out[r0:r1] = part
