@@ -289,6 +289,19 @@ def persist(client, A, B, chunk: int):
     return x, y
 
 
+def chunks_on(client, arrays, address: str) -> str:
+    """Which chunks of the persisted ``(A, B)`` sit on ``address`` (it serves them to every task that
+    reads them: with one process slowed, this decides much of dask.array's own time)."""
+    from distributed import futures_of
+
+    held = []
+    for label, x in zip("AB", arrays):
+        where = client.who_has(futures_of(x))
+        mine = sorted(int(max(key[1:])) for key, places in where.items() if address in places)
+        held.append(f"{label} chunks {mine}")
+    return ", ".join(held) + f" (of {len(where)} each)"
+
+
 # ---------------------------------------------------------------------------------- one run
 def run_scheme(A, B, spec, targets, seed: int, on_cluster=None) -> dict[str, float]:
     """Seconds from the call to the packet that brings the loss to ≤ each target (``inf``: never)."""
@@ -445,6 +458,8 @@ def main(argv=None) -> int:
         if args.inputs == "dask":  # chunks on the cluster before the clock (and before the slow-down)
             small_on = persist(client, small, small, 30)
             on_cluster = persist(client, A, B, chunk)
+            if slow:
+                note(f"the slowed process holds {chunks_on(client, on_cluster, slow)}")
         specs = {}
         for name in names:
             try:
