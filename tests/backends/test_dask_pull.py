@@ -94,45 +94,6 @@ def test_data_on_the_cluster_in_pull_mode(client, matrices):
     assert _rel(client.compute(res.estimate, sync=True), A @ B) < 1e-13 * max(res.report["condition_number"], 1.0)
 
 
-@pytest.mark.parametrize("partition,blocks,code,workers", [("rxc", (2, 3), "mds", 9), ("cxr", 3, "uncoded", 3)])
-def test_data_on_the_cluster_checks_packets_from_their_own_summaries(client, matrices, partition, blocks, code,
-                                                                     workers):
-    """Pulled packets of dask.array inputs are checked against probe references computed in their
-    summary task (no reference task of its own): a corrupt or non-finite packet is an erasure, the
-    others decode to C."""
-    da = pytest.importorskip("dask.array")
-    A, B = matrices
-    x, y = client.persist([da.from_array(A, chunks=(13, 12)), da.from_array(B, chunks=(12, 10))])
-    faults = {"nan": [0], "corrupt": [1]}
-    from distributed import get_task_stream
-
-    with DaskBackend(client=client, faults=faults, execution="pull") as backend, get_task_stream(client) as stream:
-        res = uepmm.coded_matmul(x, y, code=code, partition=partition, blocks=blocks, workers=workers,
-                                 latency=None, deadline=INF, backend=backend, decoder="zero", adaptive=True, seed=2)
-    statuses = {e["worker"]: e["status"] for e in res.report["erasures"]}
-    assert statuses == {0: "nonfinite", 1: "corrupt"}
-    assert res.report["rejected"] == 2 and res.recovered.all() and res.report["verify_rtol"] > 0
-    assert _rel(client.compute(res.estimate, sync=True), A @ B) < 1e-13 * max(res.report["condition_number"], 1.0)
-    ran = [str(task["key"]) for task in stream.data]
-    assert any(key.endswith("-summary") for key in ran)
-    assert not any(key.startswith(("_probe_reference", "_probe_b")) for key in ran)
-
-
-def test_a_summary_without_its_references_is_malformed():
-    from uepmm.backends._dask_decode import ClusterVerifier, PacketSummary
-
-    x = np.ones((4, 2))
-    verifier = ClusterVerifier((3, 4), None, (None, x, 2, 1e-9, 4))
-    assert verifier.from_summaries
-    bare = PacketSummary((3, 4), "f", True, np.zeros((3, 2)))
-    assert verifier.check(np.array([1.0, 0.0]), bare) == "malformed"
-    v = np.arange(6.0).reshape(3, 2)
-    good = PacketSummary((3, 4), "f", True, v.copy(), {0: (v, 1.0, 1.0, "<f8")})
-    assert verifier.check(np.array([1.0, 0.0]), good) == "ok"
-    off = PacketSummary((3, 4), "f", True, v + 1.0, None)  # sub-product 0 is known now: no references needed
-    assert verifier.check(np.array([1.0, 0.0]), off) == "corrupt"
-
-
 # ---------------------------------------------------------------- importance order
 def test_rows_go_out_in_importance_order(matrices):
     A, B = matrices

@@ -8,9 +8,8 @@ server (PS) holds only K-dimensional algebra:
 * **Packets**: a logical worker's result ``(packet, info)`` stays on its Dask worker as a
   future.  A second task there, :func:`summarize_packet`, returns what the PS checks: the
   shape, finiteness and ``Y x`` for the Freivalds probe of :mod:`uepmm.verification`, whose
-  references ``v_k = A_i (B_j x)`` are also computed on the cluster (:func:`cluster_verifier`):
-  in tasks of their own (pinned execution) or in the summary task itself, from the blocks the
-  packet read (pull execution).  So every packet is verified, by the PS, from ``O(U)`` numbers.
+  references ``v_k = A_i (B_j x)`` are also computed on the cluster (:func:`cluster_verifier`).
+  So every packet is verified, by the PS, from ``O(U)`` numbers.
 * **Decoding** (:class:`ClusterSession`): the rank decision on the coefficient rows
   (:class:`~uepmm.decoding.RecoveryTracker`); a recovered block's coefficients
   ``G^T c = e_k`` when it becomes recoverable; the decoder's ``K × n`` mix (diagonal decoders:
@@ -48,22 +47,10 @@ class PacketSummary:
     kind: str  # numpy dtype kind
     finite: bool
     packet_x: np.ndarray | None  # Y @ x (float64), when a probe was given
-    #: the probe's references of the packet's sub-products, ``{k: (A_i (B_j x), ||A_i||_F, ||B_j||_F, dtype)}``,
-    #: computed from the blocks in this task (:func:`summarize_packet` with ``pairs``); else ``None``
-    references: dict | None = None
 
 
-def summarize_packet(
-    result: Any, x: np.ndarray | None, a_blocks: dict | None = None, b_blocks: dict | None = None,
-    pairs: dict | None = None,
-) -> tuple[PacketSummary | None, dict[str, Any]]:
-    """``(summary, info)`` of a logical worker's ``(packet, info)``; ``None`` for a released task.
-
-    With ``pairs`` (``{k: (i, j)}``, the packet's sub-products) and the blocks they read, the
-    summary also carries each sub-product's probe reference ``A_i (B_j x)`` (matrix-vector
-    products, in a task of its own, from the blocks the packet read): the parameter server can
-    check the packet without waiting for another process.
-    """
+def summarize_packet(result: Any, x: np.ndarray | None) -> tuple[PacketSummary | None, dict[str, Any]]:
+    """``(summary, info)`` of a logical worker's ``(packet, info)``; ``None`` for a released task."""
     payload, info = result
     if payload is None:
         return None, info
@@ -71,13 +58,10 @@ def summarize_packet(
         return PacketSummary(tuple(np.shape(payload)), getattr(getattr(payload, "dtype", None), "kind", "O"),
                              False, None), info
     finite = bool(np.isfinite(payload).all())
-    packet_x = references = None
+    packet_x = None
     if x is not None and finite and payload.shape[1] == x.shape[0]:
         packet_x = np.asarray(payload, dtype=np.float64) @ x
-        if pairs is not None:
-            b_parts = {j: _probe_b(b_blocks[j], x) for j in sorted({j for _, j in pairs.values()})}
-            references = {k: _probe_reference(a_blocks[i], b_parts[j]) for k, (i, j) in pairs.items()}
-    return PacketSummary(payload.shape, payload.dtype.kind, finite, packet_x, references), info
+    return PacketSummary(payload.shape, payload.dtype.kind, finite, packet_x), info
 
 
 def _probe_b(b_block: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float, str]:
@@ -128,10 +112,7 @@ class ClusterVerifier:
 
     ``pending``: the probe's references still on the cluster, ``(client, x, futures, rtol, inner)``
     with one future per sub-product; a check gathers those of its row's support when it needs
-    them (so a job need not wait for every block before its first packet).  ``futures`` may be
-    ``None`` (:func:`cluster_verifier` with ``lazy="summaries"``): the references then come with
-    the packets' summaries (:attr:`PacketSummary.references`), each sub-product's from the first
-    summary that has it, and ``pending[2]`` is the number of sub-products.
+    them (so a job need not wait for every block before its first packet).
     """
 
     def __init__(self, shape: tuple[int, int], probe: PacketVerifier | None, pending: tuple | None = None):
@@ -140,14 +121,8 @@ class ClusterVerifier:
         self.rtol = None if probe is None else probe.rtol
         self._pending = pending
         if pending is not None:
-            K = pending[2] if isinstance(pending[2], int) else len(pending[2])
-            n = pending[1].shape[1]
+            K, n = len(pending[2]), pending[1].shape[1]
             self._v, self._w, self._known = np.zeros((K, self.shape[0], n)), np.zeros(K), np.zeros(K, dtype=bool)
-
-    @property
-    def from_summaries(self) -> bool:
-        """The references come with the packets' summaries, not from tasks of their own."""
-        return self._pending is not None and isinstance(self._pending[2], int)
 
     @property
     def x(self) -> np.ndarray | None:
@@ -155,27 +130,19 @@ class ClusterVerifier:
             return self._pending[1]
         return None if self.probe is None else self.probe.probe
 
-    def _gather(self, row: np.ndarray, summary: PacketSummary) -> bool:
-        """Fetch (or take from ``summary``) the references of ``row``'s support not known yet; rebuild
-        the probe.  ``False``: a summary that should carry them does not (the packet is malformed)."""
+    def _gather(self, row: np.ndarray) -> None:
+        """Fetch the references of ``row``'s support not fetched yet; rebuild the probe."""
         client, x, futures, rtol, inner = self._pending
         need = [int(k) for k in np.flatnonzero(row) if not self._known[k]]
         if not need and self.probe is not None:
-            return True
-        if self.from_summaries:
-            given = summary.references or {}
-            if any(k not in given for k in need):
-                return False
-            parts = [given[k] for k in need]
-        else:
-            parts = client.gather([futures[k] for k in need])
+            return
+        parts = client.gather([futures[k] for k in need])
         for k, (v, a_norm, b_norm, dtype) in zip(need, parts):
             self._v[k], self._w[k], self._known[k] = v, a_norm * b_norm, True
             if self.rtol is None:
                 self.rtol = rtol if rtol is not None else default_rtol(np.dtype(dtype), inner)
         if self.rtol is not None:
             self.probe = PacketVerifier.from_references(self.shape, x, self._v, self._w, self.rtol)
-        return True
 
     def check(self, row: np.ndarray, summary: Any, factors: Any = None) -> str:
         """The verdict on a packet's summary; ``factors`` is unused: the codes served here have exact
@@ -184,21 +151,18 @@ class ClusterVerifier:
             return "malformed"
         if not summary.finite:
             return "nonfinite"
-        if self._pending is not None and not self._gather(row, summary):
-            return "malformed"
+        if self._pending is not None:
+            self._gather(row)
         if self.probe is None:
             return "ok"
         return self.probe.probe_verdict(row, summary.packet_x)
 
 
 def cluster_verifier(
-    client: Any, job: Any, refs: dict, rng: np.random.Generator | None, rtol: float | None,
-    lazy: bool | str = False,
+    client: Any, job: Any, refs: dict, rng: np.random.Generator | None, rtol: float | None, lazy: bool = False
 ) -> ClusterVerifier:
-    """A :class:`ClusterVerifier`; with ``rng`` its probe's references come from the cluster:
-    all now (``lazy=False``), from tasks of their own as each packet's check needs them
-    (``True``), or with the packets' summaries (``"summaries"``: no task of their own, so a check
-    never waits for a process other than the packet's)."""
+    """A :class:`ClusterVerifier`; with ``rng`` its probe's references come from the cluster
+    (``lazy``: as each packet's check needs them, rather than all now)."""
     import dask
 
     layout = job.partition
@@ -206,8 +170,6 @@ def cluster_verifier(
     if rng is None:
         return ClusterVerifier(shape, None)
     x = rng.standard_normal((shape[1], PROBES))
-    if lazy == "summaries":
-        return ClusterVerifier(shape, None, (client, x, int(layout.num_products), rtol, layout.a_shape[1]))
     pairs = [layout.factors(k) for k in range(layout.num_products)]
     b_parts = {j: dask.delayed(_probe_b, pure=False)(refs[("b", j)], x) for j in sorted({j for _, j in pairs})}
     tasks = [dask.delayed(_probe_reference, pure=False)(refs[("a", i)], b_parts[j]) for i, j in pairs]

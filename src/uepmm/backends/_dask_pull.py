@@ -151,7 +151,7 @@ class PullExecution:
         backend = self.backend
         rng = np.random.default_rng(backend._verify_seeds.spawn(1)[0]) if backend.verify else None
         if self.on_cluster:
-            return cluster_verifier(self.client, self.job, refs, rng, backend.verify_rtol, lazy="summaries")
+            return cluster_verifier(self.client, self.job, refs, rng, backend.verify_rtol, lazy=True)
         if rng is None:
             return None
         job = self.job
@@ -377,11 +377,8 @@ class PullExecution:
             )
             watched = task
             if self.on_cluster:
-                verifier = self.collector.verifier
-                probe = () if verifier is None or verifier.x is None else (verifier.x, *self._reference_inputs(
-                    address, row, a_idx, b_idx))
                 watched = self.client.submit(
-                    summarize_packet, task, *(probe or (None,)),
+                    summarize_packet, task, self.collector.verifier.x if self.collector.verifier else None,
                     key=f"{key}-summary", workers=[address], allow_other_workers=False, pure=False, retries=0,
                     priority=priority,
                 )
@@ -398,14 +395,6 @@ class PullExecution:
             if p < job.workers:
                 self.starts[p] = now
         self.first_start.setdefault(p, now)
-
-    def _reference_inputs(self, address: str, row: np.ndarray, a_idx, b_idx) -> tuple[dict, dict, dict]:
-        """The summary's inputs for the probe references of ``row``'s sub-products: the blocks the
-        packet reads (already on ``address`` for the packet) and ``{k: (i, j)}``."""
-        layout = self.job.partition
-        pairs = {int(k): tuple(int(v) for v in layout.factors(int(k))) for k in np.flatnonzero(row)}
-        refs = self.refs_of[address]
-        return ({i: refs[("a", i)] for i in a_idx}, {j: refs[("b", j)] for j in b_idx}, pairs)
 
     # ------------------------------------------------------------- cancelling
     def _cancel(self, keys: list[str]) -> None:
