@@ -14,6 +14,13 @@ from chunks already persisted on the cluster.
 Medians over ``--repeats``.
 
     PYTHONPATH=src python benchmarks/profile_dask_job.py --n 2400 --repeats 5
+
+``--tasks``: instead, one uncoded job on the persisted chunks (``dask.array`` inputs, pull
+execution) after a warm-up job, recorded with Dask's ``get_task_stream``: per kind of task
+(block cut, block, packet, check summary, probe reference, combination) the count, the
+durations of its computations and the seconds its inputs spent moving between processes::
+
+    PYTHONPATH=src python benchmarks/profile_dask_job.py --n 4095 --tasks
 """
 
 from __future__ import annotations
@@ -61,6 +68,40 @@ def _uepmm_once(client, A, B, spec) -> dict[str, float]:
     return parts
 
 
+def _task_kind(key) -> str:
+    """The kind of a task from its key: uepmm's packets are ``<job>-p<i>`` (``-summary``: its check)."""
+    text = str(key[0] if isinstance(key, tuple) else key)
+    if text.startswith("uepmm-block"):
+        return "uepmm-block"
+    if text.startswith("uepmm-"):
+        return "packet summary" if text.endswith("-summary") else "packet"
+    return text.split("-")[0]
+
+
+def _task_profile(client, x, y, spec) -> None:
+    """Print per kind of task: count, computation seconds (total, min–max), transfer seconds (total)."""
+    from distributed import get_task_stream
+
+    import uepmm
+
+    uepmm.coded_matmul(x, y, spec, client=client, seed=0)  # warm-up: the line sums are cached after it
+    with get_task_stream(client) as stream:
+        t0 = time.perf_counter()
+        uepmm.coded_matmul(x, y, spec, client=client, seed=0)
+        print(f"uepmm uncoded, dask inputs: {time.perf_counter() - t0:.3f} s to the last packet")
+    kinds: dict[str, dict[str, list[float]]] = {}
+    for task in stream.data:
+        for part in task["startstops"]:
+            spans = kinds.setdefault(_task_kind(task["key"]), {"compute": [], "transfer": []})
+            if part["action"] in spans:
+                spans[part["action"]].append(part["stop"] - part["start"])
+    for kind, spans in sorted(kinds.items()):
+        done, moved = spans["compute"], spans["transfer"]
+        shown = f"{min(done):.3f}-{max(done):.3f}" if done else "-"
+        print(f"{kind:>18}: {len(done):3d} computed, {sum(done):6.2f} s ({shown} each); "
+              f"{len(moved):3d} transfers, {sum(moved):6.2f} s")
+
+
 def _wait(client, futures) -> None:
     from distributed import wait
 
@@ -74,6 +115,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=5)
+    parser.add_argument("--tasks", action="store_true", help="one job on persisted chunks, task by task")
     args = parser.parse_args(argv)
 
     import dask.array as da
@@ -99,6 +141,9 @@ def main(argv=None) -> int:
         x = client.persist(da.from_array(A, chunks=(chunk, args.n)))
         y = client.persist(da.from_array(B, chunks=(args.n, chunk)))
         _wait(client, futures_of(x) + futures_of(y))
+        if args.tasks:
+            _task_profile(client, x, y, spec)
+            return 0
         for _ in range(args.repeats):
             for key, value in _uepmm_once(client, A, B, spec).items():
                 rows.setdefault(key, []).append(value)
