@@ -295,11 +295,11 @@ def chunks_on(client, arrays, address: str) -> str:
     from distributed import futures_of
 
     held = []
-    for label, x in zip("AB", arrays):
-        where = client.who_has(futures_of(x))
-        mine = sorted(int(max(key[1:])) for key, places in where.items() if address in places)
-        held.append(f"{label} chunks {mine}")
-    return ", ".join(held) + f" (of {len(where)} each)"
+    for label, x, axis in (("A", arrays[0], 0), ("B", arrays[1], 1)):  # A in row chunks, B in column chunks
+        where = client.who_has(futures_of(x))  # keys (name, row chunk, column chunk)
+        mine = sorted(int(key[1 + axis]) for key, places in where.items() if address in places)
+        held.append(f"{label} chunks {mine} of {len(where)}")
+    return ", ".join(held)
 
 
 # ---------------------------------------------------------------------------------- one run

@@ -15,12 +15,8 @@ import math
 from collections import defaultdict
 
 
-def _seconds(text: str) -> float:
-    return math.inf if text == "inf" else float(text)
-
-
 def _cell(row: dict) -> str:
-    median = _seconds(row["seconds_median"])
+    median = float(row["seconds_median"])  # "inf": never reached
     if not math.isfinite(median):
         return "never"
     spread = f"{float(row['seconds_min']):.2f}–{float(row['seconds_max']):.2f}"
@@ -47,14 +43,14 @@ def table(path: str) -> str:
     out.append("")
     best = []
     for t in targets:
-        runs = [(r := by_scheme[s][t], s) for s in by_scheme if s not in ("dask.array", "oracle") and t in by_scheme[s]]
+        runs = [(by_scheme[s][t], s) for s in by_scheme if s not in ("dask.array", "oracle") and t in by_scheme[s]]
         if not runs:
             continue
-        row, scheme = min(runs, key=lambda item: _seconds(item[0]["seconds_median"]))
-        if math.isfinite(_seconds(row["seconds_median"])):
+        row, scheme = min(runs, key=lambda item: float(item[0]["seconds_median"]))
+        if math.isfinite(float(row["seconds_median"])):
             best.append(f"{t}: {scheme} ×{float(row['ratio_to_dask_array']):.2f} dask.array, "
                         f"×{float(row['ratio_to_oracle']):.1f} oracle")
-    out.append("Best uepmm scheme per target: " + "; ".join(best) + ".")
+    out.append("Best uepmm scheme per target: " + ("; ".join(best) if best else "none reaches a target") + ".")
     return "\n".join(out) + "\n"
 
 

@@ -24,7 +24,8 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-VARIANTS = ("checked", "unchecked", "unordered", "neither")
+#: variant -> (verify, reorder)
+VARIANTS = {"checked": (True, True), "unchecked": (False, True), "unordered": (True, False), "neither": (False, False)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,10 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                     if name == "dask.array":
                         t = bench.run_dask_array(client, A, B, chunk, target, on_cluster)["target"]
                     else:
-                        backend = DaskBackend(client=client, execution="pull", verify=name in ("checked", "unordered"))
-                        job = bench.make_spec(args.scheme, 12, backend)
-                        if name in ("unordered", "neither"):
-                            job = dataclasses.replace(job, reorder=False)
+                        verify, reorder = VARIANTS[name]
+                        backend = DaskBackend(client=client, execution="pull", verify=verify)
+                        job = dataclasses.replace(bench.make_spec(args.scheme, 12, backend), reorder=reorder)
                         t = bench.run_scheme(A, B, job, target, 0, on_cluster)["target"]
                     times[name].append(t)
     for name, runs in times.items():

@@ -50,3 +50,10 @@ def test_no_one_slowed_and_empty(tables, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text(HEADER, encoding="utf-8")
     assert tables.table(str(empty)) == f"{empty}: no rows\n"
+
+
+def test_no_row_reaching_a_target_is_said(tables, tmp_path):
+    path = tmp_path / "never.csv"
+    path.write_text(HEADER + "dask.array,numpy,sec6,2400,10,1e-2,2.0,1.5,2.5,1.0,10.0\n"
+                    "now,numpy,sec6,2400,10,1e-2,inf,inf,inf,inf,inf\n", encoding="utf-8")
+    assert tables.table(str(path)).endswith("Best uepmm scheme per target: none reaches a target.\n")
