@@ -1,4 +1,6 @@
+import importlib.util
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,3 +28,23 @@ settings.load_profile(os.environ.get("UEPMM_HYPOTHESIS_PROFILE", "deterministic"
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """``load_benchmark(name)``: ``benchmarks/<name>.py`` as a module.  The environment the script
+    sets on import (single-threaded BLAS for the processes it starts) is put back afterwards."""
+
+    def load(name: str):
+        saved = dict(os.environ)
+        try:
+            spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks"
+                                                          / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        return module
+
+    return load

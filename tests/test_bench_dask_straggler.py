@@ -10,7 +10,6 @@ which are the same measured ``R`` divided into different block counts.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
 import os
 import subprocess
@@ -27,16 +26,8 @@ SCRIPT = ROOT / "benchmarks" / "bench_dask_straggler.py"
 
 
 @pytest.fixture(scope="module")
-def bench():
-    saved = dict(os.environ)  # the script sets BLAS thread counts for the worker processes it starts
-    try:
-        spec = importlib.util.spec_from_file_location("bench_dask_straggler", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("bench_dask_straggler")
 
 
 # Sec. VI's block products, relative: variances (10, 1, 0.1) of A's row blocks times B's column blocks

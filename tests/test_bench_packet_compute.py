@@ -1,27 +1,13 @@
-"""``benchmarks/bench_packet_compute.py``: arguments checked, and the rows it times are one block product."""
+"""``benchmarks/bench_packet_compute.py``: its arguments are checked, and a small run prints both timings."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_packet_compute.py"
 
 
 @pytest.fixture(scope="module")
-def bench():
-    saved = dict(os.environ)  # the script sets BLAS thread counts for its own process
-    try:
-        spec = importlib.util.spec_from_file_location("bench_packet_compute", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return module
+def bench(load_benchmark):
+    return load_benchmark("bench_packet_compute")
 
 
 def test_n_must_be_a_multiple_of_three(bench, capsys):

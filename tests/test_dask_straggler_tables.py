@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 HEADER = ("scheme,inputs,matrices,n,slowed,target,seconds_median,seconds_min,seconds_max,"
           "ratio_to_dask_array,ratio_to_oracle\n")
@@ -23,12 +18,8 @@ oracle,numpy,sec6,2400,10,exact,0.4,0.4,0.4,0.2,1.0
 
 
 @pytest.fixture(scope="module")
-def tables():
-    script = ROOT / "benchmarks" / "dask_straggler_tables.py"
-    spec = importlib.util.spec_from_file_location("dask_straggler_tables", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tables(load_benchmark):
+    return load_benchmark("dask_straggler_tables")
 
 
 def test_cells_best_rows_and_never(tables, tmp_path):

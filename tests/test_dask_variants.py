@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "dask_variants.py"
 
-
-def test_unknown_variant_is_refused_with_the_valid_ones(capsys):
-    spec = importlib.util.spec_from_file_location("dask_variants", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_unknown_variant_is_refused_with_the_valid_ones(load_benchmark, capsys):
+    module = load_benchmark("dask_variants")
     with pytest.raises(SystemExit) as exit_info:
         module.main(["--variants", "checked,fastest"])
     assert exit_info.value.code == 2
